@@ -1,0 +1,389 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// PodSpec describes a pod the way a kubelet would hand it to CRI.
+type PodSpec struct {
+	Name      string
+	Namespace string            // "default" when empty
+	Labels    map[string]string // the pod's own labels
+	// Containers run the node image; at least one is needed.
+	Containers []ContainerSpec
+}
+
+// ContainerSpec is one container of a pod.
+type ContainerSpec struct {
+	Name    string
+	Command []string // ["sleep", "infinity"] when empty
+}
+
+// Pod is a running pod on a node.
+type Pod struct {
+	Name, Namespace, UID string
+	SandboxID            string
+	Labels               map[string]string
+
+	node  *Node
+	tb    testing.TB
+	ip    string
+	netns string
+
+	mu         sync.Mutex
+	containers map[string]*container
+	deleted    bool
+}
+
+type container struct {
+	spec    ContainerSpec
+	id      string
+	attempt uint32
+}
+
+const criTimeout = 60 * time.Second
+
+// CreatePod runs a pod sandbox with a kubelet-like cgroup parent
+// (/kubepods/besteffort/pod<uid>) and CNI networking, then creates and starts
+// its containers. The pod is deleted when tb ends.
+func (n *Node) CreatePod(tb testing.TB, spec PodSpec) *Pod {
+	tb.Helper()
+	if spec.Namespace == "" {
+		spec.Namespace = "default"
+	}
+	p := &Pod{Name: spec.Name, Namespace: spec.Namespace, UID: newUID(), Labels: spec.Labels,
+		node: n, tb: tb, containers: map[string]*container{}}
+	labels := map[string]string{
+		"io.kubernetes.pod.name":      p.Name,
+		"io.kubernetes.pod.namespace": p.Namespace,
+		"io.kubernetes.pod.uid":       p.UID,
+	}
+	for k, v := range spec.Labels {
+		labels[k] = v
+	}
+	logDir := filepath.Join(n.dir, "pods", p.UID)
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		tb.Fatalf("create pod log dir: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), criTimeout)
+	defer cancel()
+	sbConfig := &runtime.PodSandboxConfig{
+		Metadata:     &runtime.PodSandboxMetadata{Name: p.Name, Namespace: p.Namespace, Uid: p.UID},
+		Hostname:     p.Name,
+		LogDirectory: logDir,
+		Labels:       labels,
+		Annotations:  map[string]string{"kubernetes.io/config.source": "podguard-test"},
+		Linux: &runtime.LinuxPodSandboxConfig{
+			CgroupParent: "/kubepods/besteffort/pod" + p.UID,
+			SecurityContext: &runtime.LinuxSandboxSecurityContext{
+				NamespaceOptions: &runtime.NamespaceOption{Network: runtime.NamespaceMode_POD, Pid: runtime.NamespaceMode_CONTAINER, Ipc: runtime.NamespaceMode_POD},
+			},
+		},
+	}
+	resp, err := n.cri.RunPodSandbox(ctx, &runtime.RunPodSandboxRequest{Config: sbConfig})
+	if err != nil {
+		removePodCgroups(p.UID)
+		tb.Fatalf("run pod %s/%s: %v", p.Namespace, p.Name, err)
+	}
+	p.SandboxID = resp.PodSandboxId
+	n.mu.Lock()
+	n.pods[p.SandboxID] = p
+	n.mu.Unlock()
+	tb.Cleanup(func() { p.Delete(tb) })
+
+	if err := p.readSandboxStatus(ctx); err != nil {
+		tb.Fatalf("pod %s status: %v", p.Name, err)
+	}
+	for _, cs := range spec.Containers {
+		c := &container{spec: cs}
+		p.mu.Lock()
+		p.containers[cs.Name] = c
+		p.mu.Unlock()
+		if err := p.runContainer(ctx, sbConfig, c); err != nil {
+			tb.Fatalf("pod %s: %v", p.Name, err)
+		}
+	}
+	return p
+}
+
+func (p *Pod) sandboxConfig() *runtime.PodSandboxConfig {
+	return &runtime.PodSandboxConfig{
+		Metadata:     &runtime.PodSandboxMetadata{Name: p.Name, Namespace: p.Namespace, Uid: p.UID},
+		LogDirectory: filepath.Join(p.node.dir, "pods", p.UID),
+		Linux:        &runtime.LinuxPodSandboxConfig{CgroupParent: "/kubepods/besteffort/pod" + p.UID},
+	}
+}
+
+// runContainer creates and starts c in the pod, as kubelet does.
+func (p *Pod) runContainer(ctx context.Context, sb *runtime.PodSandboxConfig, c *container) error {
+	cmd := c.spec.Command
+	if len(cmd) == 0 {
+		cmd = []string{"sleep", "infinity"}
+	}
+	cfg := &runtime.ContainerConfig{
+		Metadata: &runtime.ContainerMetadata{Name: c.spec.Name, Attempt: c.attempt},
+		Image:    &runtime.ImageSpec{Image: ImageRef},
+		Command:  cmd,
+		Labels: map[string]string{
+			"io.kubernetes.container.name": c.spec.Name,
+			"io.kubernetes.pod.name":       p.Name,
+			"io.kubernetes.pod.namespace":  p.Namespace,
+			"io.kubernetes.pod.uid":        p.UID,
+		},
+		Annotations: map[string]string{"io.kubernetes.container.restartCount": fmt.Sprint(c.attempt)},
+		LogPath:     fmt.Sprintf("%s_%d.log", c.spec.Name, c.attempt),
+		Linux: &runtime.LinuxContainerConfig{SecurityContext: &runtime.LinuxContainerSecurityContext{
+			NamespaceOptions: &runtime.NamespaceOption{Network: runtime.NamespaceMode_POD, Pid: runtime.NamespaceMode_CONTAINER, Ipc: runtime.NamespaceMode_POD},
+		}},
+	}
+	resp, err := p.node.cri.CreateContainer(ctx, &runtime.CreateContainerRequest{PodSandboxId: p.SandboxID, Config: cfg, SandboxConfig: sb})
+	if err != nil {
+		return fmt.Errorf("create container %s: %w", c.spec.Name, err)
+	}
+	p.mu.Lock()
+	c.id = resp.ContainerId
+	p.mu.Unlock()
+	if _, err := p.node.cri.StartContainer(ctx, &runtime.StartContainerRequest{ContainerId: resp.ContainerId}); err != nil {
+		return fmt.Errorf("start container %s: %w", c.spec.Name, err)
+	}
+	return nil
+}
+
+// RestartContainer kills a container and runs it again in the same pod, as
+// kubelet does after a crash: the new container has a new id.
+func (p *Pod) RestartContainer(tb testing.TB, name string) {
+	tb.Helper()
+	c := p.container(tb, name)
+	ctx, cancel := context.WithTimeout(context.Background(), criTimeout)
+	defer cancel()
+	if _, err := p.node.cri.StopContainer(ctx, &runtime.StopContainerRequest{ContainerId: c.id, Timeout: 0}); err != nil {
+		tb.Fatalf("stop container %s: %v", name, err)
+	}
+	if _, err := p.node.cri.RemoveContainer(ctx, &runtime.RemoveContainerRequest{ContainerId: c.id}); err != nil {
+		tb.Fatalf("remove container %s: %v", name, err)
+	}
+	c.attempt++
+	if err := p.runContainer(ctx, p.sandboxConfig(), c); err != nil {
+		tb.Fatalf("restart: %v", err)
+	}
+}
+
+// Delete stops and removes the pod, its network and its cgroups. It is
+// called on cleanup too; calling it twice is fine.
+func (p *Pod) Delete(tb testing.TB) {
+	tb.Helper()
+	p.mu.Lock()
+	if p.deleted {
+		p.mu.Unlock()
+		return
+	}
+	p.deleted = true
+	p.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), criTimeout)
+	defer cancel()
+	if err := p.node.removeSandbox(ctx, p.SandboxID, p.UID); err != nil {
+		tb.Errorf("delete pod %s: %v", p.Name, err)
+	}
+}
+
+// Exec runs cmd in a container of the pod and returns its standard output
+// and exit code (CRI ExecSync, 60 s timeout).
+func (p *Pod) Exec(tb testing.TB, containerName string, cmd ...string) (stdout string, exitCode int) {
+	tb.Helper()
+	out, _, code := p.ExecOutput(tb, containerName, cmd...)
+	return out, code
+}
+
+// ExecOutput is Exec that also returns standard error.
+func (p *Pod) ExecOutput(tb testing.TB, containerName string, cmd ...string) (stdout, stderr string, exitCode int) {
+	tb.Helper()
+	c := p.container(tb, containerName)
+	ctx, cancel := context.WithTimeout(context.Background(), criTimeout+5*time.Second)
+	defer cancel()
+	resp, err := p.node.cri.ExecSync(ctx, &runtime.ExecSyncRequest{ContainerId: c.id, Cmd: cmd, Timeout: int64(criTimeout / time.Second)})
+	if err != nil {
+		tb.Fatalf("exec %q in %s/%s: %v", cmd, p.Name, containerName, err)
+	}
+	return string(resp.Stdout), string(resp.Stderr), int(resp.ExitCode)
+}
+
+func (p *Pod) container(tb testing.TB, name string) *container {
+	tb.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c, ok := p.containers[name]
+	if !ok || c.id == "" {
+		tb.Fatalf("pod %s has no container %q", p.Name, name)
+	}
+	return c
+}
+
+// ContainerID is the containerd (and CRI) id of a container of the pod.
+func (p *Pod) ContainerID(name string) string { return p.container(p.tb, name).id }
+
+// ContainerPID is the host pid of the container's init process.
+func (p *Pod) ContainerPID(name string) int {
+	p.tb.Helper()
+	return p.pidOf(p.ContainerID(name), false)
+}
+
+// SandboxPID is the host pid of the pod's sandbox (pause) process.
+func (p *Pod) SandboxPID() int {
+	p.tb.Helper()
+	return p.pidOf(p.SandboxID, true)
+}
+
+func (p *Pod) pidOf(id string, sandbox bool) int {
+	p.tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), criTimeout)
+	defer cancel()
+	var info map[string]string
+	if sandbox {
+		resp, err := p.node.cri.PodSandboxStatus(ctx, &runtime.PodSandboxStatusRequest{PodSandboxId: id, Verbose: true})
+		if err != nil {
+			p.tb.Fatalf("pod %s status: %v", p.Name, err)
+		}
+		info = resp.Info
+	} else {
+		resp, err := p.node.cri.ContainerStatus(ctx, &runtime.ContainerStatusRequest{ContainerId: id, Verbose: true})
+		if err != nil {
+			p.tb.Fatalf("container %s status: %v", id, err)
+		}
+		info = resp.Info
+	}
+	var v struct {
+		Pid int `json:"pid"`
+	}
+	if err := json.Unmarshal([]byte(info["info"]), &v); err != nil || v.Pid == 0 {
+		p.tb.Fatalf("no pid for %s in status info (%v)", id, err)
+	}
+	return v.Pid
+}
+
+// CgroupPath is the container's cgroup v2 directory, e.g.
+// /sys/fs/cgroup/unified/kubepods/besteffort/pod<uid>/<container-id>.
+func (p *Pod) CgroupPath(name string) string {
+	p.tb.Helper()
+	return cgroupDirOf(p.tb, p.ContainerPID(name))
+}
+
+// CgroupID is the inode of the container's cgroup v2 directory, which is what
+// bpf_get_current_cgroup_id() returns for its processes.
+func (p *Pod) CgroupID(name string) uint64 {
+	p.tb.Helper()
+	return inode(p.tb, p.CgroupPath(name))
+}
+
+// SandboxCgroupID is the cgroup id of the pod's sandbox (pause) container.
+func (p *Pod) SandboxCgroupID() uint64 {
+	p.tb.Helper()
+	return inode(p.tb, cgroupDirOf(p.tb, p.SandboxPID()))
+}
+
+func cgroupDirOf(tb testing.TB, pid int) string {
+	tb.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		tb.Fatalf("read cgroup of pid %d: %v", pid, err)
+	}
+	root := cgroup2Mount()
+	for _, line := range strings.Split(string(b), "\n") {
+		if rel, ok := strings.CutPrefix(line, "0::"); ok && root != "" {
+			return filepath.Join(root, rel)
+		}
+	}
+	tb.Fatalf("pid %d has no cgroup v2 path (no cgroup2 mounted?)", pid)
+	return ""
+}
+
+func inode(tb testing.TB, path string) uint64 {
+	tb.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		tb.Fatalf("stat %s: %v", path, err)
+	}
+	return st.Ino
+}
+
+// NetNS is the path of the pod's network namespace.
+func (p *Pod) NetNS() string { return p.netns }
+
+// IP is the pod's IPv4 address on the node's bridge subnet.
+func (p *Pod) IP() string { return p.ip }
+
+// HostVeth is the name of the host side of the pod's eth0 veth pair.
+func (p *Pod) HostVeth() string {
+	p.tb.Helper()
+	ns, err := netns.GetFromPath(p.netns)
+	if err != nil {
+		p.tb.Fatalf("open netns %s: %v", p.netns, err)
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		p.tb.Fatalf("netlink in %s: %v", p.netns, err)
+	}
+	defer h.Close()
+	eth0, err := h.LinkByName("eth0")
+	if err != nil {
+		p.tb.Fatalf("find eth0 of pod %s: %v", p.Name, err)
+	}
+	peer, err := net.InterfaceByIndex(eth0.Attrs().ParentIndex)
+	if err != nil {
+		p.tb.Fatalf("find host veth of pod %s (ifindex %d): %v", p.Name, eth0.Attrs().ParentIndex, err)
+	}
+	return peer.Name
+}
+
+// readSandboxStatus fills the pod's IP and netns path.
+func (p *Pod) readSandboxStatus(ctx context.Context) error {
+	resp, err := p.node.cri.PodSandboxStatus(ctx, &runtime.PodSandboxStatusRequest{PodSandboxId: p.SandboxID, Verbose: true})
+	if err != nil {
+		return err
+	}
+	p.ip = resp.GetStatus().GetNetwork().GetIp()
+	var info struct {
+		NetNSPath   string `json:"netNamespacePath"`
+		RuntimeSpec struct {
+			Linux struct {
+				Namespaces []struct{ Type, Path string } `json:"namespaces"`
+			} `json:"linux"`
+		} `json:"runtimeSpec"`
+	}
+	if err := json.Unmarshal([]byte(resp.Info["info"]), &info); err != nil {
+		return fmt.Errorf("decode sandbox info: %w", err)
+	}
+	p.netns = info.NetNSPath
+	for _, ns := range info.RuntimeSpec.Linux.Namespaces {
+		if ns.Type == "network" && p.netns == "" {
+			p.netns = ns.Path
+		}
+	}
+	if p.ip == "" || p.netns == "" {
+		return fmt.Errorf("pod has no ip (%q) or netns (%q)", p.ip, p.netns)
+	}
+	return nil
+}
+
+func newUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
