@@ -1,0 +1,179 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+
+	"github.com/podguard/podguard/daemon/tomlfile"
+)
+
+// DefaultPath is read when no --config is given and the file exists.
+const DefaultPath = "/etc/podguard/config.toml"
+
+// DefaultRulesDir is the rules directory when the config names none.
+const DefaultRulesDir = "/etc/podguard/rules.d"
+
+// Config is podguard's configuration.
+type Config struct {
+	Enabled        bool       `toml:"enabled"`
+	Cluster        string     `toml:"cluster"`
+	Node           string     `toml:"node"`
+	RulesDir       string     `toml:"rules_dir"`
+	StateDir       string     `toml:"state_dir"`
+	DryRun         bool       `toml:"dry_run"`
+	HostMonitoring bool       `toml:"host_monitoring"`
+	Containerd     Containerd `toml:"containerd"`
+	Events         Events     `toml:"events"`
+	API            API        `toml:"api"`
+	Policy         Policy     `toml:"policy"`
+	Isolate        Isolate    `toml:"isolate"`
+
+	// Path is the file the config was read from; "" means built-in defaults.
+	Path string `toml:"-"`
+}
+
+// Containerd says where the node's containerd listens.
+type Containerd struct {
+	Address   string `toml:"address"`
+	Namespace string `toml:"namespace"`
+}
+
+// Events configures where events go.
+type Events struct {
+	File   string `toml:"file"`
+	Stdout bool   `toml:"stdout"`
+}
+
+// API configures the local control socket used by the CLI.
+type API struct {
+	Socket string `toml:"socket"`
+}
+
+// Policy selects which rulesets of the rules directory are active here.
+type Policy struct {
+	// Rulesets names the active rulesets; empty means all of them.
+	Rulesets []string `toml:"rulesets"`
+}
+
+// Isolate configures network isolation.
+type Isolate struct {
+	// Allow lists CIDRs that isolated pods may still talk to.
+	Allow []string `toml:"allow"`
+}
+
+// Default returns the configuration used when no file exists.
+func Default() *Config {
+	node, _ := os.Hostname()
+	return &Config{
+		Enabled:    true,
+		Node:       node,
+		RulesDir:   DefaultRulesDir,
+		StateDir:   "/var/lib/podguard",
+		Containerd: Containerd{Address: "/run/containerd/containerd.sock", Namespace: "k8s.io"},
+		Events:     Events{File: "/var/log/podguard/events.jsonl"},
+		API:        API{Socket: "/run/podguard/podguard.sock"},
+	}
+}
+
+// Load reads the config file at path. With path "" it reads DefaultPath if
+// that exists and otherwise returns the defaults. Problems in the file are
+// returned as tomlfile.Problems (FILE:LINE: message).
+func Load(path string) (*Config, error) {
+	explicit := path != ""
+	if !explicit {
+		path = DefaultPath
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && !explicit {
+		return Default(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes config file contents over the defaults and validates them.
+func Parse(path string, data []byte) (*Config, error) {
+	c := Default()
+	f, probs := tomlfile.Decode(path, data, c)
+	if len(probs) == 0 {
+		probs = c.validate(f)
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	c.Path = path
+	return c, nil
+}
+
+func (c *Config) validate(f *tomlfile.File) tomlfile.Problems {
+	var probs tomlfile.Problems
+	bad := func(key []any, format string, args ...any) {
+		probs = append(probs, f.Problem(f.Line(key...), format, args...))
+	}
+	for _, p := range []struct {
+		key []any
+		val string
+	}{
+		{[]any{"rules_dir"}, c.RulesDir},
+		{[]any{"state_dir"}, c.StateDir},
+		{[]any{"api", "socket"}, c.API.Socket},
+		{[]any{"containerd", "address"}, c.Containerd.Address},
+	} {
+		if !filepath.IsAbs(p.val) {
+			bad(p.key, "%s must be an absolute path, got %q", joinKey(p.key), p.val)
+		}
+	}
+	if c.Events.File != "" && !filepath.IsAbs(c.Events.File) {
+		bad([]any{"events", "file"}, "events.file must be an absolute path (or \"\" to write no file), got %q", c.Events.File)
+	}
+	if c.Containerd.Namespace == "" {
+		bad([]any{"containerd", "namespace"}, "containerd.namespace must not be empty; Kubernetes pods live in \"k8s.io\"")
+	}
+	if c.Node == "" {
+		bad([]any{"node"}, "node must not be empty; leave it out to use the hostname")
+	}
+	for i, a := range c.Isolate.Allow {
+		if _, err := netip.ParsePrefix(a); err != nil {
+			bad([]any{"isolate", "allow"}, "isolate.allow[%d] %q is not a CIDR; write it like \"10.0.0.1/32\" or \"fd00::/64\"", i, a)
+		}
+	}
+	seen := map[string]bool{}
+	for _, n := range c.Policy.Rulesets {
+		if seen[n] {
+			bad([]any{"policy", "rulesets"}, "policy.rulesets lists %q twice; list each ruleset once", n)
+		}
+		seen[n] = true
+	}
+	return probs
+}
+
+// AllowPrefixes returns isolate.allow parsed; Parse has validated it.
+func (c *Config) AllowPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, a := range c.Isolate.Allow {
+		if p, err := netip.ParsePrefix(a); err == nil {
+			out = append(out, p.Masked())
+		}
+	}
+	return out
+}
+
+func joinKey(key []any) string {
+	s := ""
+	for i, k := range key {
+		if i > 0 {
+			s += "."
+		}
+		s += fmt.Sprint(k)
+	}
+	return s
+}

@@ -1,0 +1,235 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/podguard/podguard/daemon/config"
+	"github.com/podguard/podguard/daemon/rulesets"
+	"github.com/podguard/podguard/daemon/tomlfile"
+)
+
+// Options configure Run.
+type Options struct {
+	// ConfigPath is the --config flag; "" means config.DefaultPath if it
+	// exists, else built-in defaults.
+	ConfigPath string
+	// EmbeddedRules are the rulesets built into the binary, used while the
+	// rules directory does not exist.
+	EmbeddedRules fs.FS
+	Version       string
+	Logger        *slog.Logger
+	// Ready is called once rules are loaded and the API answers.
+	Ready func()
+}
+
+// Daemon is a running podguard.
+type Daemon struct {
+	opts    Options
+	log     *slog.Logger
+	started time.Time
+	store   *rulesets.Store
+
+	mu        sync.Mutex
+	cfg       *config.Config
+	cfgProbs  tomlfile.Problems
+	enabled   bool
+	reloads   atomic.Uint64
+	reloadErr atomic.Uint64
+}
+
+// Run starts the daemon and blocks until ctx ends or a fatal error.
+func Run(ctx context.Context, opts Options) error {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	cfg, err := config.Load(opts.ConfigPath)
+	if err != nil {
+		return err
+	}
+	d := &Daemon{opts: opts, log: opts.Logger, started: time.Now(), cfg: cfg}
+	unlock, err := lockInstance(cfg)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+
+	d.store = rulesets.NewStore(d.rulesSource(cfg), cfg.StateDir, d.log)
+	d.store.SetPolicy(cfg.Policy.Rulesets)
+	d.reloadRules("start")
+	d.setEnabled(cfg.Enabled)
+	defer d.setEnabled(false)
+
+	api, err := d.serveAPI(cfg.API.Socket)
+	if err != nil {
+		return err
+	}
+	defer api.Close()
+
+	w, err := d.watch(ctx)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	d.log.Info("podguard running", "version", opts.Version, "config", cfgName(cfg), "rules", d.store.Current().Source, "enabled", cfg.Enabled, "api", cfg.API.Socket)
+	if opts.Ready != nil {
+		opts.Ready()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			d.log.Info("podguard stopping", "reason", context.Cause(ctx))
+			return nil
+		case <-hup:
+			d.log.Info("SIGHUP: reloading config and rules")
+			d.reloadConfig()
+			w.sync()
+			d.reloadRules("SIGHUP")
+		case ev := <-w.changes:
+			if ev.config {
+				d.reloadConfig()
+				w.sync()
+			}
+			d.reloadRules(ev.reason)
+		case err := <-w.errors:
+			d.log.Warn("watching files", "err", err)
+		}
+	}
+}
+
+func (d *Daemon) rulesSource(cfg *config.Config) rulesets.Source {
+	return rulesets.Source{Dir: cfg.RulesDir, Embedded: d.opts.EmbeddedRules}
+}
+
+func (d *Daemon) config() *config.Config {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg
+}
+
+// reloadRules builds a new rules snapshot and swaps it in.
+func (d *Daemon) reloadRules(reason string) {
+	before := d.store.Current()
+	snap := d.store.Reload()
+	d.reloads.Add(1)
+	for _, f := range snap.Files {
+		if f.State == rulesets.StateError && (before == nil || !sameProblem(before, f)) {
+			d.reloadErr.Add(1)
+			break
+		}
+	}
+	if before == nil || before.Generation != snap.Generation {
+		d.log.Debug("rules reloaded", "reason", reason, "generation", snap.Generation, "active", len(snap.Rulesets))
+	}
+}
+
+func sameProblem(s *rulesets.Snapshot, f rulesets.FileStatus) bool {
+	for _, o := range s.Files {
+		if o.File == f.File {
+			return o.State == f.State && o.Problems.Error() == f.Problems.Error()
+		}
+	}
+	return false
+}
+
+// reloadConfig re-reads the config file. A bad file is reported and the
+// config in force stays.
+func (d *Daemon) reloadConfig() {
+	old := d.config()
+	if old.Path == "" && d.opts.ConfigPath == "" {
+		if _, err := os.Stat(config.DefaultPath); err != nil {
+			return // still running on built-in defaults
+		}
+	}
+	cfg, err := config.Load(d.opts.ConfigPath)
+	if err != nil {
+		var probs tomlfile.Problems
+		if !errors.As(err, &probs) {
+			probs = tomlfile.Problems{{File: cfgName(old), Msg: err.Error()}}
+		}
+		d.mu.Lock()
+		changed := d.cfgProbs.Error() != probs.Error()
+		d.cfgProbs = probs
+		d.mu.Unlock()
+		if changed {
+			d.reloadErr.Add(1)
+			d.log.Warn("config rejected; the previous config stays in force", "problems", probs.Error())
+		}
+		return
+	}
+	d.mu.Lock()
+	d.cfg, d.cfgProbs = cfg, nil
+	d.mu.Unlock()
+	if cfg.API.Socket != old.API.Socket || cfg.StateDir != old.StateDir {
+		d.log.Warn("api.socket and state_dir changes take effect at the next restart")
+	}
+	d.store.SetSource(d.rulesSource(cfg))
+	d.store.SetPolicy(cfg.Policy.Rulesets)
+	d.setEnabled(cfg.Enabled)
+}
+
+// setEnabled switches detection and mitigation on or off.
+func (d *Daemon) setEnabled(on bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.enabled == on {
+		return
+	}
+	d.enabled = on
+	if on {
+		d.log.Info("detection enabled")
+	} else {
+		d.log.Info("detection disabled")
+	}
+}
+
+func cfgName(c *config.Config) string {
+	if c.Path == "" {
+		return "built-in defaults"
+	}
+	return c.Path
+}
+
+// Status reports the daemon's state.
+func (d *Daemon) Status() Status {
+	cfg := d.config()
+	snap := d.store.Current()
+	d.mu.Lock()
+	st := Status{
+		Version: d.opts.Version, PID: os.Getpid(), Started: d.started,
+		Node: cfg.Node, Cluster: cfg.Cluster, Enabled: d.enabled, DryRun: cfg.DryRun,
+		Config: ConfigStatus{File: cfg.Path, State: rulesets.StateOK, Problems: d.cfgProbs},
+	}
+	d.mu.Unlock()
+	if len(st.Config.Problems) > 0 {
+		st.Config.State = rulesets.StateError
+	}
+	st.Rules = RulesStatus{Source: snap.Source, Note: snap.SourceNote, Generation: snap.Generation, Files: snap.Files, MissingPolicy: snap.MissingPolicy, Active: []string{}}
+	for _, rs := range snap.Rulesets {
+		st.Rules.Active = append(st.Rules.Active, rs.Name)
+	}
+	st.Probes = ProbesStatus{Attached: []string{}, Note: "kernel probes are not wired into the daemon yet"}
+	st.Counters = map[string]uint64{
+		"rule_reloads":       d.reloads.Load(),
+		"rule_reload_errors": d.reloadErr.Load(),
+	}
+	return st
+}
+
+var errRunning = errors.New("podguard is already running on this node")
+
+func wrapRunning(detail string) error { return fmt.Errorf("%w (%s)", errRunning, detail) }

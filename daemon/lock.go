@@ -1,0 +1,41 @@
+package daemon
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/podguard/podguard/daemon/config"
+)
+
+// lockInstance makes sure one podguard runs per API socket (per node in
+// practice): it holds an exclusive flock beside the socket for the life of
+// the daemon. The kernel drops the lock when the process dies, however it
+// dies.
+func lockInstance(cfg *config.Config) (func(), error) {
+	dir := filepath.Dir(cfg.API.Socket)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create api directory: %w", err)
+	}
+	p := filepath.Join(dir, "podguard.lock")
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock file: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		data, _ := os.ReadFile(p)
+		f.Close()
+		pid := strings.TrimSpace(string(data))
+		if err == unix.EWOULDBLOCK {
+			return nil, wrapRunning(fmt.Sprintf("pid %s holds %s; stop it first, or give this one another [api] socket", pid, p))
+		}
+		return nil, fmt.Errorf("lock %s: %w", p, err)
+	}
+	f.Truncate(0)
+	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return func() { f.Close() }, nil
+}
