@@ -1,0 +1,84 @@
+package isolate
+
+import (
+	"errors"
+	"time"
+)
+
+// FilterName prefixes the name of every tc filter podguard attaches; the pod
+// UID follows a colon ("podguard-isolate:<pod uid>"), so filters can be found
+// and attributed on the host links even when the state file is lost.
+const FilterName = "podguard-isolate"
+
+// FilterPriority is the tc priority of podguard's filters on both clsact
+// hooks. 1 is the first slot, so the drop runs before any CNI filter.
+const FilterPriority = 1
+
+// FilterHandle is the tc handle of podguard's filters.
+const FilterHandle = 0x0d06
+
+// PinDir holds the pinned cgroup links of isolated host-network pods, one
+// directory per pod UID.
+const PinDir = "/sys/fs/bpf/podguard/isolate"
+
+var (
+	// ErrHostNetwork means a host-network pod cannot be isolated: it has no
+	// veth, and no cgroup2 path was given (or cgroup2 is unavailable).
+	ErrHostNetwork = errors.New("host-network pod cannot be isolated: no veth and no usable cgroup2 path")
+	// ErrNoVeth means the pod's network namespace has no veth interface
+	// whose peer lives in the host network namespace.
+	ErrNoVeth = errors.New("no veth with a host-side peer in pod network namespace")
+	// ErrNotIsolated is returned by Release for a pod that is not isolated.
+	ErrNotIsolated = errors.New("pod is not isolated")
+)
+
+// Target names the pod to isolate and says why.
+type Target struct {
+	PodUID    string
+	PodName   string
+	Namespace string
+	// Rule is the id of the rule whose verdict asked for isolation.
+	Rule string
+	// NetNSPath is the pod sandbox's network namespace, e.g.
+	// /proc/<sandbox pid>/ns/net or /var/run/netns/cni-<id>.
+	NetNSPath string
+	// HostNetwork pods share the host's network namespace and are isolated
+	// with cgroup_skb programs on CgroupPath instead of tc filters.
+	HostNetwork bool
+	// CgroupPath is the pod's cgroup2 directory (absolute filesystem path,
+	// e.g. /sys/fs/cgroup/kubepods/besteffort/pod<uid>); used only for
+	// host-network pods.
+	CgroupPath string
+}
+
+// Record is one isolated pod, as kept in the state file.
+type Record struct {
+	PodUID    string    `json:"pod_uid"`
+	PodName   string    `json:"pod_name,omitempty"`
+	Namespace string    `json:"namespace,omitempty"`
+	Rule      string    `json:"rule,omitempty"`
+	Since     time.Time `json:"since"`
+	NetNSPath string    `json:"netns_path,omitempty"`
+	// HostIfName and HostIfIndex name the host-side veth carrying the
+	// filters (empty for host-network pods).
+	HostIfName  string `json:"host_if_name,omitempty"`
+	HostIfIndex int    `json:"host_if_index,omitempty"`
+	HostNetwork bool   `json:"host_network,omitempty"`
+	CgroupPath  string `json:"cgroup_path,omitempty"`
+	// Recovered is set when the record was rebuilt from the kernel (filters
+	// or pins found without a state entry); Rule and Since are then unknown.
+	Recovered bool `json:"recovered,omitempty"`
+}
+
+// Attachment is one podguard isolation found in the kernel.
+type Attachment struct {
+	PodUID string
+	// IfIndex and IfName name the host link carrying tc filters; zero and
+	// empty for a pinned cgroup isolation.
+	IfIndex int
+	IfName  string
+	// Ingress and Egress say which tc hooks carry a podguard filter.
+	Ingress, Egress bool
+	// PinPath is the pin directory of a host-network isolation.
+	PinPath string
+}
