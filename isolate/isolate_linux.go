@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"sync"
 	"time"
-
 )
 
 // Isolator isolates pods and remembers which ones it isolated. It is safe
@@ -216,4 +215,3 @@ func Installed() ([]Attachment, error) {
 	}
 	return append(tc, cg...), nil
 }
-

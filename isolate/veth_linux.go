@@ -116,4 +116,3 @@ func linkExists(ifindex int) bool {
 	_, err := netlink.LinkByIndex(ifindex)
 	return err == nil
 }
-
