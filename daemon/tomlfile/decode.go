@@ -62,7 +62,7 @@ func Decode(path string, data []byte, v any) (*File, Problems) {
 	f.lines = indexKeys(string(data))
 	md, err := toml.Decode(string(data), v)
 	if err != nil {
-		return f, Problems{syntaxProblem(f, err)}
+		return f, Problems{syntaxProblem(f, data, err)}
 	}
 	var probs Problems
 	var reported []string
@@ -85,14 +85,20 @@ func Decode(path string, data []byte, v any) (*File, Problems) {
 	return f, probs
 }
 
-func syntaxProblem(f *File, err error) Problem {
+func syntaxProblem(f *File, data []byte, err error) Problem {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
+		line := pe.Position.Line
+		if s := pe.Position.Start; s > 0 && s <= len(data) {
+			// Count from the byte offset: an unexpected newline belongs to
+			// the line it ends, not the next one.
+			line = 1 + strings.Count(string(data[:s]), "\n")
+		}
 		msg := pe.Message
 		if pe.LastKey != "" && !strings.Contains(msg, pe.LastKey) {
 			msg = fmt.Sprintf("%s (after key %q)", msg, pe.LastKey)
 		}
-		return f.Problem(pe.Position.Line, "TOML syntax error: %s; fix the syntax on this line", msg)
+		return f.Problem(line, "TOML syntax error: %s; fix the syntax on this line", msg)
 	}
 	if m := typeErrLine.FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])

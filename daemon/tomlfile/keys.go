@@ -62,20 +62,47 @@ func indexKeys(src string) keyLines {
 }
 
 func (k keyLines) set(key string, line int) {
-	if _, seen := k[key]; !seen {
-		k[key] = line
+	for _, kk := range []string{key, stripIndexes(key)} {
+		if _, seen := k[kk]; !seen {
+			k[kk] = line
+		}
 	}
+}
+
+// stripIndexes drops array indexes: rule.1.id -> rule.id. BurntSushi/toml
+// names undecoded keys that way.
+func stripIndexes(key string) string {
+	parts := strings.Split(key, ".")
+	out := parts[:0]
+	for _, p := range parts {
+		if _, err := strconv.Atoi(p); err != nil {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, ".")
 }
 
 // cleanKey normalises a possibly dotted, possibly quoted key.
 func cleanKey(s string) string {
-	parts := strings.Split(strings.TrimSpace(s), ".")
-	for i, p := range parts {
-		p = strings.TrimSpace(p)
-		if len(p) >= 2 && (p[0] == '"' || p[0] == '\'') && p[len(p)-1] == p[0] {
-			p = p[1 : len(p)-1]
+	var parts []string
+	var cur strings.Builder
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteByte(c)
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '.':
+			parts = append(parts, strings.TrimSpace(cur.String()))
+			cur.Reset()
+		default:
+			cur.WriteByte(c)
 		}
-		parts[i] = p
 	}
+	parts = append(parts, strings.TrimSpace(cur.String()))
 	return strings.Join(parts, ".")
 }

@@ -1,0 +1,76 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/podguard/podguard/daemon/tomlfile"
+)
+
+func TestDefaults(t *testing.T) {
+	c, err := Parse("/etc/podguard/config.toml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	if !c.Enabled || c.Node != host || c.RulesDir != DefaultRulesDir || c.StateDir != "/var/lib/podguard" ||
+		c.Containerd.Address != "/run/containerd/containerd.sock" || c.Containerd.Namespace != "k8s.io" ||
+		c.Events.File != "/var/log/podguard/events.jsonl" || c.API.Socket != "/run/podguard/podguard.sock" {
+		t.Fatalf("defaults = %+v", c)
+	}
+}
+
+func TestParseOverrides(t *testing.T) {
+	src := `enabled = false
+cluster = "prod-eu"
+node = "node-7"
+dry_run = true
+[containerd]
+address = "/tmp/c.sock"
+[policy]
+rulesets = ["php", "default"]
+[isolate]
+allow = ["10.0.0.10/32", "fd00::/64"]
+`
+	c, err := Parse("c.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Enabled || c.Cluster != "prod-eu" || c.Node != "node-7" || !c.DryRun || c.Containerd.Address != "/tmp/c.sock" ||
+		c.Containerd.Namespace != "k8s.io" || len(c.Policy.Rulesets) != 2 || len(c.AllowPrefixes()) != 2 {
+		t.Fatalf("config = %+v", c)
+	}
+}
+
+func TestParseProblems(t *testing.T) {
+	cases := map[string]struct{ src, want string }{
+		"unknown key":   {"enabled = true\nenable = false\n", `c.toml:2: unknown key "enable"; valid keys there are: api, cluster, containerd, dry_run, enabled, events, host_monitoring, isolate, node, policy, rules_dir, state_dir`},
+		"unknown table": {"[event]\nfile = \"/x\"\n", `c.toml:1: unknown key "event"; valid keys there are: api, cluster, containerd, dry_run, enabled, events, host_monitoring, isolate, node, policy, rules_dir, state_dir`},
+		"nested key":    {"[containerd]\nsocket = \"/x\"\n", `c.toml:2: unknown key "socket" in [containerd]; valid keys there are: address, namespace`},
+		"wrong type":    {"enabled = \"yes\"\n", `c.toml:1: wrong type for "enabled": TOML value has type string; destination has type boolean`},
+		"relative path": {"rules_dir = \"rules.d\"\n", `c.toml:1: rules_dir must be an absolute path, got "rules.d"`},
+		"bad cidr":      {"[isolate]\nallow = [\"10.0.0.1\"]\n", `c.toml:2: isolate.allow[0] "10.0.0.1" is not a CIDR; write it like "10.0.0.1/32" or "fd00::/64"`},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse("c.toml", []byte(c.src))
+			var probs tomlfile.Problems
+			if !errors.As(err, &probs) {
+				t.Fatalf("err = %v, want problems", err)
+			}
+			if probs.Error() != c.want {
+				t.Fatalf("got  %q\nwant %q", probs.Error(), c.want)
+			}
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.toml"))
+	if err == nil || !strings.Contains(err.Error(), "read config") {
+		t.Fatalf("explicit missing file: err = %v", err)
+	}
+}
