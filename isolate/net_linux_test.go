@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -274,7 +275,7 @@ func hasClsact(tb testing.TB, ifname string) bool {
 
 func newIsolator(tb testing.TB, dir string, allow ...netip.Prefix) *Isolator {
 	tb.Helper()
-	iso, err := New(dir, allow, nil)
+	iso, err := New(dir, allow, slog.New(slog.DiscardHandler))
 	if err != nil {
 		tb.Fatalf("New: %v", err)
 	}
