@@ -13,6 +13,7 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/errdefs"
+	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/containerd/typeurl/v2"
 )
 
@@ -176,7 +177,7 @@ func (r *Resolver) refresh(ctx context.Context, client *containerd.Client, id st
 		if t.Process.GetStatus() != task.Status_STOPPED {
 			pid = t.Process.GetPid()
 		}
-	case errdefs.IsNotFound(errdefs.FromGRPC(err)):
+	case errdefs.IsNotFound(errgrpc.ToNative(err)):
 	default:
 		return fmt.Errorf("get task %s: %w", id, err)
 	}
