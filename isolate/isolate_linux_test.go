@@ -149,3 +149,23 @@ func TestRestartAndReconcile(t *testing.T) {
 	}
 	reach(t, "a->gw after its isolation was reconciled away", a.nsPath, gwSrv)
 }
+
+// TestAllowListIPv6 checks an allow-listed IPv6 gateway stays reachable,
+// with neighbour discovery (solicitations judged by their target address).
+func TestAllowListIPv6(t *testing.T) {
+	n := newTestNet(t)
+	a, b := n.addPod(t, "a"), n.addPod(t, "b")
+	gwSrv := listen(t, "", n.gw6)
+	aSrv := listen(t, a.nsPath, a.addr6)
+	bSrv := listen(t, b.nsPath, b.addr6)
+
+	iso := newIsolator(t, t.TempDir(), netip.PrefixFrom(n.gw6, 128))
+	if _, err := iso.Apply(a.target("allow6")); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	reach(t, "a->gw6 allow-listed", a.nsPath, gwSrv)
+	reach(t, "gw6->a allow-listed", "", aSrv)
+	noReach(t, "a->b6 not allow-listed", a.nsPath, bSrv)
+	noReach(t, "b6->a not allow-listed", b.nsPath, aSrv)
+	reach(t, "b6->gw6 not isolated", b.nsPath, gwSrv)
+}

@@ -25,6 +25,7 @@ type testNet struct {
 	sfx    string
 	bridge string
 	gw     netip.Addr
+	gw6    netip.Addr
 	subnet [3]byte
 	pods   int
 }
@@ -34,6 +35,7 @@ type testPod struct {
 	ns       string
 	nsPath   string
 	addr     netip.Addr
+	addr6    netip.Addr
 	hostVeth string
 }
 
@@ -62,7 +64,9 @@ func newTestNet(tb testing.TB) *testNet {
 	n.gw = netip.AddrFrom4([4]byte{10, 231, b[2], 1})
 	run(tb, "ip", "link", "add", n.bridge, "type", "bridge")
 	tb.Cleanup(func() { exec.Command("ip", "link", "del", n.bridge).Run() })
+	n.gw6 = netip.MustParseAddr("fd00:231:" + n.sfx + "::1")
 	run(tb, "ip", "addr", "add", n.gw.String()+"/24", "dev", n.bridge)
+	run(tb, "ip", "addr", "add", n.gw6.String()+"/64", "dev", n.bridge, "nodad")
 	run(tb, "ip", "link", "set", n.bridge, "up")
 	return n
 }
@@ -75,6 +79,7 @@ func (n *testNet) addPod(tb testing.TB, name string) *testPod {
 		name:     name,
 		ns:       "pgiso-" + n.sfx + "-" + name,
 		addr:     netip.AddrFrom4([4]byte{n.subnet[0], n.subnet[1], n.subnet[2], byte(10 + n.pods)}),
+		addr6:    netip.MustParseAddr(fmt.Sprintf("fd00:231:%s::%d", n.sfx, 10+n.pods)),
 		hostVeth: "pgiso" + n.sfx + name,
 	}
 	p.nsPath = "/var/run/netns/" + p.ns
@@ -92,6 +97,7 @@ func (n *testNet) plug(tb testing.TB, p *testPod) {
 	tb.Cleanup(func() { exec.Command("ip", "link", "del", p.hostVeth).Run() })
 	run(tb, "ip", "link", "set", p.hostVeth, "master", n.bridge, "up")
 	run(tb, "ip", "-n", p.ns, "addr", "add", p.addr.String()+"/24", "dev", "eth0")
+	run(tb, "ip", "-n", p.ns, "addr", "add", p.addr6.String()+"/64", "dev", "eth0", "nodad")
 	run(tb, "ip", "-n", p.ns, "link", "set", "eth0", "up")
 }
 
