@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: GPL-2.0
+// Shared wire format, maps and helpers for every podguard probe.
+#pragma once
+
+#include "vmlinux.h"
+#include "bpf_helpers.h"
+#include "bpf_core_read.h"
+#include "bpf_endian.h"
+
+/* Event kinds. Keep in sync with probes/kind.go. */
+enum event_kind {
+	KIND_EXEC = 1,
+	KIND_FORK = 2,
+	KIND_EXIT = 3,
+	KIND_OPEN = 4,
+	KIND_UNLINK = 5,
+	KIND_RENAME = 6,
+	KIND_LINK = 7,
+	KIND_SYMLINK = 8,
+	KIND_CHMOD = 9,
+	KIND_MKDIR = 10,
+	KIND_CONNECT = 11,
+	KIND_SOCKET = 12,
+	KIND_DUP = 13,
+	KIND_PTRACE = 14,
+	KIND_VM_WRITE = 15,
+	KIND_MODULE = 16,
+	KIND_BPF = 17,
+	KIND_MOUNT = 18,
+	KIND_UMOUNT = 19,
+	KIND_UNSHARE = 20,
+	KIND_SETNS = 21,
+	KIND_SETID = 22,
+	KIND_MEMFD = 23,
+	KIND_KILL = 24,
+	KIND_MAX = 64,
+};
+
+/* Header flags. Keep in sync with probes/event.go. */
+enum event_flag {
+	FLAG_KILLED = 1 << 0,      /* bpf_send_signal(SIGKILL) was sent */
+	FLAG_TRUNCATED = 1 << 1,   /* a string or path did not fit */
+	FLAG_STDIN_SOCK = 1 << 2,  /* exec: fd 0 is a socket */
+	FLAG_STDOUT_SOCK = 1 << 3, /* exec: fd 1 is a socket */
+	FLAG_TTY = 1 << 4,         /* exec: fd 0 is a terminal */
+	FLAG_UPPER = 1 << 5,       /* exec: file only on overlayfs upper layer */
+	FLAG_MEMFD = 1 << 6,       /* exec: file is a memfd */
+	FLAG_OLD_SOCK = 1 << 7,    /* dup: old fd is a socket */
+	FLAG_INET_STDIO = 1 << 8,  /* exec: fd 0 or 1 is an AF_INET/AF_INET6 socket */
+};
+
+/* Kill mask bits. Keep in sync with probes/kind.go. */
+enum kill_bit {
+	KILL_DRIFT = 1 << 0,
+	KILL_MEMFD_EXEC = 1 << 1,
+	KILL_MODULE = 1 << 2,
+	KILL_PTRACE = 1 << 3,
+	KILL_NAMESPACE = 1 << 4,
+	KILL_REVERSE_SHELL = 1 << 5,
+};
+
+struct event_hdr {
+	__u16 kind;
+	__u16 flags;
+	__u32 size;
+	__u64 ktime;
+	__u32 pid;
+	__u32 tgid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 gid;
+	__u32 _pad;
+	__u64 cgroup_id;
+	__u8 comm[16];
+};
+
+/* Strings follow each fixed part in tail[], in the order of the *_len
+ * fields. A "path" blob is a dentry walk: components leaf first, each
+ * NUL-terminated; userspace reverses them. Other blobs are raw strings. */
+struct exec_event {
+	struct event_hdr hdr;
+	__u32 euid;
+	__u32 egid;
+	__u32 old_pid;
+	__u16 exe_len;      /* path blob of bprm->file */
+	__u16 filename_len; /* bprm->filename as passed to execve */
+	__u16 args_len;     /* argv, NUL separated, bounded */
+	__u16 cwd_len;      /* path blob of fs->pwd */
+	__u32 _pad;
+	__u8 tail[];
+};
+
+struct file_event {
+	struct event_hdr hdr;
+	__s32 dirfd;
+	__s32 dirfd2;
+	__u32 flags;
+	__u32 mode;
+	__u16 path_len;  /* raw user string (or path blob when from_fd) */
+	__u16 base_len;  /* path blob of dirfd/cwd when path is relative */
+	__u16 path2_len; /* second raw user string (rename, link, symlink) */
+	__u16 base2_len; /* path blob for the second path */
+	__u32 from_fd;   /* 1 when path was resolved from an fd (fchmod) */
+	__u32 _pad;
+	__u8 tail[];
+};
+
+struct net_event {
+	struct event_hdr hdr;
+	__u32 family;
+	__u32 type;
+	__u32 protocol;
+	__s32 fd;
+	__u16 port; /* host byte order */
+	__u16 unix_len;
+	__u8 addr[16];
+	__u32 _pad;
+	__u8 tail[];
+};
+
+struct sys_event {
+	struct event_hdr hdr;
+	__u64 nr;     /* syscall number (0 for sched events) */
+	__u64 arg[4]; /* meaning per kind, see probes/decode.go */
+	__u16 str_len[3];
+	__u16 _pad;
+	__u8 tail[];
+};
+
+struct watch {
+	__u64 kinds;
+	__u64 kill;
+};
+
+/* bounded(x, mask): x & mask, with the AND kept even when the compiler
+ * can prove it redundant (the verifier cannot). */
+#define bounded(x, mask) ({ __u64 __v = (x); asm volatile("" : "+r"(__v)); __v & (mask); })
+
+#define TAIL_MAX 4096
+#define TAIL_MASK (TAIL_MAX - 1)
+#define CHUNK 256        /* largest single string read into tail */
+#define ARGS_MAX 512     /* argv bytes */
+#define PATH_DEPTH 24    /* dentry components walked */
+#define SCRATCH_SIZE 8192 /* power of two > fixed part + TAIL_MAX + ARGS_MAX */
+
+struct scratch {
+	__u8 buf[SCRATCH_SIZE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct watch);
+} watched SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KIND_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} ring_drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+/* Set by the loader: events from unwatched cgroups use the entry for
+ * cgroup id 0 (the host default) instead of being dropped. */
+volatile const bool host_monitoring = false;
+
+#define SIGKILL 9
+#define AT_FDCWD -100
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define S_IFCHR 0020000
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+
+static __always_inline struct watch *watch_for(__u64 cg)
+{
+	struct watch *w = bpf_map_lookup_elem(&watched, &cg);
+	if (!w && host_monitoring) {
+		__u64 host = 0;
+		w = bpf_map_lookup_elem(&watched, &host);
+	}
+	return w;
+}
+
+static __always_inline bool wants(struct watch *w, __u32 kind)
+{
+	return w && (w->kinds & (1ULL << (kind & 63)));
+}
+
+static __always_inline void *scratch(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&scratch_map, &zero);
+}
+
+static __always_inline void fill_hdr(struct event_hdr *h, __u32 kind)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+
+	h->kind = kind;
+	h->flags = 0;
+	h->size = 0;
+	h->ktime = bpf_ktime_get_ns();
+	h->pid = (__u32)pid_tgid;
+	h->tgid = pid_tgid >> 32;
+	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	h->uid = (__u32)uid_gid;
+	h->gid = uid_gid >> 32;
+	h->_pad = 0;
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+/* emit sends fixed+tail bytes of the scratch event to the ring buffer and
+ * counts a failed reservation against the event's kind. */
+static __always_inline void emit(struct event_hdr *h, __u32 fixed, __u32 tail)
+{
+	/* real sizes stay below TAIL_MAX + ARGS_MAX + fixed; the mask only
+	 * proves to the verifier that the read stays inside scratch. */
+	__u64 size = (fixed + tail) & (SCRATCH_SIZE - 1);
+	h->size = size;
+	if (bpf_ringbuf_output(&events, h, size, 0) != 0) {
+		__u32 k = h->kind & (KIND_MAX - 1);
+		__u64 *n = bpf_map_lookup_elem(&ring_drops, &k);
+		if (n)
+			*n += 1;
+	}
+}
+
+/* kill sends SIGKILL to the current task and marks the event. */
+static __always_inline void kill_current(struct event_hdr *h)
+{
+	bpf_send_signal(SIGKILL);
+	h->flags |= FLAG_KILLED;
+}
+
+/* put_user_str copies a user string into tail at off; returns the bytes
+ * written including the NUL, 0 when nothing could be read. */
+static __always_inline __u32 put_user_str(struct event_hdr *h, __u8 *tail, __u32 off, const char *s)
+{
+	if (!s || off > TAIL_MAX - CHUNK) {
+		if (s)
+			h->flags |= FLAG_TRUNCATED;
+		return 0;
+	}
+	long n = bpf_probe_read_user_str(tail + bounded(off, TAIL_MASK), CHUNK, s);
+	if (n <= 0)
+		return 0;
+	if (n == CHUNK)
+		h->flags |= FLAG_TRUNCATED;
+	return n;
+}
+
+static __always_inline __u32 put_kernel_str(struct event_hdr *h, __u8 *tail, __u32 off, const char *s)
+{
+	if (!s || off > TAIL_MAX - CHUNK) {
+		if (s)
+			h->flags |= FLAG_TRUNCATED;
+		return 0;
+	}
+	long n = bpf_probe_read_kernel_str(tail + bounded(off, TAIL_MASK), CHUNK, s);
+	if (n <= 0)
+		return 0;
+	return n;
+}
+
+#define WALK_TRUNCATED (1 << 16)
+
+/* walk_path walks from dentry d on mount vm up to the root, writing each
+ * component name (leaf first, NUL-terminated) at s->buf[base + off].
+ * Mount points are crossed through struct mount. It is a global function
+ * so the verifier checks it once, not once per caller and loop state.
+ * Returns the bytes written, | WALK_TRUNCATED when the path was cut. */
+__noinline int walk_path(struct scratch *s, __u32 base, __u32 off, __u64 dentry, __u64 vfsmnt)
+{
+	struct dentry *d = (struct dentry *)dentry;
+	struct vfsmount *vm = (struct vfsmount *)vfsmnt;
+	__u32 start = off;
+
+	if (!s || !d || !vm)
+		return 0;
+	struct mount *m = (struct mount *)((void *)vm - bpf_core_field_offset(struct mount, mnt));
+	for (int i = 0; i < PATH_DEPTH; i++) {
+		struct dentry *root = BPF_CORE_READ(m, mnt.mnt_root);
+		struct dentry *parent = BPF_CORE_READ(d, d_parent);
+		if (d == root || d == parent) {
+			struct mount *mp = BPF_CORE_READ(m, mnt_parent);
+			if (d != root || m == mp)
+				return off - start;
+			d = BPF_CORE_READ(m, mnt_mountpoint);
+			m = mp;
+			continue;
+		}
+		if (off > TAIL_MAX - CHUNK)
+			return (off - start) | WALK_TRUNCATED;
+		const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+		long n = bpf_probe_read_kernel_str(&s->buf[bounded(base, 127) + bounded(off, TAIL_MASK)], CHUNK, name);
+		if (n > 0)
+			off += n;
+		d = parent;
+	}
+	return (off - start) | WALK_TRUNCATED;
+}
+
+static __always_inline __u32 put_path(struct event_hdr *h, __u8 *tail, __u32 off,
+				      struct dentry *d, struct vfsmount *vm)
+{
+	__u32 base = (__u32)((void *)tail - (void *)h);
+	int r = walk_path((struct scratch *)h, base, off, (__u64)d, (__u64)vm);
+	if (r & WALK_TRUNCATED)
+		h->flags |= FLAG_TRUNCATED;
+	return r & 0xffff;
+}
+
+static __always_inline __u32 put_file_path(struct event_hdr *h, __u8 *tail, __u32 off, struct file *f)
+{
+	if (!f)
+		return 0;
+	return put_path(h, tail, off, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt));
+}
+
+static __always_inline struct file *task_fd(struct task_struct *task, int fd)
+{
+	struct file *f = NULL;
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || fd < 0)
+		return NULL;
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	if ((unsigned int)fd >= max)
+		return NULL;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd & 0xffff]);
+	return f;
+}
+
+static __always_inline umode_t file_mode(struct file *f)
+{
+	if (!f)
+		return 0;
+	return BPF_CORE_READ(f, f_inode, i_mode);
+}
+
+static __always_inline bool is_socket(struct file *f)
+{
+	return f && (file_mode(f) & S_IFMT) == S_IFSOCK;
+}
+
+static __always_inline bool is_inet_socket(struct file *f)
+{
+	if (!is_socket(f))
+		return false;
+	struct socket *sock = BPF_CORE_READ(f, private_data);
+	__u16 family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+	return family == AF_INET || family == AF_INET6;
+}
+
+/* put_base writes the directory a relative path is resolved against:
+ * the cwd for AT_FDCWD, else the file behind dirfd. */
+static __always_inline __u32 put_base(struct event_hdr *h, __u8 *tail, __u32 off, int dirfd, const char *upath)
+{
+	char first = 0;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	if (!upath)
+		return 0;
+	bpf_probe_read_user(&first, 1, upath);
+	if (first == '/')
+		return 0;
+	if (dirfd == AT_FDCWD) {
+		struct path pwd;
+		BPF_CORE_READ_INTO(&pwd, task, fs, pwd);
+		return put_path(h, tail, off, pwd.dentry, pwd.mnt);
+	}
+	return put_file_path(h, tail, off, task_fd(task, dirfd));
+}

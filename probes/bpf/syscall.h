@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0
+// Syscall dispatch helpers: x86_64 numbers and argument access.
+#pragma once
+
+#include "common.h"
+
+#ifndef __TARGET_ARCH_x86
+#error "podguard probes read syscall arguments from x86_64 pt_regs only"
+#endif
+
+/* x86_64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
+enum {
+	NR_open = 2,
+	NR_dup2 = 33,
+	NR_socket = 41,
+	NR_connect = 42,
+	NR_kill = 62,
+	NR_rename = 82,
+	NR_mkdir = 83,
+	NR_rmdir = 84,
+	NR_creat = 85,
+	NR_link = 86,
+	NR_unlink = 87,
+	NR_symlink = 88,
+	NR_chmod = 90,
+	NR_fchmod = 91,
+	NR_ptrace = 101,
+	NR_setuid = 105,
+	NR_setgid = 106,
+	NR_setreuid = 113,
+	NR_setregid = 114,
+	NR_setresuid = 117,
+	NR_setresgid = 119,
+	NR_setfsuid = 122,
+	NR_setfsgid = 123,
+	NR_mount = 165,
+	NR_umount2 = 166,
+	NR_init_module = 175,
+	NR_tkill = 200,
+	NR_tgkill = 234,
+	NR_openat = 257,
+	NR_mkdirat = 258,
+	NR_unlinkat = 263,
+	NR_renameat = 264,
+	NR_linkat = 265,
+	NR_symlinkat = 266,
+	NR_fchmodat = 268,
+	NR_unshare = 272,
+	NR_dup3 = 292,
+	NR_setns = 308,
+	NR_process_vm_writev = 311,
+	NR_finit_module = 313,
+	NR_renameat2 = 316,
+	NR_memfd_create = 319,
+	NR_bpf = 321,
+	NR_move_mount = 429,
+	NR_fsmount = 432,
+	NR_openat2 = 437,
+	NR_fchmodat2 = 452,
+	NR_MAX = 512,
+};
+
+/* read_args copies the six syscall arguments out of the pt_regs that
+ * raw_syscalls:sys_enter passes as args[0]. */
+static __always_inline void read_args(struct bpf_raw_tracepoint_args *ctx, __u64 *a)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	a[0] = BPF_CORE_READ(regs, di);
+	a[1] = BPF_CORE_READ(regs, si);
+	a[2] = BPF_CORE_READ(regs, dx);
+	a[3] = BPF_CORE_READ(regs, r10);
+	a[4] = BPF_CORE_READ(regs, r8);
+	a[5] = BPF_CORE_READ(regs, r9);
+}
+
+/* SYSCALL_PROLOGUE declares nr, w and a[6]; returns unless the current
+ * cgroup wants kind. */
+#define SYSCALL_PROLOGUE(kind)                                            \
+	__u64 nr = ctx->args[1];                                          \
+	struct watch *w = watch_for(bpf_get_current_cgroup_id());         \
+	if (!wants(w, (kind)))                                            \
+		return 0;                                                 \
+	__u64 a[6];                                                       \
+	read_args(ctx, a);                                                \
+	(void)nr
+
+static __always_inline struct sys_event *sys_start(__u32 kind, __u64 nr)
+{
+	struct sys_event *e = scratch();
+	if (!e)
+		return NULL;
+	fill_hdr(&e->hdr, kind);
+	e->nr = nr;
+	e->arg[0] = e->arg[1] = e->arg[2] = e->arg[3] = 0;
+	e->str_len[0] = e->str_len[1] = e->str_len[2] = 0;
+	e->_pad = 0;
+	return e;
+}

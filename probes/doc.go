@@ -1,0 +1,34 @@
+// Package probes loads podguard's eBPF programs, filters events in the
+// kernel by cgroup, and delivers them as decoded Go values.
+//
+// Contract:
+//   - Load attaches raw tracepoints only (sched_process_exec/fork/exit and
+//     raw_syscalls:sys_enter, which tail-calls one handler per syscall
+//     number), so it needs neither kprobes, fentry, BPF-LSM, tracefs nor
+//     bpffs. Syscall arguments are read from x86_64 pt_regs: Load returns
+//     ErrUnsupportedArch on other architectures.
+//   - The kernel emits an event only for tasks whose cgroup v2 id is in the
+//     watched map (SetWatched) and only kinds in that cgroup's KindSet.
+//     Host tasks are silent unless Options.HostMonitoring (then SetHost
+//     applies). Events are seen at syscall entry: a failing syscall is
+//     reported too, and user strings are read before the kernel copies them.
+//   - Kills (KillSet) happen in the kernel with bpf_send_signal(SIGKILL):
+//     at sched_process_exec before the new image runs a user instruction,
+//     or at syscall entry (the syscall itself still runs, the task dies on
+//     the way back to user space). A kill is always reported (FlagKilled),
+//     even when its kind is not in the KindSet.
+//   - One reader goroutine drains the single ring buffer into the bounded
+//     Events channel. It never blocks: a full channel drops the event and
+//     counts it per kind; kernel reservation failures are counted per kind
+//     too (Stats). Each *Event is owned by the receiver.
+//   - Paths: Exe and Cwd are resolved in the kernel by a dentry walk
+//     (bounded to 24 components; FlagTruncated when cut). File syscall
+//     paths are the raw user string; when relative, the kernel walks the
+//     cwd (AT_FDCWD) or the dirfd's file and decode joins them, so Path is
+//     absolute; RawPath keeps what the process passed. Symlinks and ".."
+//     in the raw part are not resolved beyond path.Clean.
+//
+// ProbeFeatures reports what the running kernel offers (BTF, ring buffer,
+// bpf_send_signal, raw tracepoints, tc/tcx, cgroup mode) for `podguard
+// kernel`.
+package probes

@@ -1,0 +1,111 @@
+package probes
+
+import "net/netip"
+
+// Flags are per-event facts the kernel decided at the hook.
+type Flags uint16
+
+// Event flags. Values match bpf/common.h enum event_flag.
+const (
+	FlagKilled     Flags = 1 << 0 // the kernel sent SIGKILL (see KillSet)
+	FlagTruncated  Flags = 1 << 1 // a string, path or argv was cut short
+	FlagStdinSock  Flags = 1 << 2 // exec: fd 0 is a socket
+	FlagStdoutSock Flags = 1 << 3 // exec: fd 1 is a socket
+	FlagTTY        Flags = 1 << 4 // exec: fd 0 is a terminal
+	FlagUpper      Flags = 1 << 5 // exec: the file is only on the overlayfs upper layer
+	FlagMemfd      Flags = 1 << 6 // exec: the file is a memfd
+	FlagOldSocket  Flags = 1 << 7 // dup: the old fd is a socket
+	FlagInetStdio  Flags = 1 << 8 // exec: fd 0/1 is an inet socket; dup: old fd is one
+)
+
+// Event is one decoded kernel event. The common header fields are always
+// set; the rest depend on Kind (see the field comments). An Event received
+// from Probes.Events belongs to the receiver; podguard never touches it
+// again.
+type Event struct {
+	Kind     Kind
+	Flags    Flags
+	KTime    uint64 // CLOCK_MONOTONIC ns (bpf_ktime_get_ns)
+	PID      uint32 // thread id
+	TGID     uint32 // process id
+	PPID     uint32 // parent's process id
+	UID      uint32
+	GID      uint32
+	CgroupID uint64 // cgroup v2 id of the task (inode number of its directory)
+	Comm     string
+
+	// Syscall is the x86_64 syscall number behind a syscall event (0 for
+	// exec, fork and exit).
+	Syscall uint32
+
+	// exec
+	Exe      string   // resolved path of the executed file (dentry walk)
+	Filename string   // the path as passed to execve (may be relative)
+	Args     []string // argv, bounded to 512 bytes (FlagTruncated when cut)
+	Cwd      string   // resolved working directory
+	EUID     uint32
+	EGID     uint32
+
+	// open, unlink, rename, link, symlink, chmod, mkdir (absolute paths:
+	// relative ones are joined with the cwd or the dirfd's path, which
+	// the kernel resolves)
+	Path      string // open/unlink/chmod/mkdir target; rename/link old path; symlink target (as written)
+	Path2     string // rename/link/symlink new path
+	RawPath   string // Path exactly as passed to the syscall
+	DirFD     int32  // dirfd of the *at syscall (-100 = AT_FDCWD)
+	FileFlags uint32 // open flags; unlinkat/renameat2/linkat/fchmodat2 flags
+	Mode      uint32 // open/creat/chmod/mkdir mode
+
+	// connect, socket
+	Family   uint16
+	SockType uint32
+	Protocol uint32
+	FD       int32      // connect: the socket fd
+	Addr     netip.Addr // connect: AF_INET/AF_INET6 destination
+	Port     uint16     // connect: destination port
+	UnixPath string     // connect: AF_UNIX path (leading "@" for abstract)
+
+	// dup: OldFD onto NewFD (0-2); FlagOldSocket / FlagInetStdio
+	OldFD int32
+	NewFD int32
+
+	// ptrace: Request and TargetPID; process_vm_writev, kill: TargetPID
+	Request   uint64
+	TargetPID int32
+	TGIDArg   int32 // tgkill: thread group
+	Signal    uint32
+
+	// bpf: Cmd
+	Cmd uint64
+
+	// mount: Source, Target, FSType, MountFlags; move_mount: Source=from
+	// path, Target=to path, MountFlags=move flags; fsmount: MountFlags;
+	// umount: Target, MountFlags
+	Source     string
+	Target     string
+	FSType     string
+	MountFlags uint64
+
+	// unshare: NSFlags (CLONE_NEW*); setns: NSFlags = nstype, FD
+	NSFlags uint64
+
+	// setid: the requested ids in syscall order (-1 = unchanged)
+	IDs [3]int32
+
+	// memfd_create: Name, MemfdFlags
+	Name       string
+	MemfdFlags uint32
+
+	// module: ModuleFD (finit_module), ModuleLen (init_module), Name holds
+	// the parameter string
+	ModuleFD  int32
+	ModuleLen uint64
+
+	// fork: ChildPID; exit: ExitCode and ExitSignal
+	ChildPID   uint32
+	ExitCode   int32
+	ExitSignal uint32
+}
+
+// Killed reports whether the kernel killed the task at this event.
+func (e *Event) Killed() bool { return e.Flags&FlagKilled != 0 }

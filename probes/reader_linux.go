@@ -1,0 +1,95 @@
+//go:build linux && amd64
+
+package probes
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/cilium/ebpf/ringbuf"
+)
+
+// Events returns the channel decoded events arrive on. It is closed by
+// Close. Each *Event is owned by the receiver from then on.
+func (p *Probes) Events() <-chan *Event {
+	return p.events
+}
+
+// read is the one ring buffer reader: ReadInto a reused record, decode,
+// and hand off without ever blocking; a full queue drops and counts.
+func (p *Probes) read() {
+	defer close(p.done)
+	defer close(p.events)
+	var rec ringbuf.Record
+	for {
+		if err := p.rd.ReadInto(&rec); err != nil {
+			if errors.Is(err, ringbuf.ErrClosed) || errors.Is(err, os.ErrClosed) {
+				return
+			}
+			p.log.Warn("ring buffer read", "err", err)
+			continue
+		}
+		ev := new(Event)
+		if err := decode(rec.RawSample, ev); err != nil {
+			if p.decodeErrors.Add(1) == 1 {
+				p.log.Warn("decode event", "err", err)
+			}
+			continue
+		}
+		k := ev.Kind % maxKindSlots
+		select {
+		case p.events <- ev:
+			p.delivered[k].Add(1)
+		default:
+			p.queueDrops[k].Add(1)
+		}
+	}
+}
+
+// KindStats counts one kind's events since Load.
+type KindStats struct {
+	Kind       Kind
+	Delivered  uint64 // handed to the Events channel
+	QueueDrops uint64 // dropped because the Events channel was full
+	RingDrops  uint64 // dropped in the kernel: the ring buffer was full
+}
+
+// Stats is a snapshot of the probe counters.
+type Stats struct {
+	Kinds        []KindStats // one entry per kind, in Kinds() order
+	DecodeErrors uint64      // ring buffer records that did not decode
+}
+
+// Stats reads the counters: userspace ones and the kernel's per-CPU
+// reservation failures.
+func (p *Probes) Stats() (Stats, error) {
+	s := Stats{DecodeErrors: p.decodeErrors.Load()}
+	var percpu []uint64
+	for _, k := range Kinds() {
+		if err := p.objs.RingDrops.Lookup(uint32(k), &percpu); err != nil {
+			return s, fmt.Errorf("read ring_drops[%s]: %w", k, err)
+		}
+		var ring uint64
+		for _, n := range percpu {
+			ring += n
+		}
+		s.Kinds = append(s.Kinds, KindStats{
+			Kind:       k,
+			Delivered:  p.delivered[k].Load(),
+			QueueDrops: p.queueDrops[k].Load(),
+			RingDrops:  ring,
+		})
+	}
+	return s, nil
+}
+
+// Of returns the counters of kind k.
+func (s Stats) Of(k Kind) KindStats {
+	for _, ks := range s.Kinds {
+		if ks.Kind == k {
+			return ks
+		}
+	}
+	return KindStats{Kind: k}
+}
