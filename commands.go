@@ -67,8 +67,8 @@ func cmdRules(_ context.Context, fl *flag.FlagSet, _ string) error {
 }
 
 func cmdStatus(ctx context.Context, fl *flag.FlagSet, configPath string) error {
-	cfg, err := config.Load(configPath)
-	if err != nil {
+	cfg, err := config.LoadForClient(configPath)
+	if cfg == nil {
 		return err
 	}
 	st, err := daemon.NewClient(cfg.API.Socket).Status(ctx)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/BurntSushi/toml"
+
 	"github.com/podguard/podguard/daemon/tomlfile"
 )
 
@@ -176,4 +178,27 @@ func joinKey(key []any) string {
 		s += fmt.Sprint(k)
 	}
 	return s
+}
+
+// LoadForClient is Load for CLI commands that only need to find the daemon:
+// when the file has problems it still returns what could be read (over the
+// defaults) together with the problems, so `podguard status` can reach a
+// daemon whose config was just broken by an edit.
+func LoadForClient(path string) (*Config, error) {
+	c, err := Load(path)
+	if err == nil {
+		return c, nil
+	}
+	var probs tomlfile.Problems
+	if !errors.As(err, &probs) {
+		return nil, err
+	}
+	if path == "" {
+		path = DefaultPath
+	}
+	c = Default()
+	if data, rerr := os.ReadFile(path); rerr == nil {
+		toml.Decode(string(data), c) // best effort: unknown keys and bad values are ignored
+	}
+	return c, probs
 }

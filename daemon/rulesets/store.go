@@ -58,7 +58,8 @@ type Store struct {
 	src     Source
 	policy  []string
 	names   *nameRegistry
-	files   map[string]*fileState // by base name
+	files   map[string]*fileState // by path
+	source  string                // the Source of the snapshot in force
 	gen     uint64
 	current atomic.Pointer[Snapshot]
 	log     *slog.Logger
@@ -109,25 +110,42 @@ func (s *Store) Reload() *Snapshot {
 		s.current.Store(&old)
 		return &old
 	}
+	embedded := source == "embedded"
 	seen := map[string]bool{}
 	claimed := map[string]string{} // ruleset name -> file
+	anyGood := false
 	for _, e := range entries {
-		base := filepath.Base(e.path)
-		seen[base] = true
-		st := s.files[base]
+		seen[e.path] = true
+		st := s.files[e.path]
 		if st == nil {
-			st = &fileState{good: s.names.lastGood(base, e.path)}
-			s.files[base] = st
+			st = &fileState{}
+			if !embedded {
+				st.good = s.names.lastGood(filepath.Base(e.path), e.path)
+			}
+			s.files[e.path] = st
 		}
-		s.apply(st, e, claimed)
+		s.apply(st, e, claimed, !embedded)
+		anyGood = anyGood || st.status.State == StateOK || st.status.LastGood
 	}
-	for base, st := range s.files {
-		if !seen[base] {
-			delete(s.files, base)
-			s.names.forget(base)
-			s.log.Info("ruleset file removed", "file", st.status.File, "ruleset", st.status.Name)
+	for p, st := range s.files {
+		if seen[p] {
+			continue
 		}
+		if s.source == "embedded" && !embedded && !anyGood {
+			// The rules directory just appeared but nothing in it is valid
+			// yet: the built-in rulesets keep enforcing meanwhile.
+			seen[p] = true
+			note = fmt.Sprintf("no valid ruleset in %s yet; the built-in rulesets stay in force until there is one", s.src.Dir)
+			source = "embedded"
+			continue
+		}
+		delete(s.files, p)
+		if s.source != "embedded" {
+			s.names.forget(filepath.Base(p))
+		}
+		s.log.Info("ruleset file removed", "file", st.status.File, "ruleset", st.status.Name)
 	}
+	s.source = source
 	s.names.save()
 	snap := s.build(source, note)
 	s.current.Store(snap)
@@ -136,7 +154,7 @@ func (s *Store) Reload() *Snapshot {
 
 // apply parses one entry into its file state, keeping the last good
 // version when the new one is rejected.
-func (s *Store) apply(st *fileState, e entry, claimed map[string]string) {
+func (s *Store) apply(st *fileState, e entry, claimed map[string]string, register bool) {
 	base := filepath.Base(e.path)
 	var probs tomlfile.Problems
 	var rs *Ruleset
@@ -148,7 +166,7 @@ func (s *Store) apply(st *fileState, e entry, claimed map[string]string) {
 	if rs != nil {
 		if other, ok := claimed[rs.Name]; ok {
 			probs = append(probs, tomlfile.Problem{File: e.path, Line: 1, Msg: fmt.Sprintf("ruleset name %q is already used by %s; give this ruleset a different name", rs.Name, other)})
-		} else if old := s.names.name(base); old != "" && old != rs.Name {
+		} else if old := s.names.name(base); register && old != "" && old != rs.Name {
 			probs = append(probs, tomlfile.Problem{File: e.path, Line: 1, Msg: fmt.Sprintf("ruleset name changed from %q to %q; a ruleset's name cannot change once created: put %q in a new file (the ruleset %q stays in force until this file is removed)", old, rs.Name, rs.Name, old)})
 		}
 	}
@@ -157,7 +175,9 @@ func (s *Store) apply(st *fileState, e entry, claimed map[string]string) {
 	if len(probs) == 0 {
 		st.good = rs
 		st.status = FileStatus{File: e.path, Name: rs.Name, State: StateOK, Since: now}
-		s.names.remember(base, rs.Name, e.data)
+		if register {
+			s.names.remember(base, rs.Name, e.data)
+		}
 		if prev.State != StateOK {
 			s.log.Info("ruleset loaded", "file", e.path, "ruleset", rs.Name, "rules", len(rs.Rules))
 		}
@@ -204,13 +224,13 @@ func (s *Store) build(source, note string) *Snapshot {
 	for _, n := range s.policy {
 		inPolicy[n] = false
 	}
-	bases := make([]string, 0, len(s.files))
-	for b := range s.files {
-		bases = append(bases, b)
+	paths := make([]string, 0, len(s.files))
+	for p := range s.files {
+		paths = append(paths, p)
 	}
-	sort.Strings(bases)
-	for _, b := range bases {
-		st := s.files[b]
+	sort.Strings(paths)
+	for _, p := range paths {
+		st := s.files[p]
 		fs := st.status
 		active := fs.State == StateOK || fs.LastGood
 		if _, listed := inPolicy[fs.Name]; len(s.policy) == 0 || listed {

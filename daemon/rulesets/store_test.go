@@ -151,3 +151,20 @@ func TestStoreRefusesWritableFiles(t *testing.T) {
 		t.Fatalf("problem %q active %q", got, active(snap))
 	}
 }
+
+func TestStoreKeepsEmbeddedUntilDirectoryIsValid(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "rules.d")
+	emb := fstest.MapFS{"default.toml": {Data: []byte(ruleset("default", "log"))}}
+	s := NewStore(Source{Dir: dir, Embedded: emb}, t.TempDir(), nil)
+	s.Reload()
+	os.Mkdir(dir, 0o755)
+	write(t, dir, "default.toml", ruleset("mine", "bogus"))
+	snap := s.Reload()
+	if active(snap) != "default=log" || !strings.Contains(snap.SourceNote, "built-in rulesets stay in force") {
+		t.Fatalf("a broken first file must not drop the built-in rules: active %q note %q", active(snap), snap.SourceNote)
+	}
+	write(t, dir, "default.toml", ruleset("mine", "terminate"))
+	if snap = s.Reload(); active(snap) != "mine=terminate" || snap.Source != dir {
+		t.Fatalf("active %q source %q", active(snap), snap.Source)
+	}
+}

@@ -20,6 +20,11 @@ import (
 const (
 	minBackoff = 100 * time.Millisecond
 	maxBackoff = 5 * time.Second
+	// The event stream is set up just before the first listing, but the
+	// server registers it asynchronously; a second listing shortly after
+	// and a periodic one catch anything that fell between.
+	firstResync = 2 * time.Second
+	resyncEvery = time.Minute
 )
 
 // Run connects to containerd, indexes all containers and follows its events
@@ -82,10 +87,21 @@ func (r *Resolver) session(ctx context.Context, reconnect bool) error {
 	r.syncOnce.Do(func() { close(r.synced) })
 	st := r.Stats()
 	r.log.Info("containerd indexed", "pods", st.Pods, "containers", st.Containers, "reconnect", reconnect)
+	resync := time.NewTimer(firstResync)
+	defer resync.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-resync.C:
+			if err := r.relist(sctx, client); err != nil {
+				return err
+			}
+			resync.Reset(resyncEvery)
+		case id := <-r.kick:
+			if err := r.refresh(sctx, client, id); err != nil {
+				return err
+			}
 		case err := <-errs:
 			if err == nil {
 				err = errors.New("event stream closed")

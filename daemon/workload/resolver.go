@@ -49,6 +49,9 @@ type Resolver struct {
 	subs   map[int]func(added, removed []Identity)
 	nextID int
 
+	kick     chan string // container ids seen in /proc but not in the index
+	kickMu   sync.Mutex
+	kicked   map[string]time.Time
 	synced   chan struct{}
 	syncOnce sync.Once
 }
@@ -71,6 +74,7 @@ func New(cfg Config, logger *slog.Logger) *Resolver {
 		containers: map[string]*Container{}, sandboxes: map[string]bool{}, pods: map[string]*Pod{},
 		byCgroup: map[uint64]string{}, hints: map[string]Pod{}, watched: map[string]Identity{},
 		subs: map[int]func(added, removed []Identity){}, synced: make(chan struct{}),
+		kick: make(chan string, 64), kicked: map[string]time.Time{},
 	}
 	r.stats.CgroupMode = fs.mode.String()
 	return r
@@ -115,6 +119,7 @@ func (r *Resolver) LookupPID(pid uint32) (Identity, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if _, ok := r.containers[cid]; !ok {
+		r.askRefresh(cid)
 		return Identity{Kind: KindUnknown, Container: Container{ID: cid, CgroupPath: p}, Pod: Pod{UID: PodUIDFromPath(p)}}, false
 	}
 	return r.identityLocked(cid), true
@@ -134,6 +139,25 @@ func (r *Resolver) Resolve(cgroupID uint64, pid uint32) Identity {
 	}
 	id, _ := r.LookupPID(pid)
 	return id
+}
+
+// askRefresh asks Run to read a container the index lacks, at most once a
+// minute per container, so a later event of it resolves.
+func (r *Resolver) askRefresh(cid string) {
+	r.kickMu.Lock()
+	defer r.kickMu.Unlock()
+	now := time.Now()
+	if t, ok := r.kicked[cid]; ok && now.Sub(t) < time.Minute {
+		return
+	}
+	if len(r.kicked) > 1024 {
+		r.kicked = map[string]time.Time{}
+	}
+	select {
+	case r.kick <- cid:
+		r.kicked[cid] = now
+	default:
+	}
 }
 
 // identityLocked builds the identity of a known container; r.mu is held.

@@ -19,10 +19,13 @@ import (
 func TestMain(m *testing.M) { os.Exit(node.RunTests(m)) }
 
 // startResolver runs a resolver against the node until the test ends.
-func startResolver(t *testing.T, n *node.Node) *workload.Resolver {
+func startResolver(t *testing.T, n *node.Node, setup ...func(*workload.Resolver)) *workload.Resolver {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	r := workload.New(workload.Config{Address: n.Socket(), Namespace: n.Namespace()}, log)
+	for _, f := range setup {
+		f(r)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()

@@ -179,3 +179,38 @@ func TestDeletedPodLeavesNothing(t *testing.T) {
 		}
 	}
 }
+
+func TestCgroupV1OnlyResolvesByPID(t *testing.T) {
+	n := node.Start(t)
+	r := startResolver(t, n, workload.ForceCgroupLegacy)
+	if r.CgroupMode() != workload.CgroupLegacy {
+		t.Fatalf("mode %v", r.CgroupMode())
+	}
+	p := n.CreatePod(t, node.PodSpec{Name: "legacy", Labels: map[string]string{"app": "php"},
+		Containers: []node.ContainerSpec{{Name: "app"}}})
+	pid := uint32(p.ContainerPID("app"))
+	// On v1-only hosts BPF reports the v2 root's id for every task.
+	waitFor(t, "container in index", func() bool { return r.Resolve(1, pid).Kind == workload.KindWorkload })
+	id := r.Resolve(1, pid)
+	if id.Container.ID != p.ContainerID("app") || id.Pod.UID != p.UID || id.Pod.Labels["app"] != "php" {
+		t.Fatalf("Resolve by pid on v1 = %+v", id)
+	}
+	if _, ok := r.Lookup(p.CgroupID("app")); ok {
+		t.Fatal("legacy mode resolved a cgroup id")
+	}
+	if sb := r.Resolve(1, uint32(p.SandboxPID())); sb.Kind != workload.KindSandbox {
+		t.Fatalf("sandbox pid resolves to %+v", sb)
+	}
+	if host := r.Resolve(1, uint32(os.Getpid())); host.Kind != workload.KindHost {
+		t.Fatalf("host pid resolves to %+v", host)
+	}
+	var watched bool
+	for _, w := range r.Workloads() {
+		if w.Container.ID == p.ContainerID("app") {
+			watched = w.Container.CgroupID == 0 && w.Container.InitPID == pid
+		}
+	}
+	if !watched {
+		t.Fatalf("watched set lacks the container (with no cgroup id, init pid %d): %+v", pid, r.Workloads())
+	}
+}

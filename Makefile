@@ -1,0 +1,50 @@
+# podguard — see README.md. Targets that touch the kernel or install
+# packages need root.
+GO      ?= go
+export PATH := /usr/local/go/bin:$(PATH)
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+# Debian packages the tests and the demo need (a real node: containerd,
+# runc, CNI plugins, busybox for images), and clang/bpftool to check the
+# generated eBPF objects against their sources.
+DEB_PACKAGES := containerd runc containernetworking-plugins busybox-static iproute2 \
+	clang llvm libbpf-dev bpftool
+
+.PHONY: all build deps test check generate generate-check demo clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o podguard .
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then echo "missing Debian packages:$$missing (run as root to install them)"; exit 1; fi; \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	$(GO) mod download
+
+# check: formatting, vet, and generated eBPF objects that match their sources.
+check: generate-check
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+generate:
+	$(GO) generate ./...
+
+generate-check: generate
+	@git diff --exit-code --stat -- probes isolate || { echo "generated eBPF files differ from their sources: run 'make generate' and commit"; exit 1; }
+
+# test: the whole suite, privileged tiers included when run as root.
+test: deps check
+	CGO_ENABLED=0 $(GO) build -o /dev/null .
+	$(GO) test -count=1 -timeout 25m ./...
+
+demo: build
+	./test/demo.sh
+
+clean:
+	rm -f podguard
