@@ -30,6 +30,7 @@ func decode(raw []byte, e *Event) error {
 		UID:      h.Uid,
 		GID:      h.Gid,
 		CgroupID: h.CgroupId,
+		Syscall:  h.SyscallNr,
 		Comm:     commString(&h.Comm),
 	}
 	switch e.Kind {
@@ -157,7 +158,6 @@ func decodeSys(raw []byte, e *Event) error {
 	}
 	b := blobs(s, x.StrLen[:]...)
 	a := x.Arg
-	e.Syscall = uint32(x.Nr)
 	switch e.Kind {
 	case KindFork:
 		e.ChildPID = uint32(a[0])

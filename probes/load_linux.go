@@ -36,6 +36,19 @@ type Probes struct {
 // Load loads the embedded BPF objects, fills the syscall dispatch table,
 // attaches every program and starts the ring buffer reader.
 func Load(opts Options) (*Probes, error) {
+	p, err := load(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.startReader(); err != nil {
+		p.shutdown()
+		return nil, err
+	}
+	return p, nil
+}
+
+// load loads and attaches without reading the ring buffer yet.
+func load(opts Options) (*Probes, error) {
 	opts = opts.withDefaults()
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return nil, fmt.Errorf("remove memlock rlimit: %w", err)
@@ -67,15 +80,19 @@ func Load(opts Options) (*Probes, error) {
 			return nil, err
 		}
 	}
-	p.rd, err = ringbuf.NewReader(p.objs.Events)
-	if err != nil {
-		p.shutdown()
-		return nil, fmt.Errorf("open ring buffer reader: %w", err)
-	}
-	go p.read()
 	p.log.Info("probes attached", "programs", len(p.attached), "host_monitoring", opts.HostMonitoring,
 		"ring_bytes", opts.RingSize, "queue", opts.QueueLen)
 	return p, nil
+}
+
+func (p *Probes) startReader() error {
+	rd, err := ringbuf.NewReader(p.objs.Events)
+	if err != nil {
+		return fmt.Errorf("open ring buffer reader: %w", err)
+	}
+	p.rd = rd
+	go p.read()
+	return nil
 }
 
 // verifierTail keeps a verifier error short: the program and the last

@@ -14,19 +14,19 @@ import (
 )
 
 type probeEventHdr struct {
-	_        structs.HostLayout
-	Kind     uint16
-	Flags    uint16
-	Size     uint32
-	Ktime    uint64
-	Pid      uint32
-	Tgid     uint32
-	Ppid     uint32
-	Uid      uint32
-	Gid      uint32
-	Pad      uint32
-	CgroupId uint64
-	Comm     [16]uint8
+	_         structs.HostLayout
+	Kind      uint16
+	Flags     uint16
+	Size      uint32
+	Ktime     uint64
+	Pid       uint32
+	Tgid      uint32
+	Ppid      uint32
+	Uid       uint32
+	Gid       uint32
+	SyscallNr uint32
+	CgroupId  uint64
+	Comm      [16]uint8
 }
 
 type probeExecEvent struct {

@@ -69,7 +69,7 @@ struct event_hdr {
 	__u32 ppid;
 	__u32 uid;
 	__u32 gid;
-	__u32 _pad;
+	__u32 syscall_nr; /* x86_64 number for syscall events, else 0 */
 	__u64 cgroup_id;
 	__u8 comm[16];
 };
@@ -223,7 +223,7 @@ static __always_inline void fill_hdr(struct event_hdr *h, __u32 kind)
 	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	h->uid = (__u32)uid_gid;
 	h->gid = uid_gid >> 32;
-	h->_pad = 0;
+	h->syscall_nr = 0;
 	h->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
@@ -300,9 +300,9 @@ __noinline int walk_path(struct scratch *s, __u32 base, __u32 off, __u64 dentry,
 	for (int i = 0; i < PATH_DEPTH; i++) {
 		struct dentry *root = BPF_CORE_READ(m, mnt.mnt_root);
 		struct dentry *parent = BPF_CORE_READ(d, d_parent);
-		if (d == root || d == parent) {
+		if (d == root) {
 			struct mount *mp = BPF_CORE_READ(m, mnt_parent);
-			if (d != root || m == mp)
+			if (m == mp) /* the root of the mount tree */
 				return off - start;
 			d = BPF_CORE_READ(m, mnt_mountpoint);
 			m = mp;
@@ -314,6 +314,8 @@ __noinline int walk_path(struct scratch *s, __u32 base, __u32 off, __u64 dentry,
 		long n = bpf_probe_read_kernel_str(&s->buf[bounded(base, 127) + bounded(off, TAIL_MASK)], CHUNK, name);
 		if (n > 0)
 			off += n;
+		if (d == parent) /* pseudo file (memfd, pipe): its name is all */
+			return off - start;
 		d = parent;
 	}
 	return (off - start) | WALK_TRUNCATED;

@@ -9,12 +9,13 @@
 #define O_TRUNC 01000
 #define AT_REMOVEDIR 0x200
 
-static __always_inline struct file_event *file_start(__u32 kind)
+static __always_inline struct file_event *file_start(__u32 kind, __u64 nr)
 {
 	struct file_event *e = scratch();
 	if (!e)
 		return NULL;
 	fill_hdr(&e->hdr, kind);
+	e->hdr.syscall_nr = nr;
 	e->dirfd = AT_FDCWD;
 	e->dirfd2 = AT_FDCWD;
 	e->flags = 0;
@@ -52,7 +53,7 @@ SEC("raw_tracepoint/sys_enter")
 int sys_open(struct bpf_raw_tracepoint_args *ctx)
 {
 	SYSCALL_PROLOGUE(KIND_OPEN);
-	struct file_event *e = file_start(KIND_OPEN);
+	struct file_event *e = file_start(KIND_OPEN, nr);
 	if (!e)
 		return 0;
 	const char *path;
@@ -90,7 +91,7 @@ SEC("raw_tracepoint/sys_enter")
 int sys_unlink(struct bpf_raw_tracepoint_args *ctx)
 {
 	SYSCALL_PROLOGUE(KIND_UNLINK);
-	struct file_event *e = file_start(KIND_UNLINK);
+	struct file_event *e = file_start(KIND_UNLINK, nr);
 	if (!e)
 		return 0;
 	const char *path = (const char *)a[0];
@@ -116,7 +117,7 @@ int sys_twopath(struct bpf_raw_tracepoint_args *ctx)
 	else if (nr0 == NR_symlink || nr0 == NR_symlinkat)
 		kind = KIND_SYMLINK;
 	SYSCALL_PROLOGUE(kind);
-	struct file_event *e = file_start(kind);
+	struct file_event *e = file_start(kind, nr);
 	if (!e)
 		return 0;
 	const char *p1 = (const char *)a[0], *p2 = (const char *)a[1];
@@ -155,7 +156,7 @@ int sys_mode(struct bpf_raw_tracepoint_args *ctx)
 	if (nr0 == NR_mkdir || nr0 == NR_mkdirat)
 		kind = KIND_MKDIR;
 	SYSCALL_PROLOGUE(kind);
-	struct file_event *e = file_start(kind);
+	struct file_event *e = file_start(kind, nr);
 	if (!e)
 		return 0;
 	const char *path = (const char *)a[0];

@@ -90,6 +90,7 @@ static __always_inline struct sys_event *sys_start(__u32 kind, __u64 nr)
 	if (!e)
 		return NULL;
 	fill_hdr(&e->hdr, kind);
+	e->hdr.syscall_nr = nr;
 	e->nr = nr;
 	e->arg[0] = e->arg[1] = e->arg[2] = e->arg[3] = 0;
 	e->str_len[0] = e->str_len[1] = e->str_len[2] = 0;
