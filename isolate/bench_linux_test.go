@@ -29,7 +29,7 @@ func BenchmarkApply(b *testing.B) {
 			t0 := time.Now()
 			veth, err := hostVeth(tgt.NetNSPath)
 			if err == nil {
-				err = iso.attach(veth.Attrs().Index, tgt.PodUID)
+				err = iso.attachVeth(Record{PodUID: tgt.PodUID, HostIfIndex: veth.Attrs().Index, Mode: ModeTC}, 0)
 			}
 			d = append(d, time.Since(t0))
 			if err != nil {

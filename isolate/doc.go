@@ -8,14 +8,20 @@
 // trie of IPv4/IPv6 prefixes, empty by default); allowed packets continue
 // to the next filter (TC_ACT_UNSPEC), so a CNI's own filters still run.
 //
-// Why netlink tc and not tcx links: tc filters live in the kernel until
-// removed, so isolation survives a podguard crash without bpffs, which some
-// node images do not mount. tcx links die with the process unless pinned.
-// The cost: on kernels >= 6.6 tcx programs run before tc filters, so a CNI
-// using tcx (e.g. Cilium 1.16+) that returns TCX_PASS or redirects skips
-// podguard's filter. Filters use priority FilterPriority (1, first) and
-// handle FilterHandle, and are named "podguard-isolate:<pod uid>", so the
-// isolation can be found and attributed from the kernel alone (Installed).
+// Modes. By default (ModeTC) the filters are netlink tc filters: they live
+// in the kernel until removed, so isolation survives a podguard crash
+// without bpffs. tcx links (kernel >= 6.6, verified to work on the build
+// VM's 6.18) die with the process unless pinned, so they are not the
+// default. But tcx programs run before tc filters, and a tcx CNI program
+// returning TCX_PASS or redirecting skips every tc filter (verified: a tc
+// filter under a passing tcx program drops nothing). So when the veth
+// already has tcx programs, podguard attaches through tcx itself (ModeTCX):
+// links at the head of both tcx chains, pinned under PinDir/<pod uid>/.
+//
+// tc filters use priority FilterPriority (1, first) and handle
+// FilterHandle, and are named "podguard-isolate:<pod uid>", so isolation
+// can be found and attributed from the kernel alone (Installed), as can
+// the pin directories, named by pod UID.
 //
 // Peer address: the destination of what the pod sends, the source of what
 // it receives. ARP (Ethernet/IPv4) passes only when the sender or target
@@ -26,8 +32,8 @@
 //
 // Host-network pods have no veth: they are isolated with cgroup_skb
 // programs on the pod's cgroup2 directory (Target.CgroupPath), attached as
-// BPF links pinned under PinDir/<pod uid>/ so they outlive podguard; bpffs
-// is mounted on /sys/fs/bpf if nothing is. Without a cgroup2 path the error
+// BPF links pinned under PinDir/<pod uid>/ so they outlive podguard
+// (ModeCgroup). For pins, bpffs is mounted on /sys/fs/bpf if nothing is. Without a cgroup2 path the error
 // is ErrHostNetwork. Loopback traffic of such a pod is dropped too.
 //
 // State: one JSON file in the state directory, written atomically (temp

@@ -151,7 +151,7 @@ func TestHostNetworkCgroup(t *testing.T) {
 		Rule: "hostnet", HostNetwork: true, CgroupPath: cg}
 	dir := t.TempDir()
 	iso := newIsolator(t, dir)
-	t.Cleanup(func() { detachCgroup(tgt.PodUID) }) // a failed test leaves no pins
+	t.Cleanup(func() { detachPins(tgt.PodUID, "") }) // a failed test leaves no pins
 	for i, want := range []bool{true, false} {
 		applied, err := iso.Apply(tgt)
 		if err != nil || applied != want {

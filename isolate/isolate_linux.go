@@ -106,15 +106,16 @@ func (iso *Isolator) Apply(t Target) (applied bool, err error) {
 		return true, err
 	}
 	iso.log.Info("pod isolated", "pod_uid", rec.PodUID, "pod", rec.PodName, "namespace", rec.Namespace,
-		"rule", rec.Rule, "host_if", rec.HostIfName, "host_network", rec.HostNetwork)
+		"rule", rec.Rule, "mode", rec.Mode, "host_if", rec.HostIfName)
 	return true, nil
 }
 
-// enforce puts the drop in place for rec, filling in its host link. It
-// reports false when the same isolation already was in place.
+// enforce puts the drop in place for rec, filling in its host link and
+// mode. It reports false when the same isolation already was in place.
 func (iso *Isolator) enforce(rec *Record, prev Record, had bool) (bool, error) {
 	if rec.HostNetwork {
-		if had && prev.HostNetwork && hasCgroup(rec.PodUID) {
+		rec.Mode = ModeCgroup
+		if had && prev.Mode == ModeCgroup && hasCgroup(rec.PodUID) {
 			return false, nil
 		}
 		p := iso.objs.dropPrograms
@@ -125,23 +126,61 @@ func (iso *Isolator) enforce(rec *Record, prev Record, had bool) (bool, error) {
 		return false, err
 	}
 	rec.HostIfName, rec.HostIfIndex = veth.Attrs().Name, veth.Attrs().Index
-	if had && prev.HostIfIndex == rec.HostIfIndex && hasTC(rec.HostIfIndex, rec.PodUID) {
+	rec.Mode = vethMode(rec.PodUID, rec.HostIfIndex)
+	if had && prev.HostIfIndex == rec.HostIfIndex && prev.Mode == rec.Mode && hasVeth(*rec) {
 		return false, nil
 	}
-	if err := iso.attach(rec.HostIfIndex, rec.PodUID); err != nil {
-		return false, err
+	prevIndex := 0
+	if had {
+		prevIndex = prev.HostIfIndex
 	}
-	if had && prev.HostIfIndex != 0 && prev.HostIfIndex != rec.HostIfIndex && linkExists(prev.HostIfIndex) {
-		if err := detachTC(prev.HostIfIndex); err != nil {
-			iso.log.Warn("remove filters from previous veth", "pod_uid", rec.PodUID, "ifindex", prev.HostIfIndex, "err", err)
-		}
-	}
-	return true, nil
+	return true, iso.attachVeth(*rec, prevIndex)
 }
 
-func (iso *Isolator) attach(ifindex int, podUID string) error {
+// vethMode picks tcx when the veth has tcx programs (including podguard's
+// own from an earlier apply), tc filters otherwise.
+func vethMode(podUID string, ifindex int) Mode {
+	if tcxInUse(ifindex) || hasPins(podUID, pinTCXIngress) {
+		return ModeTCX
+	}
+	return ModeTC
+}
+
+func hasVeth(rec Record) bool {
+	if rec.Mode == ModeTCX {
+		return hasTCX(rec.PodUID, rec.HostIfIndex)
+	}
+	return hasTC(rec.HostIfIndex, rec.PodUID)
+}
+
+// attachVeth attaches (or replaces in place) the drop programs on the
+// record's host veth in its mode, then removes podguard's programs of the
+// other mode and from the pod's previous veth.
+func (iso *Isolator) attachVeth(rec Record, prevIndex int) error {
 	p := iso.objs.dropPrograms
-	return attachTC(ifindex, podUID, p.IsolateFromPod, p.IsolateToPod)
+	if rec.Mode == ModeTCX {
+		if err := attachTCX(rec.PodUID, rec.HostIfIndex, p.IsolateFromPod, p.IsolateToPod); err != nil {
+			return err
+		}
+		if hasTC(rec.HostIfIndex, rec.PodUID) {
+			if err := detachTC(rec.HostIfIndex); err != nil {
+				iso.log.Warn("remove tc filters after switch to tcx", "pod_uid", rec.PodUID, "err", err)
+			}
+		}
+	} else {
+		if err := attachTC(rec.HostIfIndex, rec.PodUID, p.IsolateFromPod, p.IsolateToPod); err != nil {
+			return err
+		}
+		if err := detachPins(rec.PodUID, "tcx_"); err != nil {
+			iso.log.Warn("remove tcx links after switch to tc", "pod_uid", rec.PodUID, "err", err)
+		}
+	}
+	if prevIndex != 0 && prevIndex != rec.HostIfIndex && linkExists(prevIndex) && hasTC(prevIndex, rec.PodUID) {
+		if err := detachTC(prevIndex); err != nil {
+			iso.log.Warn("remove filters from previous veth", "pod_uid", rec.PodUID, "ifindex", prevIndex, "err", err)
+		}
+	}
+	return nil
 }
 
 // Release lifts the pod's isolation: it removes the filters (and the
@@ -184,7 +223,7 @@ func (iso *Isolator) removeKernel(podUID string, rec Record) (bool, error) {
 		}
 		found = true
 		if a.PinPath != "" {
-			errs = append(errs, detachCgroup(podUID))
+			errs = append(errs, detachPins(podUID, ""))
 		} else {
 			errs = append(errs, detachTC(a.IfIndex))
 		}
@@ -203,13 +242,14 @@ func (iso *Isolator) List() []Record {
 }
 
 // Installed finds podguard isolation in the kernel, without the state file:
-// tc filters named FilterName on any host link, and pinned cgroup links.
+// tc filters named FilterName on any host link, and pinned tcx and cgroup
+// links under PinDir.
 func Installed() ([]Attachment, error) {
 	tc, err := installedTC()
 	if err != nil {
 		return nil, err
 	}
-	cg, err := installedCgroup()
+	cg, err := installedPins()
 	if err != nil {
 		return nil, err
 	}

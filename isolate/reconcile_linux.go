@@ -31,7 +31,7 @@ func (iso *Isolator) Reconcile(exists func(podUID string) (netnsPath string, ok 
 		}
 		iso.recs[a.PodUID] = Record{
 			PodUID: a.PodUID, HostIfName: a.IfName, HostIfIndex: a.IfIndex,
-			HostNetwork: a.PinPath != "", Recovered: true,
+			Mode: a.Mode, HostNetwork: a.Mode == ModeCgroup, Recovered: true,
 		}
 		iso.log.Warn("isolation found in kernel without state", "pod_uid", a.PodUID, "host_if", a.IfName, "pin", a.PinPath)
 	}
@@ -65,8 +65,8 @@ func (iso *Isolator) Reconcile(exists func(podUID string) (netnsPath string, ok 
 
 // keep re-enforces an existing pod's isolation with this process's programs.
 func (iso *Isolator) keep(rec *Record) error {
-	p := iso.objs.dropPrograms
 	if rec.HostNetwork {
+		rec.Mode = ModeCgroup
 		if rec.CgroupPath == "" {
 			// Recovered from pins only: the links are in place, but
 			// without the cgroup path they cannot be re-attached.
@@ -75,6 +75,7 @@ func (iso *Isolator) keep(rec *Record) error {
 			}
 			return ErrHostNetwork
 		}
+		p := iso.objs.dropPrograms
 		return attachCgroup(rec.PodUID, rec.CgroupPath, p.IsolateCgEgress, p.IsolateCgIngress)
 	}
 	prevIndex := rec.HostIfIndex
@@ -84,16 +85,9 @@ func (iso *Isolator) keep(rec *Record) error {
 			return err
 		}
 		rec.HostIfName, rec.HostIfIndex = veth.Attrs().Name, veth.Attrs().Index
-	} else if !linkExists(rec.HostIfIndex) {
+	} else if rec.HostIfIndex == 0 || !linkExists(rec.HostIfIndex) {
 		return fmt.Errorf("no netns path and host link %d is gone: %w", rec.HostIfIndex, ErrNoVeth)
 	}
-	if err := iso.attach(rec.HostIfIndex, rec.PodUID); err != nil {
-		return err
-	}
-	if prevIndex != 0 && prevIndex != rec.HostIfIndex && linkExists(prevIndex) {
-		if err := detachTC(prevIndex); err != nil {
-			iso.log.Warn("remove filters from previous veth", "pod_uid", rec.PodUID, "ifindex", prevIndex, "err", err)
-		}
-	}
-	return nil
+	rec.Mode = vethMode(rec.PodUID, rec.HostIfIndex)
+	return iso.attachVeth(*rec, prevIndex)
 }

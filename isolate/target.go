@@ -32,6 +32,19 @@ var (
 	ErrNotIsolated = errors.New("pod is not isolated")
 )
 
+// Mode says how a pod is isolated.
+type Mode string
+
+const (
+	// ModeTC: tc filters on the host-side veth's clsact qdisc (the default).
+	ModeTC Mode = "tc"
+	// ModeTCX: tcx links, pinned, first in the host-side veth's tcx chains;
+	// chosen when the veth already has tcx programs (a tcx CNI).
+	ModeTCX Mode = "tcx"
+	// ModeCgroup: cgroup_skb links, pinned, on a host-network pod's cgroup.
+	ModeCgroup Mode = "cgroup"
+)
+
 // Target names the pod to isolate and says why.
 type Target struct {
 	PodUID    string
@@ -58,6 +71,7 @@ type Record struct {
 	Namespace string    `json:"namespace,omitempty"`
 	Rule      string    `json:"rule,omitempty"`
 	Since     time.Time `json:"since"`
+	Mode      Mode      `json:"mode"`
 	NetNSPath string    `json:"netns_path,omitempty"`
 	// HostIfName and HostIfIndex name the host-side veth carrying the
 	// filters (empty for host-network pods).
@@ -73,12 +87,15 @@ type Record struct {
 // Attachment is one podguard isolation found in the kernel.
 type Attachment struct {
 	PodUID string
-	// IfIndex and IfName name the host link carrying tc filters; zero and
-	// empty for a pinned cgroup isolation.
+	// IfIndex and IfName name the host link carrying the filters or tcx
+	// links (IfName is empty for tcx, IfIndex 0 once its link is gone);
+	// zero and empty for a cgroup isolation.
 	IfIndex int
 	IfName  string
-	// Ingress and Egress say which tc hooks carry a podguard filter.
+	// Ingress and Egress say which hooks carry podguard's program (for
+	// tc and tcx the host link's ingress is what the pod sends).
 	Ingress, Egress bool
-	// PinPath is the pin directory of a host-network isolation.
+	Mode            Mode
+	// PinPath is the pin directory of a tcx or cgroup isolation.
 	PinPath string
 }

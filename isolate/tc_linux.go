@@ -157,7 +157,7 @@ func installedTC() ([]Attachment, error) {
 				uid, _ := podUIDOf(f.Name)
 				a := byUID[uid]
 				if a == nil {
-					a = &Attachment{PodUID: uid, IfIndex: l.Attrs().Index, IfName: l.Attrs().Name}
+					a = &Attachment{PodUID: uid, IfIndex: l.Attrs().Index, IfName: l.Attrs().Name, Mode: ModeTC}
 					byUID[uid] = a
 				}
 				if hk.name == "ingress" {
