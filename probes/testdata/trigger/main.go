@@ -32,7 +32,13 @@ func main() {
 	case "openat2":
 		err = closeFd(unix.Openat2(unix.AT_FDCWD, args[0], &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_CLOEXEC}))
 	case "creat":
-		err = closeFd(unix.Creat(args[0], 0o604))
+		p, _ := unix.BytePtrFromString(args[0])
+		fd, _, e := unix.Syscall(unix.SYS_CREAT, uintptr(unsafe.Pointer(p)), 0o604, 0)
+		if e != 0 {
+			err = e
+		} else {
+			err = unix.Close(int(fd))
+		}
 	case "files": // relative to the cwd
 		err = files()
 	case "connect":
