@@ -7,15 +7,14 @@ import (
 
 // Rule is one managed detection.
 type Rule struct {
-	ID            string     `json:"id"`
-	Name          string     `json:"name"`
-	Description   string     `json:"description"`
-	Tactic        string     `json:"tactic"`         // ATT&CK tactic id, e.g. TA0002
-	TacticName    string     `json:"tactic_name"`    // e.g. Execution
-	Technique     string     `json:"technique"`      // ATT&CK technique id, e.g. T1059.004
-	TechniqueName string     `json:"technique_name"` // e.g. Unix Shell
-	Events        []string   `json:"events"`         // kernel event kinds the rule needs
-	Mitigation    Mitigation `json:"mitigation"`     // suggested mitigation
+	ID          string     `json:"id"`
+	Name        string     `json:"name"`
+	Description string     `json:"description"`
+	Tactic      string     `json:"tactic"`      // ATT&CK tactic id, e.g. TA0002
+	TacticName  string     `json:"tactic_name"` // e.g. Execution
+	Technique   string     `json:"technique"`   // ATT&CK technique id, e.g. T1059.004
+	Events      []string   `json:"events"`      // kernel event kinds the rule needs
+	Mitigation  Mitigation `json:"mitigation"`  // suggested mitigation
 }
 
 // All returns every managed rule, sorted by id. The slice is a copy.
