@@ -169,6 +169,9 @@ func (r *router) newCgroup(tb testing.TB, kinds KindSet, kill KillSet) *testCgro
 }
 
 func removeCgroup(tb testing.TB, dir string) {
+	// kill leftovers (e.g. the tracee of a killed tracer); cgroup.kill
+	// exists since Linux 5.14
+	os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0)
 	for i := 0; i < 50; i++ { // processes may still be exiting
 		if err := unix.Rmdir(dir); err == nil || errors.Is(err, unix.ENOENT) {
 			return
