@@ -1,0 +1,87 @@
+//go:build linux && amd64
+
+package probes
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestStormDropsAreCounted: a burst far beyond a one-page ring buffer and
+// a one-slot queue loses events, and Stats accounts for every one of them.
+func TestStormDropsAreCounted(t *testing.T) {
+	needRoot(t)
+	p, err := load(Options{RingSize: os.Getpagesize(), QueueLen: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+
+	dir, err := os.MkdirTemp(cgroup2Root(t), "podguard-storm-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd); removeCgroup(t, dir) })
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetWatched(st.Ino, KindsOf(KindOpen), 0); err != nil {
+		t.Fatal(err)
+	}
+	cg := &testCgroup{dir: dir, id: st.Ino, fd: fd}
+
+	const n = 5000
+	target := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(target, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// phase 1: nobody reads the ring; it fills after a few events
+	cg.trigger(t, "", "storm-open", target, strconv.Itoa(n))
+	s, err := p.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring := s.Of(KindOpen).RingDrops
+	maxFit := uint64(os.Getpagesize()) / uint64(unsafe.Offsetof(probeFileEvent{}.Tail))
+	if ring < n-maxFit {
+		t.Errorf("ring drops = %d, want >= %d (%d opens into a %d-byte ring)", ring, n-maxFit, n, os.Getpagesize())
+	}
+
+	// phase 2: the reader drains into a one-slot queue nobody consumes
+	if err := p.startReader(); err != nil {
+		t.Fatal(err)
+	}
+	cg.trigger(t, "", "storm-open", target, strconv.Itoa(n))
+	deadline := time.Now().Add(10 * time.Second)
+	var o KindStats
+	for time.Now().Before(deadline) {
+		if s, err = p.Stats(); err != nil {
+			t.Fatal(err)
+		}
+		if o = s.Of(KindOpen); o.Delivered+o.QueueDrops+o.RingDrops >= 2*n {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("open: delivered %d, queue drops %d, ring drops %d for %d opens", o.Delivered, o.QueueDrops, o.RingDrops, 2*n)
+	if total := o.Delivered + o.QueueDrops + o.RingDrops; total < 2*n {
+		t.Errorf("accounted %d open events, want >= %d: drops are hidden", total, 2*n)
+	}
+	if o.Delivered != 1 || o.QueueDrops == 0 {
+		t.Errorf("delivered %d queue drops %d, want 1 (queue length) and > 0", o.Delivered, o.QueueDrops)
+	}
+	if s.DecodeErrors != 0 {
+		t.Errorf("decode errors: %d", s.DecodeErrors)
+	}
+}
