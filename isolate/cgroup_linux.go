@@ -2,7 +2,6 @@ package isolate
 
 import (
 	"fmt"
-	"path/filepath"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -28,35 +27,18 @@ func attachCgroup(podUID, cgroupPath string, egress, ingress *ebpf.Program) erro
 	if err != nil {
 		return err
 	}
-	hooks := []struct {
-		pin    string
-		attach ebpf.AttachType
-		prog   *ebpf.Program
-	}{
+	hooks := []pinHook{
 		{pinCgroupEgress, ebpf.AttachCGroupInetEgress, egress},
 		{pinCgroupIngress, ebpf.AttachCGroupInetIngress, ingress},
 	}
-	for _, hk := range hooks {
-		pin := filepath.Join(dir, hk.pin)
-		kept, err := pinned(pin, updateTo(hk.prog))
-		if err != nil || kept {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		err = attachPinned(pin, func() (link.Link, error) {
-			l, err := link.AttachCgroup(link.CgroupOptions{Path: cgroupPath, Attach: hk.attach, Program: hk.prog})
-			if err != nil {
-				return nil, fmt.Errorf("attach %s program to %s: %w", hk.pin, cgroupPath, err)
-			}
-			return l, nil
-		})
+	always := func(link.Link) bool { return true }
+	return pinHooks(dir, hooks, always, func(hk pinHook) (link.Link, error) {
+		l, err := link.AttachCgroup(link.CgroupOptions{Path: cgroupPath, Attach: hk.attach, Program: hk.prog})
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("attach %s program to %s: %w", hk.pin, cgroupPath, err)
 		}
-	}
-	return nil
+		return l, nil
+	})
 }
 
 // hasCgroup reports whether both cgroup links of the pod are pinned.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -49,10 +50,52 @@ func pinDir(podUID string) (string, error) {
 	return dir, nil
 }
 
-// pinned runs the existing pinned link at pin through keep: keep returns
-// true when the link is still right (it may Update its program). A link
-// keep rejects is unpinned and closed (detached). It reports whether the
-// pinned link was kept.
+// pinHook is one pinned link podguard keeps: its pin file name, attach
+// type and program.
+type pinHook struct {
+	pin    string
+	attach ebpf.AttachType
+	prog   *ebpf.Program
+}
+
+// pinHooks makes sure each hook has a pinned link in dir running its
+// program. An existing pinned link that fits is switched to the program in
+// place (no second attach); one that does not fit is unpinned (detached)
+// and replaced by a new link from attach, pinned.
+func pinHooks(dir string, hooks []pinHook, fits func(link.Link) bool, attach func(pinHook) (link.Link, error)) error {
+	for _, hk := range hooks {
+		pin := filepath.Join(dir, hk.pin)
+		kept, err := pinned(pin, func(l link.Link) (bool, error) {
+			if !fits(l) {
+				return false, nil
+			}
+			if err := l.Update(hk.prog); err != nil {
+				return false, fmt.Errorf("update pinned link %s: %w", pin, err)
+			}
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+		if kept {
+			continue
+		}
+		l, err := attach(hk)
+		if err != nil {
+			return err
+		}
+		err = l.Pin(pin)
+		l.Close()
+		if err != nil {
+			return fmt.Errorf("pin link %s: %w", pin, err)
+		}
+	}
+	return nil
+}
+
+// pinned runs the existing pinned link at pin through keep, which reports
+// whether the link stays. A link keep rejects is unpinned and closed,
+// which detaches it.
 func pinned(pin string, keep func(link.Link) (bool, error)) (bool, error) {
 	l, err := link.LoadPinnedLink(pin, nil)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -70,29 +113,6 @@ func pinned(pin string, keep func(link.Link) (bool, error)) (bool, error) {
 		return false, fmt.Errorf("unpin %s: %w", pin, err)
 	}
 	return false, nil
-}
-
-// attachPinned attaches with attach and pins the new link at pin.
-func attachPinned(pin string, attach func() (link.Link, error)) error {
-	l, err := attach()
-	if err != nil {
-		return err
-	}
-	defer l.Close()
-	if err := l.Pin(pin); err != nil {
-		return fmt.Errorf("pin link %s: %w", pin, err)
-	}
-	return nil
-}
-
-// updateTo keeps a pinned link, switching it to prog.
-func updateTo(prog *ebpf.Program) func(link.Link) (bool, error) {
-	return func(l link.Link) (bool, error) {
-		if err := l.Update(prog); err != nil {
-			return false, fmt.Errorf("update pinned link: %w", err)
-		}
-		return true, nil
-	}
 }
 
 // hasPins reports whether all the named pins of the pod exist.
@@ -151,6 +171,9 @@ func installedPins() ([]Attachment, error) {
 		if hasPins(a.PodUID, pinTCXIngress) || hasPins(a.PodUID, pinTCXEgress) {
 			a.Mode = ModeTCX
 			a.IfIndex = tcxIfIndex(a.PodUID)
+			if l, err := netlink.LinkByIndex(a.IfIndex); a.IfIndex != 0 && err == nil {
+				a.IfName = l.Attrs().Name
+			}
 			a.Ingress, a.Egress = hasPins(a.PodUID, pinTCXIngress), hasPins(a.PodUID, pinTCXEgress)
 		} else {
 			a.Egress, a.Ingress = hasPins(a.PodUID, pinCgroupEgress), hasPins(a.PodUID, pinCgroupIngress)

@@ -88,8 +88,8 @@ type Record struct {
 type Attachment struct {
 	PodUID string
 	// IfIndex and IfName name the host link carrying the filters or tcx
-	// links (IfName is empty for tcx, IfIndex 0 once its link is gone);
-	// zero and empty for a cgroup isolation.
+	// links (for tcx, 0 and empty once the link is gone); zero and empty
+	// for a cgroup isolation.
 	IfIndex int
 	IfName  string
 	// Ingress and Egress say which hooks carry podguard's program (for

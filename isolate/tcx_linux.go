@@ -31,40 +31,18 @@ func attachTCX(podUID string, ifindex int, fromPod, toPod *ebpf.Program) error {
 	if err != nil {
 		return err
 	}
-	hooks := []struct {
-		pin    string
-		attach ebpf.AttachType
-		prog   *ebpf.Program
-	}{
+	hooks := []pinHook{
 		{pinTCXIngress, ebpf.AttachTCXIngress, fromPod},
 		{pinTCXEgress, ebpf.AttachTCXEgress, toPod},
 	}
-	for _, hk := range hooks {
-		pin := filepath.Join(dir, hk.pin)
-		kept, err := pinned(pin, func(l link.Link) (bool, error) {
-			if linkIfIndex(l) != ifindex {
-				return false, nil
-			}
-			return updateTo(hk.prog)(l)
-		})
+	onLink := func(l link.Link) bool { return linkIfIndex(l) == ifindex }
+	return pinHooks(dir, hooks, onLink, func(hk pinHook) (link.Link, error) {
+		l, err := link.AttachTCX(link.TCXOptions{Interface: ifindex, Program: hk.prog, Attach: hk.attach, Anchor: link.Head()})
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("attach %s on ifindex %d: %w", hk.pin, ifindex, err)
 		}
-		if kept {
-			continue
-		}
-		err = attachPinned(pin, func() (link.Link, error) {
-			l, err := link.AttachTCX(link.TCXOptions{Interface: ifindex, Program: hk.prog, Attach: hk.attach, Anchor: link.Head()})
-			if err != nil {
-				return nil, fmt.Errorf("attach %s on ifindex %d: %w", hk.pin, ifindex, err)
-			}
-			return l, nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+		return l, nil
+	})
 }
 
 // hasTCX reports whether both tcx links of the pod are pinned and attached

@@ -78,6 +78,19 @@ func TestTCXCNI(t *testing.T) {
 		t.Fatalf("List = %+v, want one record in mode tcx", recs)
 	}
 	noReach(t, "a->gw isolated over a tcx CNI", a.nsPath, gwSrv)
+	att, err := Installed()
+	if err != nil {
+		t.Fatalf("Installed: %v", err)
+	}
+	found := false
+	for _, x := range att {
+		if x.PodUID == uid {
+			found = x.Mode == ModeTCX && x.IfName == a.hostVeth && x.Ingress && x.Egress
+		}
+	}
+	if !found {
+		t.Errorf("Installed = %+v, want a tcx attachment of %s on %s", att, uid, a.hostVeth)
+	}
 	noReach(t, "gw->a isolated over a tcx CNI", "", aSrv)
 
 	iso.Close()
