@@ -1,0 +1,151 @@
+//go:build linux
+
+package probes
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/features"
+	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
+)
+
+// rawTracepoints are the hooks Load attaches.
+var rawTracepoints = []string{"sched_process_exec", "sched_process_fork", "sched_process_exit", "sys_enter"}
+
+// ProbeFeatures checks the running kernel once. Only nil and
+// ErrNotSupported from a probe are conclusive; anything else is reported
+// as absent with the error in Detail. It needs root for the BPF checks.
+func ProbeFeatures() []Feature {
+	fs := []Feature{btfFeature()}
+	fs = append(fs,
+		verdict("ring buffer", features.HaveMapType(ebpf.RingBuf), "BPF_MAP_TYPE_RINGBUF", "none yet: perf buffer fallback is a TODO"),
+		verdict("raw tracepoints", features.HaveProgramType(ebpf.RawTracepoint), "BPF_PROG_TYPE_RAW_TRACEPOINT", ""),
+		verdict("bpf_send_signal", features.HaveProgramHelper(ebpf.RawTracepoint, asm.FnSendSignal),
+			"helper in raw tracepoint programs", "no in-kernel kill: userspace terminates after the event"),
+		verdict("bpf_tail_call", features.HaveProgramHelper(ebpf.RawTracepoint, asm.FnTailCall),
+			"syscall dispatch from raw_syscalls:sys_enter", ""),
+	)
+	for _, name := range rawTracepoints {
+		fs = append(fs, rawTracepointFeature(name))
+	}
+	fs = append(fs,
+		verdict("tc (clsact + sched_cls)", features.HaveProgramType(ebpf.SchedCLS), "BPF_PROG_TYPE_SCHED_CLS", ""),
+		tcxFeature(),
+		cgroupFeature(),
+	)
+	return fs
+}
+
+func verdict(name string, err error, what, fallback string) Feature {
+	f := Feature{Name: name, Detail: what, Fallback: fallback}
+	switch {
+	case err == nil:
+		f.Present = true
+	case errors.Is(err, ebpf.ErrNotSupported):
+		f.Detail = what + ": not supported"
+	default:
+		f.Detail = fmt.Sprintf("%s: unknown: %v", what, err)
+	}
+	return f
+}
+
+func btfFeature() Feature {
+	f := Feature{Name: "BTF (CO-RE)", Detail: "/sys/kernel/btf/vmlinux"}
+	if _, err := btf.LoadKernelSpec(); err != nil {
+		f.Detail = fmt.Sprintf("load kernel BTF: %v", err)
+		return f
+	}
+	f.Present = true
+	return f
+}
+
+func trivialProgram(t ebpf.ProgramType, at ebpf.AttachType) (*ebpf.Program, error) {
+	return ebpf.NewProgram(&ebpf.ProgramSpec{
+		Type:         t,
+		AttachType:   at,
+		License:      "GPL",
+		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()},
+	})
+}
+
+// rawTracepointFeature attaches a do-nothing program to name and detaches.
+func rawTracepointFeature(name string) Feature {
+	f := Feature{Name: "raw_tracepoint/" + name, Detail: "attach a no-op program"}
+	prog, err := trivialProgram(ebpf.RawTracepoint, ebpf.AttachNone)
+	if err != nil {
+		f.Detail = fmt.Sprintf("load probe program: %v", err)
+		return f
+	}
+	defer prog.Close()
+	l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: name, Program: prog})
+	if err != nil {
+		f.Detail = fmt.Sprintf("attach: %v", err)
+		return f
+	}
+	l.Close()
+	f.Present = true
+	return f
+}
+
+// tcxFeature asks for a tcx link on an interface index that cannot
+// exist: a kernel with tcx answers "no such device", one without rejects
+// the attach type. Nothing is attached either way.
+func tcxFeature() Feature {
+	f := Feature{Name: "tcx", Detail: "BPF_LINK_CREATE tcx_ingress", Fallback: "clsact qdisc with a direct-action filter"}
+	prog, err := trivialProgram(ebpf.SchedCLS, ebpf.AttachTCXIngress)
+	if err != nil {
+		f.Detail = fmt.Sprintf("load sched_cls program with tcx attach type: %v", err)
+		return f
+	}
+	defer prog.Close()
+	l, err := link.AttachTCX(link.TCXOptions{Interface: 0x7ffffff0, Program: prog, Attach: ebpf.AttachTCXIngress})
+	switch {
+	case err == nil:
+		l.Close()
+		f.Present = true
+	case errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENXIO):
+		f.Present = true
+	case errors.Is(err, ebpf.ErrNotSupported):
+		f.Detail += ": not supported"
+	default:
+		f.Detail = fmt.Sprintf("%s: unknown: %v", f.Detail, err)
+	}
+	return f
+}
+
+// CgroupMode tells how cgroups are mounted: "v2" (unified at
+// /sys/fs/cgroup), "hybrid" (v1 controllers plus cgroup2 at
+// /sys/fs/cgroup/unified) or "v1" (no cgroup2), with the cgroup2 path.
+func CgroupMode() (mode, cgroup2 string) {
+	var st unix.Statfs_t
+	if err := unix.Statfs("/sys/fs/cgroup", &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return "v2", "/sys/fs/cgroup"
+	}
+	unified := filepath.Join("/sys/fs/cgroup", "unified")
+	if err := unix.Statfs(unified, &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return "hybrid", unified
+	}
+	return "v1", ""
+}
+
+func cgroupFeature() Feature {
+	mode, path := CgroupMode()
+	f := Feature{Name: "cgroup v2", Detail: "mode " + mode}
+	if path != "" {
+		f.Present = true
+		f.Detail += ", cgroup2 at " + path
+		return f
+	}
+	if _, err := os.Stat("/sys/fs/cgroup"); err != nil {
+		f.Detail = "no /sys/fs/cgroup"
+	}
+	f.Fallback = "none: events carry a cgroup v2 id; mount cgroup2 (hybrid) to watch pods"
+	return f
+}
