@@ -91,19 +91,24 @@ func (iso *Isolator) Apply(t Target) (applied bool, err error) {
 		Since: time.Now().UTC(), NetNSPath: t.NetNSPath,
 		HostNetwork: t.HostNetwork, CgroupPath: t.CgroupPath,
 	}
-	if had {
+	if had && !prev.Recovered {
+		// The first verdict stays the reason and time of the isolation.
 		rec.Since, rec.Rule = prev.Since, prev.Rule
 	}
 	changed, err := iso.enforce(&rec, prev, had)
 	if err != nil {
 		return false, fmt.Errorf("isolate pod %s/%s (%s): %w", t.Namespace, t.PodName, t.PodUID, err)
 	}
-	if !changed {
+	if !changed && !prev.Recovered {
 		return false, nil
 	}
+	// A record recovered from the kernel learns who and why here.
 	iso.recs[t.PodUID] = rec
 	if err := saveState(iso.dir, iso.recs); err != nil {
-		return true, err
+		return changed, err
+	}
+	if !changed {
+		return false, nil
 	}
 	iso.log.Info("pod isolated", "pod_uid", rec.PodUID, "pod", rec.PodName, "namespace", rec.Namespace,
 		"rule", rec.Rule, "mode", rec.Mode, "host_if", rec.HostIfName)

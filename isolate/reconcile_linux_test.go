@@ -68,6 +68,20 @@ func TestReconcileWithoutState(t *testing.T) {
 	}
 	noReach(t, "a->gw after recovery", a.nsPath, gwSrv)
 
+	// The next verdict for the pod fills in who and why, without a
+	// second filter.
+	if applied, err := second.Apply(a.target("again")); err != nil || applied {
+		t.Fatalf("Apply on recovered pod = %v, %v; want false, nil", applied, err)
+	}
+	for _, r := range second.List() {
+		if r.PodUID == uid && (r.Recovered || r.Rule != "again" || r.PodName != a.name) {
+			t.Errorf("record after Apply = %+v, want rule again, pod %s, not recovered", r, a.name)
+		}
+	}
+	if in, eg := podguardFilters(t, a.hostVeth); in != 1 || eg != 1 {
+		t.Fatalf("filters after Apply on recovered pod: ingress %d egress %d, want 1 and 1", in, eg)
+	}
+
 	alive = false
 	if err := second.Reconcile(lookup); err != nil {
 		t.Fatalf("Reconcile gone pod: %v", err)
