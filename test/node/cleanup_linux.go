@@ -50,14 +50,33 @@ func (n *Node) releaseSlot() {
 
 func (n *Node) pidFile() string { return filepath.Join(lockDir, fmt.Sprintf("slot%d.pid", n.slot)) }
 
-// reapStale removes what a crashed earlier holder of the slot left: its
-// containerd (known by the pid file) and its bridge.
+// reapStale removes what a crashed earlier holder of the slot left: it
+// kills that containerd (known by the pid file), starts one again on the
+// old state to remove the old pods through CRI, then stops it and removes
+// the old bridge, cgroups and files.
 func (n *Node) reapStale() {
-	if b, err := os.ReadFile(n.pidFile()); err == nil {
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+	b, err := os.ReadFile(n.pidFile())
+	if err == nil {
+		fields := strings.Fields(string(b))
+		if len(fields) == 2 {
+			pid, _ := strconv.Atoi(fields[0])
 			cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-			if strings.Contains(string(cmdline), "podguard-node") {
+			if pid > 0 && strings.Contains(string(cmdline), fields[1]) {
 				syscall.Kill(pid, syscall.SIGKILL)
+				for i := 0; i < 100 && syscall.Kill(pid, 0) == nil; i++ {
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(fields[1], "containerd.toml")); err == nil {
+				old := &Node{dir: fields[1], socket: filepath.Join(fields[1], "containerd.sock"),
+					slot: n.slot, bridge: n.bridge, subnet: n.subnet, pods: map[string]*Pod{}}
+				os.Remove(old.socket)
+				if err := old.startContainerd(); err == nil {
+					if err := old.dial(); err == nil {
+						old.waitReady()
+					}
+				}
+				old.close()
 			}
 		}
 		os.Remove(n.pidFile())

@@ -155,12 +155,9 @@ func (n *Node) boot() error {
 	if err := n.startContainerd(); err != nil {
 		return err
 	}
-	conn, err := grpc.NewClient("unix://"+n.socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return fmt.Errorf("dial cri: %w", err)
+	if err := n.dial(); err != nil {
+		return err
 	}
-	n.conn = conn
-	n.cri = runtime.NewRuntimeServiceClient(conn)
 	tar, err := buildImageTar(n.dir)
 	if err != nil {
 		return err
@@ -171,6 +168,16 @@ func (n *Node) boot() error {
 		return fmt.Errorf("import image %s: %w: %s", ImageRef, err, out)
 	}
 	return n.waitReady()
+}
+
+func (n *Node) dial() error {
+	conn, err := grpc.NewClient("unix://"+n.socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return fmt.Errorf("dial cri: %w", err)
+	}
+	n.conn = conn
+	n.cri = runtime.NewRuntimeServiceClient(conn)
+	return nil
 }
 
 // Socket is the containerd gRPC socket of the node.
@@ -229,7 +236,7 @@ func (n *Node) startContainerd() error {
 	}
 	n.cmd, n.done = cmd, make(chan struct{})
 	go func(done chan struct{}) { cmd.Wait(); close(done) }(n.done)
-	os.WriteFile(n.pidFile(), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644)
+	os.WriteFile(n.pidFile(), []byte(strconv.Itoa(cmd.Process.Pid)+" "+n.dir+"\n"), 0o644)
 	for deadline := time.Now().Add(20 * time.Second); ; {
 		if _, err := os.Stat(n.socket); err == nil {
 			return nil

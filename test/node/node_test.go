@@ -5,6 +5,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
 
 	"github.com/podguard/podguard/test/node"
 )
@@ -87,5 +90,40 @@ func TestContainerdRestartKeepsPods(t *testing.T) {
 	q := n.CreatePod(t, node.PodSpec{Name: "after", Containers: []node.ContainerSpec{{Name: "app"}}})
 	if q.IP() == p.IP() {
 		t.Fatalf("two pods share ip %s", p.IP())
+	}
+}
+
+func TestPodsReachEachOtherOnTheBridge(t *testing.T) {
+	n := node.Start(t)
+	server := n.CreatePod(t, node.PodSpec{Name: "server", Containers: []node.ContainerSpec{
+		{Name: "http", Command: []string{"sh", "-c", "mkdir -p /www && echo pong > /www/ping && httpd -f -p 8080 -h /www"}},
+	}})
+	client := n.CreatePod(t, node.PodSpec{Name: "client", Containers: []node.ContainerSpec{{Name: "app"}}})
+	veth := server.HostVeth()
+	link, err := netlink.LinkByName(veth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	br, err := netlink.LinkByName(n.Bridge())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if link.Attrs().MasterIndex != br.Attrs().Index {
+		t.Fatalf("host veth %s is not on bridge %s", veth, n.Bridge())
+	}
+	var out string
+	for i := 0; i < 50; i++ { // httpd may not listen yet
+		out, _ = client.Exec(t, "app", "timeout", "5", "wget", "-q", "-O", "-", "http://"+server.IP()+":8080/ping")
+		if out == "pong\n" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if out != "pong\n" {
+		t.Fatalf("client pod got %q from server pod %s", out, server.IP())
+	}
+	routes, code := client.Exec(t, "app", "ip", "route")
+	if code != 0 || !strings.Contains(routes, "dev eth0") || strings.Contains(routes, "default") {
+		t.Fatalf("pod routes (exit %d), want only the subnet:\n%s", code, routes)
 	}
 }
