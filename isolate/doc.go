@@ -31,10 +31,15 @@
 // multicast and link-local peers unless allowed) is dropped.
 //
 // Host-network pods have no veth: they are isolated with cgroup_skb
-// programs on the pod's cgroup2 directory (Target.CgroupPath), attached as
-// BPF links pinned under PinDir/<pod uid>/ so they outlive podguard
-// (ModeCgroup). For pins, bpffs is mounted on /sys/fs/bpf if nothing is. Without a cgroup2 path the error
-// is ErrHostNetwork. Loopback traffic of such a pod is dropped too.
+// programs on the pod's cgroup2 directory (Target.CgroupPath; on a hybrid
+// node the one under /sys/fs/cgroup/unified), attached as BPF links pinned
+// under PinDir/<pod uid>/ so they outlive podguard (ModeCgroup). For pins,
+// bpffs is mounted on /sys/fs/bpf if nothing is. Without a cgroup2 path
+// (e.g. a cgroup v1 only node) the error is ErrHostNetwork. Loopback
+// traffic of such a pod is dropped too, unless allow-listed.
+//
+// Release removes podguard's filters or links and the clsact qdisc when no
+// other filter is left on it.
 //
 // State: one JSON file in the state directory, written atomically (temp
 // file, fsync, rename, fsync of the directory), records who was isolated,
@@ -47,5 +52,7 @@
 // (a restart) followed by Reconcile.
 //
 // All functions need CAP_NET_ADMIN and CAP_BPF (root in practice) and must
-// run in the host network namespace.
+// run in the host network namespace. Tests: `go test ./isolate/` as root
+// (unprivileged, the kernel tests skip); `go test -run '^$' -bench Apply
+// ./isolate/` for the apply-to-drop latency.
 package isolate
