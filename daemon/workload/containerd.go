@@ -23,6 +23,10 @@ const (
 	// The event stream is set up just before the first listing, but the
 	// server registers it asynchronously; a second listing shortly after
 	// and a periodic one catch anything that fell between.
+)
+
+// Resync intervals; variables so tests can show that events alone suffice.
+var (
 	firstResync = 2 * time.Second
 	resyncEvery = time.Minute
 )

@@ -16,7 +16,10 @@ import (
 	"github.com/podguard/podguard/test/node"
 )
 
-func TestMain(m *testing.M) { os.Exit(node.RunTests(m)) }
+func TestMain(m *testing.M) {
+	workload.NoResync() // what the tests check must come from listing and events
+	os.Exit(node.RunTests(m))
+}
 
 // startResolver runs a resolver against the node until the test ends.
 func startResolver(t *testing.T, n *node.Node, setup ...func(*workload.Resolver)) *workload.Resolver {
