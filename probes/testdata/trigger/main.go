@@ -80,6 +80,11 @@ func main() {
 		for i := 0; i < n && err == nil; i++ {
 			err = closeFd(unix.Open(args[0], unix.O_RDONLY, 0))
 		}
+	case "storm-exec": // run `busybox true` n times
+		n, _ := strconv.Atoi(args[0])
+		for i := 0; i < n && err == nil; i++ {
+			err = exec.Command("/bin/busybox", "true").Run()
+		}
 	default:
 		err = fmt.Errorf("unknown action %q", os.Args[1])
 	}
