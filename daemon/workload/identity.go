@@ -48,6 +48,8 @@ type Container struct {
 type Pod struct {
 	Name, Namespace, UID string
 	// Labels are the pod's own labels (no io.kubernetes.* bookkeeping).
+	// The map is shared by every answer about the pod: read it, never
+	// modify it (the index replaces it whole when the pod changes).
 	Labels    map[string]string
 	SandboxID string
 }

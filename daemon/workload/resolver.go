@@ -168,7 +168,7 @@ func (r *Resolver) identityLocked(cid string) Identity {
 		id.Kind = KindSandbox
 	}
 	if p, ok := r.pods[c.SandboxID]; ok {
-		id.Pod = copyPod(p)
+		id.Pod = *p
 	} else if h, ok := r.hints[cid]; ok {
 		id.Pod = h // sandbox not indexed (yet): no labels
 	}
@@ -180,7 +180,7 @@ func (r *Resolver) Pods() []Pod {
 	r.mu.RLock()
 	out := make([]Pod, 0, len(r.pods))
 	for _, p := range r.pods {
-		out = append(out, copyPod(p))
+		out = append(out, *p)
 	}
 	r.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool {
@@ -198,7 +198,7 @@ func (r *Resolver) PodByUID(uid string) (Pod, bool) {
 	defer r.mu.RUnlock()
 	for _, p := range r.pods {
 		if p.UID == uid {
-			return copyPod(p), true
+			return *p, true
 		}
 	}
 	return Pod{}, false
@@ -252,15 +252,6 @@ func (r *Resolver) setConnected(connected bool, err error, at time.Time) {
 	if err != nil {
 		r.stats.LastError = at.UTC().Format(time.RFC3339) + " " + err.Error()
 	}
-}
-
-func copyPod(p *Pod) Pod {
-	c := *p
-	c.Labels = make(map[string]string, len(p.Labels))
-	for k, v := range p.Labels {
-		c.Labels[k] = v
-	}
-	return c
 }
 
 // userLabels drops CRI and kubelet bookkeeping labels.
