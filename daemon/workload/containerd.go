@@ -171,6 +171,9 @@ func (r *Resolver) handle(ctx context.Context, client *containerd.Client, topic 
 	case *apievents.TaskStart:
 		id = e.ContainerID
 	case *apievents.TaskExit:
+		if e.ID != e.ContainerID {
+			return nil // an exec'd process, not the container's init
+		}
 		id = e.ContainerID
 	case *apievents.TaskDelete:
 		id = e.ContainerID

@@ -14,4 +14,19 @@
 //     containerd, shims, bridge and files. Concurrent test processes get
 //     different bridges and subnets (pgtestN, 10.88.(64+N).0/24).
 //   - Pods get no default route: they reach only the node's subnet.
+//
+// Use:
+//
+//	func TestMain(m *testing.M) { os.Exit(node.RunTests(m)) }
+//
+//	func TestShell(t *testing.T) {
+//		n := node.Start(t)
+//		p := n.CreatePod(t, node.PodSpec{Name: "web", Namespace: "shop",
+//			Labels:     map[string]string{"app": "php"},
+//			Containers: []node.ContainerSpec{{Name: "app"}}})
+//		out, code := p.Exec(t, "app", "sh", "-c", "id -u")
+//		cg := p.CgroupID("app") // == bpf_get_current_cgroup_id() in the container
+//		veth := p.HostVeth()    // host side of the pod's eth0, on n.Bridge()
+//		...
+//	}
 package node

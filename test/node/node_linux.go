@@ -198,12 +198,22 @@ func (n *Node) Subnet() string { return n.subnet }
 // CRI is a CRI runtime client connected to the node.
 func (n *Node) CRI() runtime.RuntimeServiceClient { return n.cri }
 
-// StopContainerd stops the node's containerd; pods and their shims keep running.
+// StopContainerd stops the node's containerd; pods and their shims keep
+// running. If tb ends with containerd still stopped, it is started again so
+// later tests find the node working.
 func (n *Node) StopContainerd(tb testing.TB) {
 	tb.Helper()
 	if err := n.stopContainerd(); err != nil {
 		tb.Fatalf("stop containerd: %v", err)
 	}
+	tb.Cleanup(func() {
+		n.mu.Lock()
+		stopped := n.cmd == nil
+		n.mu.Unlock()
+		if stopped {
+			n.StartContainerd(tb)
+		}
+	})
 }
 
 // StartContainerd starts the node's containerd again and waits until CRI is ready.
