@@ -1,0 +1,54 @@
+package engine
+
+import (
+	"path"
+	"strings"
+
+	"github.com/podguard/podguard/probes"
+)
+
+// Self describes podguard itself, for the tamper rule.
+type Self struct {
+	PID uint32
+	// Paths are podguard's own files and directories (binary, config,
+	// rules, state, API socket directory). A container reaches them only
+	// through a host mount, under some prefix: they are matched as path
+	// suffixes.
+	Paths []string
+}
+
+// touchesSelf reports whether p is, or is below, one of podguard's paths
+// as seen through a host mount at any prefix.
+func (s *Self) touchesSelf(p string) bool {
+	for _, own := range s.Paths {
+		own = strings.TrimSuffix(own, "/")
+		if own == "" || own == "/" {
+			continue
+		}
+		if strings.HasSuffix(p, own) || strings.Contains(p, own+"/") {
+			return true
+		}
+	}
+	return path.Base(p) == "podguard" || path.Base(p) == "podguard.service"
+}
+
+var tamperConditions = map[string]condition{
+	"podguard-tamper": func(c *Ctx) (Details, bool) {
+		e := c.Ev
+		switch e.Kind {
+		case probes.KindKill:
+			if c.self.PID != 0 && uint32(e.TargetPID) == c.self.PID && e.Signal != 0 {
+				return Details{"target_pid": e.TargetPID, "signal": e.Signal}, true
+			}
+		case probes.KindBPF:
+			if e.Cmd == bpfProgDetach || e.Cmd == bpfLinkDetach {
+				return Details{"cmd": bpfCmd(e.Cmd)}, true
+			}
+		default:
+			if ch, ok := c.changedMatching(c.self.touchesSelf); ok {
+				return ch.details(), true
+			}
+		}
+		return nil, false
+	},
+}

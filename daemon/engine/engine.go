@@ -1,0 +1,194 @@
+package engine
+
+import (
+	"fmt"
+	"maps"
+	"sync/atomic"
+
+	"github.com/podguard/podguard/daemon/catalog"
+	"github.com/podguard/podguard/daemon/rulesets"
+	"github.com/podguard/podguard/daemon/workload"
+	"github.com/podguard/podguard/probes"
+)
+
+// Resolver names the container and pod of an event.
+type Resolver interface {
+	Resolve(cgroupID uint64, pid uint32) workload.Identity
+}
+
+// Match is one rule broken by one event.
+type Match struct {
+	Rule      catalog.Rule
+	Verdict   rulesets.Verdict
+	Event     *probes.Event
+	Identity  workload.Identity
+	Proc      Proc
+	ParentExe string
+	Details   Details
+}
+
+// Engine evaluates rules. Handle must be called from one goroutine;
+// SetRules may be called from any.
+type Engine struct {
+	resolver Resolver
+	self     Self
+	procs    *procTable
+	env      *envCache
+	rules    atomic.Pointer[rulesets.Snapshot]
+	pods     map[string]*podRules // by pod UID
+}
+
+// podRules are the rules that apply to one pod, indexed by event kind.
+type podRules struct {
+	gen    uint64
+	labels map[string]string
+	byKind [64][]ruleRef
+}
+
+type ruleRef struct {
+	rule    catalog.Rule
+	cond    condition
+	verdict rulesets.Verdict
+}
+
+// conditions maps every managed rule id to its condition.
+var conditions = func() map[string]condition {
+	all := map[string]condition{}
+	for _, m := range []map[string]condition{execConditions, fileConditions, netConditions, privConditions, tamperConditions} {
+		for id, c := range m {
+			if _, dup := all[id]; dup {
+				panic("engine: two conditions for rule " + id)
+			}
+			all[id] = c
+		}
+	}
+	return all
+}()
+
+// ruleKinds maps rule ids to the event kinds their catalog entry names.
+var ruleKinds = func() map[string][]probes.Kind {
+	out := map[string][]probes.Kind{}
+	for _, r := range catalog.All() {
+		for _, name := range r.Events {
+			k, ok := probes.ParseKind(name)
+			if !ok {
+				panic(fmt.Sprintf("engine: rule %s names unknown event kind %q", r.ID, name))
+			}
+			out[r.ID] = append(out[r.ID], k)
+		}
+	}
+	return out
+}()
+
+// New returns an engine that resolves events through r.
+func New(r Resolver, self Self) *Engine {
+	return &Engine{resolver: r, self: self, procs: newProcTable(), env: newEnvCache(), pods: map[string]*podRules{}}
+}
+
+// SetRules swaps in a new rules snapshot.
+func (e *Engine) SetRules(s *rulesets.Snapshot) { e.rules.Store(s) }
+
+// Handle evaluates one event and appends its matches to out.
+func (e *Engine) Handle(ev *probes.Event, out []Match) []Match {
+	id := e.resolver.Resolve(ev.CgroupID, ev.TGID)
+	var p *Proc
+	switch ev.Kind {
+	case probes.KindFork:
+		e.procs.fork(ev)
+		return out
+	case probes.KindExit:
+		e.procs.exit(ev)
+		return out
+	case probes.KindExec:
+		p = e.procs.exec(ev, id.Container.InitPID)
+	default:
+		p = e.procs.lookup(ev)
+		if p.Runtime {
+			return out // the runtime setting the container up
+		}
+	}
+	if id.Kind != workload.KindWorkload {
+		return out
+	}
+	pr := e.podRules(id.Pod)
+	refs := pr.byKind[ev.Kind%64]
+	if len(refs) == 0 {
+		return out
+	}
+	c := Ctx{Ev: ev, ID: id, Proc: p, procs: e.procs, env: e.env, self: &e.self}
+	for _, ref := range refs {
+		d, ok := ref.cond(&c)
+		if !ok {
+			continue
+		}
+		out = append(out, Match{Rule: ref.rule, Verdict: ref.verdict, Event: ev, Identity: id, Proc: *p, ParentExe: c.parentExe(), Details: d})
+	}
+	return out
+}
+
+// podRules returns the rules for a pod, recomputed when the rules or the
+// pod's labels change.
+func (e *Engine) podRules(pod workload.Pod) *podRules {
+	snap := e.rules.Load()
+	var gen uint64
+	if snap != nil {
+		gen = snap.Generation
+	}
+	if pr, ok := e.pods[pod.UID]; ok && pr.gen == gen && maps.Equal(pr.labels, pod.Labels) {
+		return pr
+	}
+	pr := &podRules{gen: gen, labels: pod.Labels}
+	for id, v := range snap.Select(pod.Labels) {
+		r, ok := catalog.Lookup(id)
+		cond := conditions[id]
+		if !ok || cond == nil {
+			continue
+		}
+		for _, k := range ruleKinds[id] {
+			pr.byKind[k%64] = append(pr.byKind[k%64], ruleRef{rule: r, cond: cond, verdict: v})
+		}
+	}
+	if len(e.pods) > 4096 {
+		clear(e.pods)
+	}
+	e.pods[pod.UID] = pr
+	return pr
+}
+
+// Forget drops what the engine keeps about a container that is gone.
+func (e *Engine) Forget(id workload.Identity) {
+	if id.Container.CgroupID != 0 {
+		e.procs.forgetCgroup(id.Container.CgroupID)
+	}
+	e.env.forget(id.Container.ID)
+}
+
+// killFor maps rules to the in-kernel kill that decides them.
+var killFor = map[string]probes.KillSet{
+	"container-drift":     probes.KillDrift,
+	"fileless-exec-memfd": probes.KillMemfdExec,
+	"kernel-module-load":  probes.KillModuleLoad,
+	"ptrace-injection":    probes.KillPtrace,
+	"namespace-escape":    probes.KillNamespace,
+	"reverse-shell":       probes.KillReverseShell,
+}
+
+// Watch returns what the kernel must report for a pod with these labels
+// under the snapshot: the event kinds its rules need (plus exec, fork and
+// exit, which keep the process table) and, unless dryRun, the in-kernel
+// kills of its terminate rules.
+func Watch(snap *rulesets.Snapshot, labels map[string]string, dryRun bool) (probes.KindSet, probes.KillSet) {
+	sel := snap.Select(labels)
+	if len(sel) == 0 {
+		return 0, 0
+	}
+	kinds := probes.KindsOf(probes.KindExec, probes.KindFork, probes.KindExit)
+	var kill probes.KillSet
+	for id, v := range sel {
+		kinds |= probes.KindsOf(ruleKinds[id]...)
+		if v.Mitigation == catalog.Terminate && !dryRun {
+			kill |= killFor[id]
+		}
+	}
+	return kinds, kill
+}

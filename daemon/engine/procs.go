@@ -1,0 +1,192 @@
+package engine
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/podguard/podguard/probes"
+)
+
+// maxProcs bounds the process table; beyond it the oldest entries of
+// exited-but-unreported processes are the first to go.
+const maxProcs = 1 << 16
+
+// Proc is what the engine knows of one process (thread group).
+type Proc struct {
+	TGID, PPID uint32
+	CgroupID   uint64
+	Exe        string
+	Args       []string
+	Comm       string
+	UID        uint32
+	// Upper and Memfd describe the executable: written inside the
+	// container (overlay upper layer) or an anonymous memory file.
+	Upper, Memfd bool
+	TTY          bool
+	// ExecIn is true for processes that entered the container through an
+	// exec from outside (kubectl exec), and their descendants.
+	ExecIn bool
+	// Entrypoint is true for the container's init process.
+	Entrypoint bool
+	// Runtime is true for a process that has not executed anything since
+	// it entered the container: the runtime's init.
+	Runtime bool
+}
+
+// FromImage reports whether the executable came with the image.
+func (p *Proc) FromImage() bool { return !p.Upper && !p.Memfd }
+
+type procTable struct {
+	procs   map[uint32]*Proc
+	started uint64 // podguard's start, in clock ticks since boot
+}
+
+func newProcTable() *procTable {
+	return &procTable{procs: map[uint32]*Proc{}, started: selfStartTicks()}
+}
+
+func (t *procTable) get(tgid uint32) *Proc { return t.procs[tgid] }
+
+func (t *procTable) put(p *Proc) {
+	if len(t.procs) >= maxProcs {
+		t.evict()
+	}
+	t.procs[p.TGID] = p
+}
+
+// evict drops entries whose process is gone (a lost exit event).
+func (t *procTable) evict() {
+	for tgid := range t.procs {
+		if _, err := os.Stat("/proc/" + strconv.Itoa(int(tgid))); err != nil {
+			delete(t.procs, tgid)
+		}
+	}
+	if len(t.procs) >= maxProcs { // still full: forget a quarter at random
+		n := 0
+		for tgid := range t.procs {
+			delete(t.procs, tgid)
+			if n++; n > maxProcs/4 {
+				break
+			}
+		}
+	}
+}
+
+// exec records an execution and returns the process as it is now.
+func (t *procTable) exec(ev *probes.Event, initPID uint32) *Proc {
+	p := &Proc{TGID: ev.TGID, PPID: ev.PPID, CgroupID: ev.CgroupID, Exe: ev.Exe, Args: ev.Args, Comm: ev.Comm, UID: ev.UID,
+		Upper: ev.Flags&probes.FlagUpper != 0, Memfd: ev.Flags&probes.FlagMemfd != 0, TTY: ev.Flags&probes.FlagTTY != 0}
+	if p.Exe == "" {
+		p.Exe = ev.Filename
+	}
+	parent := t.procs[ev.PPID]
+	switch {
+	case ev.TGID == initPID:
+		p.Entrypoint = true
+	case parent != nil && parent.CgroupID == ev.CgroupID && !parent.Runtime:
+		p.ExecIn = parent.ExecIn
+	default:
+		// The first process of an exec session: its parent is the
+		// runtime, outside the container.
+		p.ExecIn = true
+	}
+	if old := t.procs[ev.TGID]; old != nil && old.CgroupID == ev.CgroupID && !old.Runtime {
+		p.ExecIn, p.Entrypoint = old.ExecIn, old.Entrypoint
+	}
+	t.put(p)
+	return p
+}
+
+// fork copies the parent's knowledge to a new child.
+func (t *procTable) fork(ev *probes.Event) {
+	parent := t.procs[ev.TGID]
+	if parent == nil || ev.ChildPID == 0 {
+		return
+	}
+	child := *parent
+	child.TGID, child.PPID, child.Entrypoint = ev.ChildPID, ev.TGID, false
+	t.put(&child)
+}
+
+func (t *procTable) exit(ev *probes.Event) { delete(t.procs, ev.TGID) }
+
+// lookup returns the process behind a non-exec event, learning it when
+// it is new: from its parent when a fork event was lost, from /proc when
+// it predates podguard, or as the runtime's init otherwise.
+func (t *procTable) lookup(ev *probes.Event) *Proc {
+	if p := t.procs[ev.TGID]; p != nil {
+		return p
+	}
+	if parent := t.procs[ev.PPID]; parent != nil && parent.CgroupID == ev.CgroupID {
+		child := *parent
+		child.TGID, child.PPID, child.Entrypoint = ev.TGID, ev.PPID, false
+		t.put(&child)
+		return &child
+	}
+	p := &Proc{TGID: ev.TGID, PPID: ev.PPID, CgroupID: ev.CgroupID, Comm: ev.Comm, UID: ev.UID, Runtime: true}
+	if start, ok := procStartTicks(ev.TGID); ok && start < t.started {
+		p.Runtime = false
+		p.Exe, _ = os.Readlink("/proc/" + strconv.Itoa(int(ev.TGID)) + "/exe")
+		if data, err := os.ReadFile("/proc/" + strconv.Itoa(int(ev.TGID)) + "/cmdline"); err == nil {
+			p.Args = strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")
+		}
+	}
+	t.put(p)
+	return p
+}
+
+// ancestors returns up to n ancestors in the same container, nearest first.
+func (t *procTable) ancestors(p *Proc, n int) []*Proc {
+	var out []*Proc
+	for cur := p; len(out) < n; {
+		parent := t.procs[cur.PPID]
+		if parent == nil || parent.CgroupID != p.CgroupID || parent == cur {
+			break
+		}
+		out = append(out, parent)
+		cur = parent
+	}
+	return out
+}
+
+// forgetCgroup drops every process of a container that is gone.
+func (t *procTable) forgetCgroup(cgroupID uint64) {
+	for tgid, p := range t.procs {
+		if p.CgroupID == cgroupID {
+			delete(t.procs, tgid)
+		}
+	}
+}
+
+// procStartTicks reads a process's start time (field 22 of /proc/pid/stat).
+func procStartTicks(pid uint32) (uint64, bool) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, false
+	}
+	fields := strings.Fields(s[i+1:])
+	if len(fields) < 20 {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(fields[19], 10, 64)
+	return v, err == nil
+}
+
+func selfStartTicks() uint64 {
+	v, _ := procStartTicks(uint32(os.Getpid()))
+	return v
+}
+
+func base(p string) string {
+	if p == "" {
+		return ""
+	}
+	return filepath.Base(p)
+}
