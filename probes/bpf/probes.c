@@ -13,6 +13,8 @@
 #include "net.h"
 #include "privilege.h"
 
+#define TS_COMPAT 0x0002 /* arch/x86/include/asm/thread_info.h */
+
 char LICENSE[] SEC("license") = "GPL";
 
 struct {
@@ -29,6 +31,11 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	if (nr >= NR_MAX)
 		return 0;
 	if (!watch_for(bpf_get_current_cgroup_id()))
+		return 0;
+	/* ia32 syscalls (int 0x80, 32-bit tasks) use another numbering:
+	 * not decoded yet, skip rather than misreport. */
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	if (BPF_CORE_READ(task, thread_info.status) & TS_COMPAT)
 		return 0;
 	bpf_tail_call(ctx, &syscall_progs, (__u32)nr);
 	return 0;

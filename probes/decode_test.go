@@ -1,0 +1,73 @@
+//go:build 386 || amd64
+
+package probes
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"unsafe"
+)
+
+// wire builds a ring buffer sample: the fixed part of v, then tail.
+func wire[T any](v *T, fixed uintptr, tail string) []byte {
+	b := unsafe.Slice((*byte)(unsafe.Pointer(v)), fixed)
+	return append(append([]byte(nil), b...), tail...)
+}
+
+func TestDecodeFileEventRelative(t *testing.T) {
+	x := probeFileEvent{Dirfd: -100, Flags: 0o101, Mode: 0o640}
+	x.Hdr.Kind = uint16(KindOpen)
+	x.Hdr.SyscallNr = 257
+	copy(x.Hdr.Comm[:], "cat")
+	raw, base := "a/../b.txt\x00", "work\x00home\x00" // cwd /home/work, leaf first
+	x.PathLen, x.BaseLen = uint16(len(raw)), uint16(len(base))
+	var e Event
+	if err := decode(wire(&x, unsafe.Offsetof(x.Tail), raw+base), &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Path != "/home/work/b.txt" || e.RawPath != "a/../b.txt" || e.Comm != "cat" || e.Syscall != 257 {
+		t.Errorf("got Path %q RawPath %q Comm %q Syscall %d", e.Path, e.RawPath, e.Comm, e.Syscall)
+	}
+}
+
+func TestDecodeExecEvent(t *testing.T) {
+	var x probeExecEvent
+	x.Hdr.Kind = uint16(KindExec)
+	exe, fn, cwd, args := "sh\x00bin\x00", "/bin/sh\x00", "", "sh\x00-c\x00id\x00"
+	x.ExeLen, x.FilenameLen, x.CwdLen, x.ArgsLen = uint16(len(exe)), uint16(len(fn)), 0, uint16(len(args))
+	var e Event
+	if err := decode(wire(&x, unsafe.Offsetof(x.Tail), exe+fn+cwd+args), &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Exe != "/bin/sh" || e.Filename != "/bin/sh" || e.Cwd != "/" || !slices.Equal(e.Args, []string{"sh", "-c", "id"}) {
+		t.Errorf("got Exe %q Filename %q Cwd %q Args %q", e.Exe, e.Filename, e.Cwd, e.Args)
+	}
+}
+
+func TestDecodeRejectsShortRecords(t *testing.T) {
+	var x probeExecEvent
+	x.Hdr.Kind = uint16(KindExec)
+	x.ExeLen = 100 // announces more than the record holds
+	var e Event
+	if err := decode(wire(&x, unsafe.Offsetof(x.Tail), "abc"), &e); !errors.Is(err, errShort) {
+		t.Errorf("err = %v, want errShort", err)
+	}
+	if err := decode([]byte{1, 2, 3}, &e); !errors.Is(err, errShort) {
+		t.Errorf("err = %v, want errShort", err)
+	}
+}
+
+func TestKindNames(t *testing.T) {
+	for _, k := range Kinds() {
+		if got, ok := ParseKind(k.String()); !ok || got != k {
+			t.Errorf("ParseKind(%q) = %v, %v", k.String(), got, ok)
+		}
+	}
+	if s := KindsOf(KindExec, KindOpen).String(); s != "exec,open" {
+		t.Errorf("KindSet.String = %q", s)
+	}
+	if AllKinds.Has(0) || !AllKinds.Has(KindKill) {
+		t.Error("AllKinds must hold every kind and not 0")
+	}
+}
