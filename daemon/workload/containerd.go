@@ -167,8 +167,14 @@ func (r *Resolver) handle(ctx context.Context, client *containerd.Client, topic 
 	case *apievents.ContainerUpdate:
 		id = e.ID
 	case *apievents.TaskCreate:
+		if r.taskCreated(e.ContainerID, e.Pid) {
+			return nil
+		}
 		id = e.ContainerID
 	case *apievents.TaskStart:
+		if r.taskCreated(e.ContainerID, e.Pid) {
+			return nil
+		}
 		id = e.ContainerID
 	case *apievents.TaskExit:
 		if e.ID != e.ContainerID {

@@ -3,10 +3,13 @@
 // A Resolver watches one containerd (socket and namespace, "k8s.io" for CRI)
 // and keeps an index: cgroup id → container {ID, Name, Image, InitPID,
 // CgroupPath} → pod {Name, Namespace, UID, Labels}. It fills the index from a
-// full listing, keeps it current from containerd's event stream (a
-// container's cgroup id is known from /tasks/create, before its first user
-// instruction runs) and reconnects with backoff, then relists, when
-// containerd restarts or its socket disappears.
+// full listing, keeps it current from containerd's event stream and
+// reconnects with backoff, then relists, when containerd restarts or its
+// socket disappears. A container is indexed from /containers/create; its
+// cgroup id is read from /tasks/create without a round trip to containerd,
+// normally while runc's init still waits to exec the container's command
+// (best effort: containerd does not wait for subscribers; events that come
+// first are caught by Resolve's /proc fallback).
 //
 // Contract:
 //   - The cgroup id is the inode of the container's cgroup v2 directory, which

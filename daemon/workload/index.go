@@ -163,3 +163,29 @@ func (r *Resolver) apply(recs []record, removed []string, replace bool) {
 	r.mu.Unlock()
 	r.notify(ch)
 }
+
+// taskCreated is the fast path of /tasks/create and /tasks/start for a
+// container already indexed from /containers/create: the cgroup now exists,
+// so its id is read without asking containerd, while runc's init still
+// waits to exec the container's command. It reports false when the
+// container is not indexed.
+func (r *Resolver) taskCreated(id string, pid uint32) bool {
+	r.mu.Lock()
+	c, ok := r.containers[id]
+	if !ok {
+		r.mu.Unlock()
+		return false
+	}
+	if c.CgroupID != 0 && r.byCgroup[c.CgroupID] == id {
+		delete(r.byCgroup, c.CgroupID)
+	}
+	c.InitPID = pid
+	c.CgroupID = r.fs.id(c.CgroupPath)
+	if c.CgroupID != 0 {
+		r.byCgroup[c.CgroupID] = id
+	}
+	ch := r.diffWatchedLocked()
+	r.mu.Unlock()
+	r.notify(ch)
+	return true
+}
