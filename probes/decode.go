@@ -16,10 +16,10 @@ var errShort = errors.New("short record")
 // decode turns one ring buffer sample into e. It allocates only the
 // strings (one backing string per event) and Args.
 func decode(raw []byte, e *Event) error {
-	if len(raw) < int(unsafe.Sizeof(probeEventHdr{})) {
+	var h probeEventHdr
+	if !fixedPart(raw, &h, unsafe.Sizeof(h)) {
 		return fmt.Errorf("decode header: %w (%d bytes)", errShort, len(raw))
 	}
-	h := (*probeEventHdr)(unsafe.Pointer(&raw[0]))
 	*e = Event{
 		Kind:     Kind(h.Kind),
 		Flags:    Flags(h.Flags),
@@ -45,6 +45,17 @@ func decode(raw []byte, e *Event) error {
 		return decodeSys(raw, e)
 	}
 	return fmt.Errorf("decode: unknown kind %d", e.Kind)
+}
+
+// fixedPart copies the fixed part (n bytes) of a record into x, a bpf2go
+// twin of the C struct. Copying (not casting) keeps it independent of the
+// record buffer's alignment and of Go's padding after a trailing Tail.
+func fixedPart[T any](raw []byte, x *T, n uintptr) bool {
+	if uintptr(len(raw)) < n || n > unsafe.Sizeof(*x) {
+		return false
+	}
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(x)), n), raw[:n])
+	return true
 }
 
 // tail returns the bytes after a fixed part of size n (the offset of the
@@ -73,10 +84,10 @@ func blobs(s string, lens ...uint16) []string {
 }
 
 func decodeExec(raw []byte, e *Event) error {
-	if len(raw) < int(unsafe.Offsetof(probeExecEvent{}.Tail)) {
+	var x probeExecEvent
+	if !fixedPart(raw, &x, unsafe.Offsetof(x.Tail)) {
 		return fmt.Errorf("decode exec: %w", errShort)
 	}
-	x := (*probeExecEvent)(unsafe.Pointer(&raw[0]))
 	s, err := tail(raw, unsafe.Offsetof(x.Tail), x.ExeLen, x.FilenameLen, x.CwdLen, x.ArgsLen)
 	if err != nil {
 		return err
@@ -91,10 +102,10 @@ func decodeExec(raw []byte, e *Event) error {
 }
 
 func decodeFile(raw []byte, e *Event) error {
-	if len(raw) < int(unsafe.Offsetof(probeFileEvent{}.Tail)) {
+	var x probeFileEvent
+	if !fixedPart(raw, &x, unsafe.Offsetof(x.Tail)) {
 		return fmt.Errorf("decode %s: %w", e.Kind, errShort)
 	}
-	x := (*probeFileEvent)(unsafe.Pointer(&raw[0]))
 	s, err := tail(raw, unsafe.Offsetof(x.Tail), x.PathLen, x.BaseLen, x.Path2Len, x.Base2Len)
 	if err != nil {
 		return err
@@ -119,10 +130,10 @@ func decodeFile(raw []byte, e *Event) error {
 }
 
 func decodeNet(raw []byte, e *Event) error {
-	if len(raw) < int(unsafe.Offsetof(probeNetEvent{}.Tail)) {
+	var x probeNetEvent
+	if !fixedPart(raw, &x, unsafe.Offsetof(x.Tail)) {
 		return fmt.Errorf("decode %s: %w", e.Kind, errShort)
 	}
-	x := (*probeNetEvent)(unsafe.Pointer(&raw[0]))
 	s, err := tail(raw, unsafe.Offsetof(x.Tail), x.UnixLen)
 	if err != nil {
 		return err
@@ -148,10 +159,10 @@ func decodeNet(raw []byte, e *Event) error {
 }
 
 func decodeSys(raw []byte, e *Event) error {
-	if len(raw) < int(unsafe.Offsetof(probeSysEvent{}.Tail)) {
+	var x probeSysEvent
+	if !fixedPart(raw, &x, unsafe.Offsetof(x.Tail)) {
 		return fmt.Errorf("decode %s: %w", e.Kind, errShort)
 	}
-	x := (*probeSysEvent)(unsafe.Pointer(&raw[0]))
 	s, err := tail(raw, unsafe.Offsetof(x.Tail), x.StrLen[:]...)
 	if err != nil {
 		return err
