@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/podguard/podguard/daemon"
 	"github.com/podguard/podguard/daemon/catalog"
@@ -102,14 +103,32 @@ func printStatus(st daemon.Status) {
 	for _, p := range st.Config.Problems {
 		fmt.Printf("          %s\n", p.Error())
 	}
-	fmt.Printf("probes:   %d attached", len(st.Probes.Attached))
-	if len(st.Probes.Attached) > 0 {
-		fmt.Printf(" (%s)", strings.Join(st.Probes.Attached, ", "))
+	fmt.Printf("probes:   %d attached, %d container cgroup(s) watched", len(st.Probes.Attached), st.Probes.Watched)
+	if st.Probes.Error != "" {
+		fmt.Printf(" — ERROR: %s", st.Probes.Error)
 	}
 	if st.Probes.Note != "" {
 		fmt.Printf(" — %s", st.Probes.Note)
 	}
 	fmt.Println()
+	for kind, d := range st.Probes.Drops {
+		fmt.Printf("          lost %s events: %d in the kernel ring buffer, %d in the queue\n", kind, d.Ring, d.Queue)
+	}
+	c := st.Containerd
+	conn := "connected"
+	if !c.Connected {
+		conn = "NOT connected"
+		if c.LastError != "" {
+			conn += " (" + c.LastError + ")"
+		}
+	}
+	fmt.Printf("containerd: %s %s, namespace %s; %d pod(s), %d container(s) watched; cgroups %s\n", c.Address, conn, c.Namespace, c.Pods, c.Containers, c.CgroupMode)
+	if len(st.Isolated) > 0 {
+		fmt.Println("isolated pods:")
+		for _, p := range st.Isolated {
+			fmt.Printf("  %s (uid %s) by rule %s since %s [%s %s]\n", p.Pod, p.UID, p.Rule, p.Since.Format(time.RFC3339), p.Mode, p.HostIf)
+		}
+	}
 	fmt.Printf("rules:    from %s, generation %d, %d ruleset(s) in force\n", st.Rules.Source, st.Rules.Generation, len(st.Rules.Active))
 	if st.Rules.Note != "" {
 		fmt.Printf("          %s\n", st.Rules.Note)

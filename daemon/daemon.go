@@ -14,8 +14,11 @@ import (
 	"time"
 
 	"github.com/podguard/podguard/daemon/config"
+	"github.com/podguard/podguard/daemon/events"
+	"github.com/podguard/podguard/daemon/mitigate"
 	"github.com/podguard/podguard/daemon/rulesets"
 	"github.com/podguard/podguard/daemon/tomlfile"
+	"github.com/podguard/podguard/daemon/workload"
 )
 
 // Options configure Run.
@@ -38,6 +41,13 @@ type Daemon struct {
 	log     *slog.Logger
 	started time.Time
 	store   *rulesets.Store
+	ctx     context.Context
+
+	resolver *workload.Resolver
+	mit      *mitigate.Mitigator
+	out      *events.Writer
+	pipe     *pipeline
+	enf      *enforcer
 
 	mu        sync.Mutex
 	cfg       *config.Config
@@ -63,8 +73,30 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer unlock()
 
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	d.ctx = ctx
 	d.store = rulesets.NewStore(d.rulesSource(cfg), cfg.StateDir, d.log)
 	d.store.SetPolicy(cfg.Policy.Rulesets)
+
+	d.resolver = workload.New(workload.Config{Address: cfg.Containerd.Address, Namespace: cfg.Containerd.Namespace}, d.log)
+	go func() {
+		if err := d.resolver.Run(ctx); err != nil {
+			d.log.Error("workload resolver stopped", "err", err)
+		}
+	}()
+	d.out = events.NewWriter(eventsConfig(cfg), d.log.With("component", "events"))
+	writerDone := make(chan struct{})
+	go func() { d.out.Run(ctx); close(writerDone) }()
+	defer func() { cancel(); <-writerDone }()
+	d.mit = mitigate.New(mitigate.Config{Address: cfg.Containerd.Address, Namespace: cfg.Containerd.Namespace, StateDir: cfg.StateDir, Allow: cfg.AllowPrefixes()}, d.resolver, d.log)
+	defer d.mit.Close()
+	d.pipe = newPipeline(d, d.resolver, d.mit, d.out, selfPaths(d))
+	go d.pipe.mitigate(ctx)
+	d.enf = &enforcer{d: d}
+	defer d.resolver.Subscribe(d.enf.workloadsChanged)()
+	go d.reconcileIsolation(ctx)
+
 	d.reloadRules("start")
 	d.setEnabled(cfg.Enabled)
 	defer d.setEnabled(false)
@@ -132,6 +164,8 @@ func (d *Daemon) reloadRules(reason string) {
 			break
 		}
 	}
+	d.pipe.eng.SetRules(snap)
+	d.enf.reprogram()
 	if before == nil || before.Generation != snap.Generation {
 		d.log.Debug("rules reloaded", "reason", reason, "generation", snap.Generation, "active", len(snap.Rulesets))
 	}
@@ -180,6 +214,7 @@ func (d *Daemon) reloadConfig() {
 	d.store.SetSource(d.rulesSource(cfg))
 	d.store.SetPolicy(cfg.Policy.Rulesets)
 	d.setEnabled(cfg.Enabled)
+	d.enf.reprogram() // dry_run arms or disarms in-kernel kills
 }
 
 // setEnabled switches detection and mitigation on or off.
@@ -192,9 +227,32 @@ func (d *Daemon) setEnabled(on bool) {
 	d.enabled = on
 	if on {
 		d.log.Info("detection enabled")
+		d.enf.start(d.ctx)
 	} else {
 		d.log.Info("detection disabled")
+		d.enf.stop()
 	}
+}
+
+// reconcileIsolation brings isolation in line with the pods that exist,
+// once the resolver has listed them: isolation survives restarts.
+func (d *Daemon) reconcileIsolation(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-d.resolver.Synced():
+	}
+	if err := d.mit.Reconcile(ctx); err != nil {
+		d.log.Error("reconcile isolation", "err", err)
+	}
+}
+
+func eventsConfig(cfg *config.Config) events.Config {
+	c := events.Config{File: cfg.Events.File}
+	if cfg.Events.Stdout {
+		c.Stdout = os.Stdout
+	}
+	return c
 }
 
 func cfgName(c *config.Config) string {
@@ -222,10 +280,26 @@ func (d *Daemon) Status() Status {
 	for _, rs := range snap.Rulesets {
 		st.Rules.Active = append(st.Rules.Active, rs.Name)
 	}
-	st.Probes = ProbesStatus{Attached: []string{}, Note: "kernel probes are not wired into the daemon yet"}
+	var probeCounters map[string]uint64
+	st.Probes, probeCounters = d.enf.status()
+	rs := d.resolver.Stats()
+	st.Containerd = ContainerdStatus{Address: cfg.Containerd.Address, Namespace: cfg.Containerd.Namespace, Connected: rs.Connected,
+		LastError: rs.LastError, Pods: rs.Pods, Containers: rs.Containers, CgroupMode: rs.CgroupMode}
+	st.Isolated = []IsolatedPod{}
+	for _, r := range d.mit.Isolated() {
+		st.Isolated = append(st.Isolated, IsolatedPod{Pod: r.Namespace + "/" + r.PodName, UID: r.PodUID, Rule: r.Rule, Since: r.Since, Mode: string(r.Mode), HostIf: r.HostIfName})
+	}
 	st.Counters = map[string]uint64{
 		"rule_reloads":       d.reloads.Load(),
 		"rule_reload_errors": d.reloadErr.Load(),
+		"rule_matches":       d.pipe.matches.Load(),
+		"mitigation_dropped": d.pipe.mitigationDrops.Load(),
+	}
+	for k, v := range probeCounters {
+		st.Counters[k] = v
+	}
+	for k, v := range d.out.Stats() {
+		st.Counters[k] = v
 	}
 	return st
 }

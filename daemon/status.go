@@ -9,17 +9,46 @@ import (
 
 // Status is what the daemon reports over its API (`podguard status`).
 type Status struct {
-	Version  string            `json:"version"`
-	PID      int               `json:"pid"`
-	Started  time.Time         `json:"started"`
-	Node     string            `json:"node"`
-	Cluster  string            `json:"cluster,omitempty"`
-	Enabled  bool              `json:"enabled"`
-	DryRun   bool              `json:"dry_run"`
-	Config   ConfigStatus      `json:"config"`
-	Rules    RulesStatus       `json:"rules"`
-	Probes   ProbesStatus      `json:"probes"`
-	Counters map[string]uint64 `json:"counters"`
+	Version    string            `json:"version"`
+	PID        int               `json:"pid"`
+	Started    time.Time         `json:"started"`
+	Node       string            `json:"node"`
+	Cluster    string            `json:"cluster,omitempty"`
+	Enabled    bool              `json:"enabled"`
+	DryRun     bool              `json:"dry_run"`
+	Config     ConfigStatus      `json:"config"`
+	Rules      RulesStatus       `json:"rules"`
+	Probes     ProbesStatus      `json:"probes"`
+	Containerd ContainerdStatus  `json:"containerd"`
+	Isolated   []IsolatedPod     `json:"isolated"`
+	Counters   map[string]uint64 `json:"counters"`
+}
+
+// ContainerdStatus is the workload resolver's view of containerd.
+type ContainerdStatus struct {
+	Address    string `json:"address"`
+	Namespace  string `json:"namespace"`
+	Connected  bool   `json:"connected"`
+	LastError  string `json:"last_error,omitempty"`
+	Pods       int    `json:"pods"`
+	Containers int    `json:"containers"`
+	CgroupMode string `json:"cgroup_mode"`
+}
+
+// IsolatedPod is a pod whose network podguard has cut.
+type IsolatedPod struct {
+	Pod    string    `json:"pod"` // namespace/name
+	UID    string    `json:"uid"`
+	Rule   string    `json:"rule"`
+	Since  time.Time `json:"since"`
+	Mode   string    `json:"mode"`
+	HostIf string    `json:"host_interface,omitempty"`
+}
+
+// KindDrops counts lost kernel events of one kind.
+type KindDrops struct {
+	Ring  uint64 `json:"ring_buffer"` // the kernel could not reserve room
+	Queue uint64 `json:"queue"`       // the userspace queue was full
 }
 
 // ConfigStatus says which config file is in force and whether the latest
@@ -42,6 +71,10 @@ type RulesStatus struct {
 
 // ProbesStatus lists the kernel probes attached.
 type ProbesStatus struct {
-	Attached []string `json:"attached"`
-	Note     string   `json:"note,omitempty"`
+	Attached []string             `json:"attached"`
+	Watched  int                  `json:"watched_cgroups"`
+	Events   map[string]uint64    `json:"events_by_kind,omitempty"`
+	Drops    map[string]KindDrops `json:"drops,omitempty"`
+	Error    string               `json:"error,omitempty"`
+	Note     string               `json:"note,omitempty"`
 }

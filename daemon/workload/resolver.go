@@ -219,15 +219,21 @@ func (r *Resolver) Workloads() []Identity {
 }
 
 // Subscribe calls fn with each change of the watched set, in order, from
-// the resolver's goroutine (fn must not block for long). An Identity in
+// the resolver's goroutine (fn must not block for long). It first calls fn,
+// from the caller's goroutine, with the current set as added. An Identity in
 // added replaces any earlier one of the same container (its pod's labels or
-// cgroup id may have changed). The returned func cancels the subscription.
+// cgroup id may have changed); removing what is not there is a no-op, so a
+// change that races with subscribing may be seen twice, harmlessly. The
+// returned func cancels the subscription.
 func (r *Resolver) Subscribe(fn func(added, removed []Identity)) (cancel func()) {
 	r.subMu.Lock()
 	defer r.subMu.Unlock()
 	id := r.nextID
 	r.nextID++
 	r.subs[id] = fn
+	if cur := r.Workloads(); len(cur) > 0 {
+		fn(cur, nil)
+	}
 	return func() {
 		r.subMu.Lock()
 		delete(r.subs, id)

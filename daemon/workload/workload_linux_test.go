@@ -214,3 +214,15 @@ func TestCgroupV1OnlyResolvesByPID(t *testing.T) {
 		t.Fatalf("watched set lacks the container (with no cgroup id, init pid %d): %+v", pid, r.Workloads())
 	}
 }
+
+func TestSubscribeStartsWithCurrentSet(t *testing.T) {
+	n := node.Start(t)
+	p := n.CreatePod(t, node.PodSpec{Name: "early", Labels: map[string]string{"app": "php"},
+		Containers: []node.ContainerSpec{{Name: "app"}}})
+	r := startResolver(t, n)
+	rec := subscribe(t, r)
+	got, ok := rec.get(true, p.ContainerID("app"))
+	if !ok || got.Container.CgroupID != p.CgroupID("app") || got.Pod.Labels["app"] != "php" {
+		t.Fatalf("first call of a new subscriber lacks the running container: %+v %v", got, ok)
+	}
+}

@@ -1,0 +1,73 @@
+package events
+
+import "time"
+
+// Event is one detection, as written to the events file and stdout.
+type Event struct {
+	Time       time.Time      `json:"time"`
+	Node       string         `json:"node"`
+	Cluster    string         `json:"cluster,omitempty"`
+	Rule       Rule           `json:"rule"`
+	Ruleset    string         `json:"ruleset"`
+	Mitigation Mitigation     `json:"mitigation"`
+	Pod        Pod            `json:"pod"`
+	Container  Container      `json:"container"`
+	Process    Process        `json:"process"`
+	Kind       string         `json:"event"`
+	Details    map[string]any `json:"details,omitempty"`
+	// Count is how many matches of this rule in this container the event
+	// stands for: 1 for the first, more for a folded summary.
+	Count int `json:"count"`
+	// Folded marks a summary of repeats after the first event.
+	Folded bool `json:"folded,omitempty"`
+}
+
+// Rule names the managed rule that matched.
+type Rule struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Tactic    string `json:"tactic"`
+	Technique string `json:"technique"`
+}
+
+// Mitigation is what podguard did about the event.
+type Mitigation struct {
+	Action string `json:"action"` // log | isolate | terminate
+	Result string `json:"result"` // applied | failed | dry-run
+	Error  string `json:"error,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// Results of a mitigation.
+const (
+	ResultApplied = "applied"
+	ResultFailed  = "failed"
+	ResultDryRun  = "dry-run"
+)
+
+// Pod identifies the pod.
+type Pod struct {
+	Name      string            `json:"name"`
+	Namespace string            `json:"namespace"`
+	UID       string            `json:"uid"`
+	Labels    map[string]string `json:"labels"`
+}
+
+// Container identifies the container.
+type Container struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Image string `json:"image"`
+}
+
+// Process is the process that broke the rule. Environment variables and
+// file contents are never reported.
+type Process struct {
+	PID            uint32   `json:"pid"`
+	PPID           uint32   `json:"ppid"`
+	UID            uint32   `json:"uid"`
+	Exe            string   `json:"exe"`
+	Args           []string `json:"args"`
+	ParentExe      string   `json:"parent_exe"`
+	KilledInKernel bool     `json:"killed_in_kernel,omitempty"`
+}

@@ -1,0 +1,229 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+)
+
+// Config says where events go.
+type Config struct {
+	File     string    // JSON lines file; "" for none
+	MaxBytes int64     // rotate the file beyond this size (default 100 MiB)
+	Keep     int       // rotated files kept: file.1 … file.Keep (default 3)
+	Stdout   io.Writer // also write JSON lines here; nil for none
+	Queue    int       // events waiting for the writer (default 4096)
+	Recent   int       // events kept in memory for `podguard events` (default 1000)
+}
+
+// Writer sends events to their outputs from one goroutine.
+type Writer struct {
+	cfg   Config
+	log   *slog.Logger
+	queue chan Event
+	file  *rotatingFile
+
+	mu     sync.Mutex
+	recent []Event
+	next   int
+	subs   map[chan Event]struct{}
+
+	emitted, queueDrops, fileErrors, written atomic.Uint64
+}
+
+// NewWriter opens the outputs. A file that cannot be opened is reported
+// and retried at every event; detection goes on meanwhile.
+func NewWriter(cfg Config, log *slog.Logger) *Writer {
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = 100 << 20
+	}
+	if cfg.Keep <= 0 {
+		cfg.Keep = 3
+	}
+	if cfg.Queue <= 0 {
+		cfg.Queue = 4096
+	}
+	if cfg.Recent <= 0 {
+		cfg.Recent = 1000
+	}
+	w := &Writer{cfg: cfg, log: log, queue: make(chan Event, cfg.Queue), subs: map[chan Event]struct{}{}}
+	if cfg.File != "" {
+		w.file = &rotatingFile{path: cfg.File, max: cfg.MaxBytes, keep: cfg.Keep}
+	}
+	return w
+}
+
+// Emit queues an event without blocking; a full queue drops it and counts
+// the drop.
+func (w *Writer) Emit(ev Event) {
+	w.emitted.Add(1)
+	select {
+	case w.queue <- ev:
+	default:
+		w.queueDrops.Add(1)
+	}
+}
+
+// Run writes queued events until ctx ends, then drains the queue.
+func (w *Writer) Run(ctx context.Context) {
+	defer w.file.close()
+	for {
+		select {
+		case ev := <-w.queue:
+			w.write(ev)
+		case <-ctx.Done():
+			for {
+				select {
+				case ev := <-w.queue:
+					w.write(ev)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (w *Writer) write(ev Event) {
+	line, err := json.Marshal(ev)
+	if err != nil {
+		w.log.Error("encode event", "err", err)
+		return
+	}
+	line = append(line, '\n')
+	w.remember(ev)
+	if w.file != nil {
+		if err := w.file.write(line); err != nil {
+			if w.fileErrors.Add(1) == 1 || w.fileErrors.Load()%1000 == 0 {
+				w.log.Error("events file: event lost for this output", "file", w.cfg.File, "err", err, "lost_so_far", w.fileErrors.Load())
+			}
+		}
+	}
+	if w.cfg.Stdout != nil {
+		w.cfg.Stdout.Write(line)
+	}
+	w.written.Add(1)
+}
+
+func (w *Writer) remember(ev Event) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.recent) < w.cfg.Recent {
+		w.recent = append(w.recent, ev)
+	} else {
+		w.recent[w.next] = ev
+		w.next = (w.next + 1) % w.cfg.Recent
+	}
+	for ch := range w.subs {
+		select {
+		case ch <- ev:
+		default: // a slow follower misses events; it never slows detection
+		}
+	}
+}
+
+// Recent returns the events kept in memory, oldest first.
+func (w *Writer) Recent() []Event {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]Event, 0, len(w.recent))
+	out = append(out, w.recent[w.next:]...)
+	return append(out, w.recent[:w.next]...)
+}
+
+// Subscribe returns a channel of new events until cancel is called.
+func (w *Writer) Subscribe() (<-chan Event, func()) {
+	ch := make(chan Event, 256)
+	w.mu.Lock()
+	w.subs[ch] = struct{}{}
+	w.mu.Unlock()
+	return ch, func() {
+		w.mu.Lock()
+		delete(w.subs, ch)
+		w.mu.Unlock()
+	}
+}
+
+// Stats counts events: emitted, written, dropped by the queue, lost by the
+// file output.
+func (w *Writer) Stats() map[string]uint64 {
+	return map[string]uint64{
+		"events_emitted":         w.emitted.Load(),
+		"events_written":         w.written.Load(),
+		"events_queue_dropped":   w.queueDrops.Load(),
+		"events_file_write_lost": w.fileErrors.Load(),
+	}
+}
+
+// rotatingFile is an append-only JSON lines file rotated by size.
+type rotatingFile struct {
+	path string
+	max  int64
+	keep int
+	f    *os.File
+	size int64
+}
+
+func (r *rotatingFile) write(line []byte) error {
+	if r == nil {
+		return nil
+	}
+	if r.f == nil {
+		if err := r.open(); err != nil {
+			return err
+		}
+	}
+	if r.size+int64(len(line)) > r.max && r.size > 0 {
+		if err := r.rotate(); err != nil {
+			return err
+		}
+	}
+	n, err := r.f.Write(line)
+	r.size += int64(n)
+	if err != nil {
+		r.f.Close()
+		r.f = nil // reopen next time (the disk may have room again)
+	}
+	return err
+}
+
+func (r *rotatingFile) open() error {
+	if err := os.MkdirAll(filepath.Dir(r.path), 0o750); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(r.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	r.f, r.size = f, fi.Size()
+	return nil
+}
+
+func (r *rotatingFile) rotate() error {
+	r.f.Close()
+	r.f = nil
+	for i := r.keep - 1; i >= 1; i-- {
+		os.Rename(fmt.Sprintf("%s.%d", r.path, i), fmt.Sprintf("%s.%d", r.path, i+1))
+	}
+	if err := os.Rename(r.path, r.path+".1"); err != nil {
+		return err
+	}
+	return r.open()
+}
+
+func (r *rotatingFile) close() {
+	if r != nil && r.f != nil {
+		r.f.Close()
+	}
+}

@@ -1,0 +1,10 @@
+// Package mitigate applies what a ruleset asks for when a rule matches:
+// log (nothing to do), isolate (cut the pod's network through package
+// isolate) or terminate (SIGKILL every task of the pod — all its
+// containers and its sandbox — through containerd).
+//
+// A pod is isolated or terminated once per incident, not once per event:
+// isolation lasts until released; a terminated pod is not killed again for
+// terminateQuiet after the kill. In dry-run mode nothing is applied and the
+// result says what would have happened.
+package mitigate

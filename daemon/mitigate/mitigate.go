@@ -1,0 +1,258 @@
+package mitigate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"path"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/errdefs"
+
+	"github.com/podguard/podguard/daemon/catalog"
+	"github.com/podguard/podguard/daemon/events"
+	"github.com/podguard/podguard/daemon/workload"
+	"github.com/podguard/podguard/isolate"
+)
+
+// terminateQuiet is how long after a terminate the same pod is not killed
+// again: the rest of the incident's events report the kill in place.
+const terminateQuiet = 30 * time.Second
+
+// Pods lists the workload containers the node runs.
+type Pods interface {
+	Workloads() []workload.Identity
+	PodByUID(uid string) (workload.Pod, bool)
+}
+
+// Config configures a Mitigator.
+type Config struct {
+	Address, Namespace string // containerd
+	StateDir           string
+	Allow              []netip.Prefix
+}
+
+// Mitigator applies mitigations. Its methods are safe for concurrent use.
+type Mitigator struct {
+	cfg    Config
+	pods   Pods
+	log    *slog.Logger
+	iso    *isolate.Isolator
+	isoErr error
+
+	mu         sync.Mutex
+	client     *containerd.Client
+	terminated map[string]time.Time // pod uid → kill time
+}
+
+// New makes a mitigator. Isolation that cannot be set up (no BPF, not
+// root) is reported by every isolate attempt rather than failing here.
+func New(cfg Config, pods Pods, log *slog.Logger) *Mitigator {
+	m := &Mitigator{cfg: cfg, pods: pods, log: log.With("component", "mitigate"), terminated: map[string]time.Time{}}
+	m.iso, m.isoErr = isolate.New(cfg.StateDir, cfg.Allow, log.With("component", "isolate"))
+	if m.isoErr != nil {
+		m.log.Error("network isolation unavailable", "err", m.isoErr)
+	}
+	return m
+}
+
+// Close releases handles; isolation stays in the kernel by design.
+func (m *Mitigator) Close() {
+	if m.iso != nil {
+		m.iso.Close()
+	}
+	m.mu.Lock()
+	if m.client != nil {
+		m.client.Close()
+	}
+	m.mu.Unlock()
+}
+
+// Apply carries out action for the pod of id because of rule.
+func (m *Mitigator) Apply(ctx context.Context, action catalog.Mitigation, id workload.Identity, rule string, dryRun bool) events.Mitigation {
+	res := events.Mitigation{Action: action.String(), Result: events.ResultApplied}
+	if action == catalog.Log {
+		return res
+	}
+	if dryRun {
+		res.Result = events.ResultDryRun
+		res.Detail = fmt.Sprintf("dry run: would %s pod %s/%s", action, id.Pod.Namespace, id.Pod.Name)
+		return res
+	}
+	var err error
+	switch action {
+	case catalog.Isolate:
+		res.Detail, err = m.isolate(ctx, id, rule)
+	case catalog.Terminate:
+		res.Detail, err = m.terminate(ctx, id)
+	default:
+		err = fmt.Errorf("unknown mitigation %v", action)
+	}
+	if err != nil {
+		res.Result, res.Error = events.ResultFailed, err.Error()
+		m.log.Error("mitigation failed", "action", action, "pod", id.Pod.Namespace+"/"+id.Pod.Name, "rule", rule, "err", err)
+	}
+	return res
+}
+
+func (m *Mitigator) isolate(ctx context.Context, id workload.Identity, rule string) (string, error) {
+	if m.iso == nil {
+		return "", fmt.Errorf("isolation unavailable: %w", m.isoErr)
+	}
+	for _, r := range m.iso.List() {
+		if r.PodUID == id.Pod.UID {
+			return "already isolated since " + r.Since.Format(time.RFC3339), nil
+		}
+	}
+	t, err := m.target(ctx, id.Pod)
+	if err != nil {
+		return "", err
+	}
+	t.Rule = rule
+	applied, err := m.iso.Apply(t)
+	if err != nil {
+		return "", err
+	}
+	if !applied {
+		return "already isolated", nil
+	}
+	m.log.Warn("pod isolated", "pod", id.Pod.Namespace+"/"+id.Pod.Name, "uid", id.Pod.UID, "rule", rule)
+	return "network cut in both directions", nil
+}
+
+// target describes the pod's network for isolate.
+func (m *Mitigator) target(ctx context.Context, pod workload.Pod) (isolate.Target, error) {
+	t := isolate.Target{PodUID: pod.UID, PodName: pod.Name, Namespace: pod.Namespace}
+	c, err := m.containerd()
+	if err != nil {
+		return t, err
+	}
+	ctx = m.nsContext(ctx)
+	sb, err := c.LoadContainer(ctx, pod.SandboxID)
+	if err != nil {
+		return t, fmt.Errorf("load pod sandbox %s: %w", pod.SandboxID, err)
+	}
+	spec, err := sb.Spec(ctx)
+	if err != nil {
+		return t, fmt.Errorf("read pod sandbox spec: %w", err)
+	}
+	t.HostNetwork = true
+	if spec.Linux != nil {
+		for _, ns := range spec.Linux.Namespaces {
+			if ns.Type == "network" {
+				t.HostNetwork = false
+			}
+		}
+		t.CgroupPath = path.Dir(spec.Linux.CgroupsPath) // the pod's cgroup, parent of the sandbox's
+	}
+	task, err := sb.Task(ctx, nil)
+	if err != nil {
+		return t, fmt.Errorf("pod sandbox has no running task: %w", err)
+	}
+	t.NetNSPath = "/proc/" + strconv.Itoa(int(task.Pid())) + "/ns/net"
+	return t, nil
+}
+
+func (m *Mitigator) terminate(ctx context.Context, id workload.Identity) (string, error) {
+	m.mu.Lock()
+	if at, ok := m.terminated[id.Pod.UID]; ok && time.Since(at) < terminateQuiet {
+		m.mu.Unlock()
+		return "already terminated at " + at.Format(time.RFC3339Nano), nil
+	}
+	m.terminated[id.Pod.UID] = time.Now()
+	for uid, at := range m.terminated {
+		if time.Since(at) > terminateQuiet {
+			delete(m.terminated, uid)
+		}
+	}
+	m.mu.Unlock()
+
+	ids := []string{}
+	for _, w := range m.pods.Workloads() {
+		if w.Pod.UID == id.Pod.UID {
+			ids = append(ids, w.Container.ID)
+		}
+	}
+	if id.Container.ID != "" && !contains(ids, id.Container.ID) {
+		ids = append(ids, id.Container.ID)
+	}
+	if id.Pod.SandboxID != "" {
+		ids = append(ids, id.Pod.SandboxID) // last: it holds the pod's network
+	}
+	var errs []error
+	killed := 0
+	for attempt := 0; attempt < 3; attempt++ {
+		errs = errs[:0]
+		killed = 0
+		for _, cid := range ids {
+			if err := m.kill(ctx, cid); err != nil {
+				errs = append(errs, fmt.Errorf("container %s: %w", short(cid), err))
+			} else {
+				killed++
+			}
+		}
+		if len(errs) == 0 {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
+	}
+	if len(errs) > 0 {
+		m.mu.Lock()
+		delete(m.terminated, id.Pod.UID) // let the next event try again
+		m.mu.Unlock()
+		return "", errors.Join(errs...)
+	}
+	m.log.Warn("pod terminated", "pod", id.Pod.Namespace+"/"+id.Pod.Name, "uid", id.Pod.UID, "tasks", killed)
+	return fmt.Sprintf("SIGKILL sent to %d task(s) of the pod", killed), nil
+}
+
+// kill sends SIGKILL to every process of a container's task. A container
+// without a running task is already stopped.
+func (m *Mitigator) kill(ctx context.Context, id string) error {
+	c, err := m.containerd()
+	if err != nil {
+		return err
+	}
+	ctx = m.nsContext(ctx)
+	ctr, err := c.LoadContainer(ctx, id)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		m.dropClient()
+		return err
+	}
+	task, err := ctr.Task(ctx, nil)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := task.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll); err != nil && !errdefs.IsNotFound(err) {
+		return err
+	}
+	return nil
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

@@ -1,0 +1,135 @@
+package daemon
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/podguard/podguard/daemon/catalog"
+	"github.com/podguard/podguard/daemon/engine"
+	"github.com/podguard/podguard/daemon/events"
+	"github.com/podguard/podguard/daemon/mitigate"
+	"github.com/podguard/podguard/daemon/workload"
+	"github.com/podguard/podguard/probes"
+)
+
+// foldWindow is how long repeats of one rule in one container are folded
+// into one summary event.
+const foldWindow = 10 * time.Second
+
+// pipeline turns kernel events into detection events and mitigations:
+// probes → engine → folder → (mitigation worker) → writer. The kernel
+// reader never waits on it; it never waits on mitigations or outputs.
+type pipeline struct {
+	d      *Daemon
+	eng    *engine.Engine
+	fold   *events.Folder
+	mit    *mitigate.Mitigator
+	out    *events.Writer
+	jobs   chan job
+	forget chan workload.Identity
+
+	matches, mitigationDrops atomic.Uint64
+	monoToWall               time.Duration
+}
+
+type job struct {
+	ev     events.Event
+	action catalog.Mitigation
+	id     workload.Identity
+}
+
+func newPipeline(d *Daemon, res engine.Resolver, mit *mitigate.Mitigator, out *events.Writer, self engine.Self) *pipeline {
+	return &pipeline{d: d, eng: engine.New(res, self), fold: events.NewFolder(foldWindow), mit: mit, out: out,
+		jobs: make(chan job, 1024), forget: make(chan workload.Identity, 256), monoToWall: monoOffset()}
+}
+
+// monoOffset is wall clock minus CLOCK_MONOTONIC, to date kernel events.
+func monoOffset() time.Duration {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return time.Duration(time.Now().UnixNano() - ts.Nano())
+}
+
+// run evaluates events from the probes until the channel closes or ctx
+// ends.
+func (p *pipeline) run(ctx context.Context, in <-chan *probes.Event) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var matches []engine.Match
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-in:
+			if !ok {
+				return
+			}
+			matches = p.eng.Handle(ev, matches[:0])
+			for i := range matches {
+				p.match(&matches[i])
+			}
+		case id := <-p.forget:
+			p.eng.Forget(id)
+		case now := <-tick.C:
+			for _, ev := range p.fold.Expired(now) {
+				p.out.Emit(ev)
+			}
+		}
+	}
+}
+
+func (p *pipeline) match(m *engine.Match) {
+	p.matches.Add(1)
+	ev := p.toEvent(m)
+	if !p.fold.Admit(ev, time.Now()) {
+		return
+	}
+	action := m.Verdict.Mitigation
+	if action == catalog.Log {
+		ev.Mitigation = events.Mitigation{Action: action.String(), Result: events.ResultApplied}
+		p.out.Emit(ev)
+		return
+	}
+	select {
+	case p.jobs <- job{ev: ev, action: action, id: m.Identity}:
+	default:
+		p.mitigationDrops.Add(1)
+		ev.Mitigation = events.Mitigation{Action: action.String(), Result: events.ResultFailed, Error: "mitigation queue full: too many incidents at once"}
+		p.out.Emit(ev)
+	}
+}
+
+// mitigate runs mitigations one at a time, off the event loop.
+func (p *pipeline) mitigate(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case j := <-p.jobs:
+			j.ev.Mitigation = p.mit.Apply(ctx, j.action, j.id, j.ev.Rule.ID, p.d.config().DryRun)
+			p.out.Emit(j.ev)
+		}
+	}
+}
+
+func (p *pipeline) toEvent(m *engine.Match) events.Event {
+	cfg := p.d.config()
+	e := m.Event
+	return events.Event{
+		Time:      time.Unix(0, int64(e.KTime)).Add(p.monoToWall).UTC(),
+		Node:      cfg.Node,
+		Cluster:   cfg.Cluster,
+		Rule:      events.Rule{ID: m.Rule.ID, Name: m.Rule.Name, Tactic: m.Rule.Tactic, Technique: m.Rule.Technique},
+		Ruleset:   m.Verdict.Ruleset,
+		Pod:       events.Pod{Name: m.Identity.Pod.Name, Namespace: m.Identity.Pod.Namespace, UID: m.Identity.Pod.UID, Labels: m.Identity.Pod.Labels},
+		Container: events.Container{ID: m.Identity.Container.ID, Name: m.Identity.Container.Name, Image: m.Identity.Container.Image},
+		Process: events.Process{PID: e.TGID, PPID: m.Proc.PPID, UID: e.UID, Exe: m.Proc.Exe, Args: m.Proc.Args,
+			ParentExe: m.ParentExe, KilledInKernel: e.Killed()},
+		Kind:    e.Kind.String(),
+		Details: m.Details,
+		Count:   1,
+	}
+}
