@@ -23,6 +23,8 @@ import (
 //   cpu-ns/event      extra CPU (workload + this process' reader) per event
 //   workload-cpu-x    workload CPU with probes / without
 //   wall-x            workload wall time with probes / without
+//   unwatched-cpu-x   workload CPU with probes attached but its cgroup
+//                     not watched / without probes (what host tasks pay)
 
 func BenchmarkOpenStorm(b *testing.B) {
 	target := filepath.Join(b.TempDir(), "f")
@@ -84,6 +86,7 @@ func benchStorm(b *testing.B, kind Kind, args func(n int) []string) {
 		b.Fatal(err)
 	}
 	defer p.Close()
+	unwatched := run() // probes attached, cgroup not watched (host cost)
 	if err := p.SetWatched(st.Ino, KindsOf(kind), 0); err != nil {
 		b.Fatal(err)
 	}
@@ -109,6 +112,7 @@ func benchStorm(b *testing.B, kind Kind, args func(n int) []string) {
 	b.ReportMetric(float64(extra.Nanoseconds())/float64(b.N), "cpu-ns/event")
 	b.ReportMetric(ratio(probed.cpu, base.cpu), "workload-cpu-x")
 	b.ReportMetric(ratio(probed.wall, base.wall), "wall-x")
+	b.ReportMetric(ratio(unwatched.cpu, base.cpu), "unwatched-cpu-x")
 	b.ReportMetric(float64(ks.QueueDrops+ks.RingDrops), "dropped")
 }
 
