@@ -28,6 +28,22 @@
 //     absolute; RawPath keeps what the process passed. Symlinks and ".."
 //     in the raw part are not resolved beyond path.Clean.
 //
+// Use:
+//
+//	p, err := probes.Load(probes.Options{Logger: log})
+//	defer p.Close()
+//	p.SetWatched(cgroupID, probes.KindsOf(probes.KindExec, probes.KindConnect),
+//		probes.KillDrift|probes.KillReverseShell)
+//	for ev := range p.Events() { ... } // closed by Close
+//	st, _ := p.Stats()                  // delivered / queue drops / ring drops per kind
+//
+// Known gaps: no perf buffer fallback for kernels without ring buffers
+// (< 5.8); ia32 syscalls (int 0x80, 32-bit tasks) are skipped, not
+// decoded; a copied-up image binary (upper and lower) is not "drift".
+//
+// Regenerate the committed objects with `go generate ./probes/...` (clang,
+// llvm-strip; output is deterministic for a given clang).
+//
 // ProbeFeatures reports what the running kernel offers (BTF, ring buffer,
 // bpf_send_signal, raw tracepoints, tc/tcx, cgroup mode) for `podguard
 // kernel`.
