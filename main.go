@@ -35,8 +35,8 @@ var commands = []command{
 	{name: "validate", args: "[PATH...]", help: "Check ruleset files or directories (default: the configured rules directory).\nExit 0 when all are valid; otherwise print FILE:LINE: message per problem and exit 1.", run: cmdValidate},
 	{name: "rules", help: "List the managed rule catalog.", run: cmdRules, flags: jsonFlag},
 	{name: "status", help: "Ask the running daemon what it enforces: rulesets and their state, probes, counters.", run: cmdStatus, flags: jsonFlag},
-	{name: "events", help: "Show detection events (not available in this version yet).", run: notYet},
-	{name: "release", args: "POD", help: "Lift a pod's network isolation (not available in this version yet).", run: notYet},
+	{name: "events", help: "Show detection events: from the running daemon, else from the events file.", run: cmdEvents, flags: eventsFlags},
+	{name: "release", args: "POD", help: "Lift a pod's network isolation (POD: name, namespace/name or uid).", run: cmdRelease},
 	{name: "kernel", help: "Show which kernel features podguard found and uses (not available in this version yet).", run: notYet},
 	{name: "version", help: "Print podguard's version.", run: func(context.Context, *flag.FlagSet, string) error {
 		fmt.Println("podguard", version)

@@ -5,13 +5,43 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/podguard/podguard/daemon/events"
 )
+
+type peerKey struct{}
+
+type peer struct{ uid, pid int32 }
+
+// withPeer records who is on the other end of an API connection
+// (SO_PEERCRED), so that releases are logged with their author.
+func withPeer(ctx context.Context, c net.Conn) context.Context {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return ctx
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return ctx
+	}
+	var cred *unix.Ucred
+	raw.Control(func(fd uintptr) { cred, _ = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED) })
+	if cred == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, peerKey{}, peer{uid: int32(cred.Uid), pid: cred.Pid})
+}
 
 // serveAPI listens on the local control socket, root only (mode 0600 in a
 // 0700 directory). The caller holds the instance lock, so a socket file
@@ -30,7 +60,21 @@ func (d *Daemon) serveAPI(socket string) (*http.Server, error) {
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, d.Status())
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	mux.HandleFunc("GET /v1/events", d.serveEvents)
+	mux.HandleFunc("POST /v1/release", func(w http.ResponseWriter, r *http.Request) {
+		ref := r.URL.Query().Get("pod")
+		who := "api"
+		if c, ok := r.Context().Value(peerKey{}).(peer); ok {
+			who = fmt.Sprintf("uid %d pid %d over the api socket", c.uid, c.pid)
+		}
+		rec, err := d.mit.Release(ref, who)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusConflict)
+			return
+		}
+		writeJSON(w, IsolatedPod{Pod: rec.Namespace + "/" + rec.PodName, UID: rec.PodUID, Rule: rec.Rule, Since: rec.Since, Mode: string(rec.Mode), HostIf: rec.HostIfName})
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ConnContext: withPeer}
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			d.log.Error("api server stopped", "err", err)
@@ -73,7 +117,11 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 }
 
 func (c *Client) get(ctx context.Context, path string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://podguard"+path, nil)
+	return c.do(ctx, http.MethodGet, path, v)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, method, "http://podguard"+path, nil)
 	if err != nil {
 		return err
 	}
@@ -83,9 +131,16 @@ func (c *Client) get(ctx context.Context, path string, v any) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("podguard api %s: %s", path, resp.Status)
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("%s", strings.TrimSpace(string(msg)))
 	}
 	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// Release asks the daemon to lift a pod's isolation.
+func (c *Client) Release(ctx context.Context, pod string) (IsolatedPod, error) {
+	var rec IsolatedPod
+	return rec, c.do(ctx, http.MethodPost, "/v1/release?pod="+url.QueryEscape(pod), &rec)
 }
 
 func (c *Client) explain(err error) error {
@@ -96,4 +151,37 @@ func (c *Client) explain(err error) error {
 		return fmt.Errorf("permission denied on %s: the podguard API is root only; run this command as root", c.socket)
 	}
 	return fmt.Errorf("ask podguard on %s: %w", c.socket, err)
+}
+
+// Events streams the daemon's recent events (then new ones with follow)
+// to fn until the daemon closes the stream, ctx ends or fn returns false.
+func (c *Client) Events(ctx context.Context, follow bool, fn func(events.Event) bool) error {
+	q := ""
+	hc := c.http
+	if follow {
+		q = "?follow=1"
+		hc = &http.Client{Transport: c.http.Transport} // no timeout on a stream
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://podguard/v1/events"+q, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return c.explain(err)
+	}
+	defer resp.Body.Close()
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var ev events.Event
+		if err := dec.Decode(&ev); err != nil {
+			if errors.Is(err, io.EOF) || ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if !fn(ev) {
+			return nil
+		}
+	}
 }

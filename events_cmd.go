@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/podguard/podguard/daemon"
+	"github.com/podguard/podguard/daemon/config"
+	"github.com/podguard/podguard/daemon/events"
+)
+
+func eventsFlags(fl *flag.FlagSet) {
+	jsonFlag(fl)
+	fl.String("pod", "", "only this pod (name or namespace/name)")
+	fl.String("namespace", "", "only pods in this namespace")
+	fl.String("rule", "", "only this rule id")
+	fl.String("technique", "", "only this ATT&CK technique (T1611 also matches its sub-techniques)")
+	fl.String("action", "", "only this mitigation: log, isolate or terminate")
+	fl.Duration("since", 0, "only events newer than this, e.g. 10m")
+	fl.Bool("follow", false, "keep printing new events")
+	fl.String("file", "", "read this events file instead of asking the daemon")
+}
+
+func cmdEvents(ctx context.Context, fl *flag.FlagSet, configPath string) error {
+	str := func(n string) string { return fl.Lookup(n).Value.String() }
+	f := events.Filter{Pod: str("pod"), Namespace: str("namespace"), Rule: str("rule"), Technique: str("technique"), Action: str("action")}
+	if since := fl.Lookup("since").Value.(flag.Getter).Get().(time.Duration); since > 0 {
+		f.Since = time.Now().Add(-since)
+	}
+	switch f.Action {
+	case "", "log", "isolate", "terminate":
+	default:
+		return fmt.Errorf("--action %q: use log, isolate or terminate", f.Action)
+	}
+	follow := str("follow") == "true"
+	out := newEventPrinter(asJSON(fl))
+	defer out.flush()
+	emit := func(ev events.Event) bool {
+		if f.Match(ev) {
+			out.print(ev)
+			if follow {
+				out.flush()
+			}
+		}
+		return true
+	}
+	cfg, cfgErr := config.LoadForClient(configPath)
+	if cfg == nil {
+		return cfgErr
+	}
+	file := str("file")
+	if file == "" {
+		err := daemon.NewClient(cfg.API.Socket).Events(ctx, follow, emit)
+		if err == nil || !errors.Is(err, daemon.ErrNotRunning) {
+			return err
+		}
+		file = cfg.Events.File
+		fmt.Fprintf(os.Stderr, "podguard is not running; reading %s\n", file)
+	}
+	return readEventsFile(ctx, file, follow, emit)
+}
+
+// readEventsFile prints the events of a JSON lines file, then with follow
+// waits for more lines.
+func readEventsFile(ctx context.Context, path string, follow bool, fn func(events.Event) bool) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("read events: %w", err)
+	}
+	defer fh.Close()
+	r := bufio.NewReader(fh)
+	lineNo := 0
+	for {
+		line, err := r.ReadBytes('\n')
+		if len(line) > 0 && line[len(line)-1] == '\n' {
+			lineNo++
+			var ev events.Event
+			if jerr := json.Unmarshal(line, &ev); jerr != nil {
+				fmt.Fprintf(os.Stderr, "%s:%d: not an event: %v\n", path, lineNo, jerr)
+			} else {
+				fn(ev)
+			}
+			continue
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		if !follow {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(200 * time.Millisecond):
+		}
+		if len(line) > 0 { // a partial line: read it again whole
+			fh.Seek(-int64(len(line)), io.SeekCurrent)
+			r.Reset(fh)
+		}
+	}
+}
+
+type eventPrinter struct {
+	json bool
+	tw   *tabwriter.Writer
+	n    int
+}
+
+func newEventPrinter(js bool) *eventPrinter {
+	return &eventPrinter{json: js, tw: tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)}
+}
+
+func (p *eventPrinter) print(ev events.Event) {
+	if p.json {
+		b, _ := json.Marshal(ev)
+		os.Stdout.Write(append(b, '\n'))
+		return
+	}
+	if p.n == 0 {
+		fmt.Fprintln(p.tw, "TIME\tPOD\tRULE\tTECHNIQUE\tMITIGATION\tPROCESS")
+	}
+	p.n++
+	mit := ev.Mitigation.Action + " (" + ev.Mitigation.Result + ")"
+	if ev.Mitigation.Error != "" {
+		mit += ": " + ev.Mitigation.Error
+	}
+	proc := strings.Join(ev.Process.Args, " ")
+	if proc == "" {
+		proc = ev.Process.Exe
+	}
+	if ev.Process.KilledInKernel {
+		proc += " [killed in kernel]"
+	}
+	if ev.Count > 1 {
+		proc += fmt.Sprintf(" [x%d more]", ev.Count)
+	}
+	fmt.Fprintf(p.tw, "%s\t%s/%s\t%s\t%s\t%s\t%s\n", ev.Time.Local().Format("15:04:05.000"), ev.Pod.Namespace, ev.Pod.Name, ev.Rule.ID, ev.Rule.Technique, mit, trim(proc, 60))
+}
+
+func (p *eventPrinter) flush() { p.tw.Flush() }
+
+func trim(s string, n int) string {
+	if len(s) > n {
+		return s[:n-1] + "…"
+	}
+	return s
+}
+
+func cmdRelease(ctx context.Context, fl *flag.FlagSet, configPath string) error {
+	if fl.NArg() != 1 {
+		return fmt.Errorf("give the pod to release: a name, namespace/name or uid (see `podguard status`)")
+	}
+	cfg, err := config.LoadForClient(configPath)
+	if cfg == nil {
+		return err
+	}
+	rec, err := daemon.NewClient(cfg.API.Socket).Release(ctx, fl.Arg(0))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("released %s (uid %s): isolated by rule %s since %s\n", rec.Pod, rec.UID, rec.Rule, rec.Since.Format(time.RFC3339))
+	return nil
+}
