@@ -16,6 +16,7 @@ const (
 	FlagMemfd      Flags = 1 << 6 // exec: the file is a memfd
 	FlagOldSocket  Flags = 1 << 7 // dup: the old fd is a socket
 	FlagInetStdio  Flags = 1 << 8 // exec: fd 0/1 is an inet socket; dup: old fd is one
+	FlagCompat     Flags = 1 << 9 // the syscall came through the ia32 ABI (int 0x80, 32-bit task)
 )
 
 // Event is one decoded kernel event. The common header fields are always
@@ -35,7 +36,8 @@ type Event struct {
 	Comm     string
 
 	// Syscall is the x86_64 syscall number behind a syscall event (0 for
-	// exec, fork and exit).
+	// exec, fork and exit). ia32 calls carry the equivalent x86_64 number
+	// and FlagCompat.
 	Syscall uint32
 
 	// exec

@@ -18,8 +18,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// triggerBin is the helper built from testdata/trigger by TestMain.
-var triggerBin string
+// triggerBin is the helper built from testdata/trigger by TestMain;
+// trigger386 the same for GOARCH=386 (ia32 syscalls), "" if it cannot run.
+var triggerBin, trigger386 string
 
 func TestMain(m *testing.M) {
 	code := func() int {
@@ -34,6 +35,13 @@ func TestMain(m *testing.M) {
 			out, err := exec.Command("go", "build", "-o", triggerBin, "./testdata/trigger").CombinedOutput()
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "build trigger: %v\n%s", err, out)
+				return 1
+			}
+			trigger386 = filepath.Join(dir, "trigger386")
+			cmd := exec.Command("go", "build", "-o", trigger386, "./testdata/trigger")
+			cmd.Env = append(os.Environ(), "GOARCH=386")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				fmt.Fprintf(os.Stderr, "build 386 trigger: %v\n%s", err, out)
 				return 1
 			}
 		}

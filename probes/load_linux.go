@@ -114,6 +114,11 @@ func (p *Probes) attach() error {
 		if err := p.objs.SyscallProgs.Put(sc.nr, sc.prog); err != nil {
 			return fmt.Errorf("add %s (%d) to syscall dispatch: %w", sc.name, sc.nr, err)
 		}
+		for _, n32 := range sc.ia32 {
+			if err := p.objs.Ia32Nr.Put(n32, sc.nr); err != nil {
+				return fmt.Errorf("map ia32 syscall %d to %s: %w", n32, sc.name, err)
+			}
+		}
 		p.attached = append(p.attached, fmt.Sprintf("syscall %s(%d)", sc.name, sc.nr))
 	}
 	for _, rt := range []struct {

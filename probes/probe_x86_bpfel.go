@@ -73,6 +73,14 @@ type probeNetEvent struct {
 	Tail     [0]uint8
 }
 
+type probeScArgs struct {
+	_      structs.HostLayout
+	Nr     uint64
+	A      [6]uint64
+	Compat uint32
+	Pad    uint32
+}
+
 type probeScratch struct {
 	_   structs.HostLayout
 	Buf [8192]uint8
@@ -98,7 +106,9 @@ type probeWatch struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	probeMapCurSc          = "cur_sc"
 	probeMapEvents         = "events"
+	probeMapIa32Nr         = "ia32_nr"
 	probeMapRingDrops      = "ring_drops"
 	probeMapScratchMap     = "scratch_map"
 	probeMapSyscallProgs   = "syscall_progs"
@@ -193,7 +203,9 @@ type probeProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probeMapSpecs struct {
+	CurSc        *ebpf.MapSpec `ebpf:"cur_sc"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
+	Ia32Nr       *ebpf.MapSpec `ebpf:"ia32_nr"`
 	RingDrops    *ebpf.MapSpec `ebpf:"ring_drops"`
 	ScratchMap   *ebpf.MapSpec `ebpf:"scratch_map"`
 	SyscallProgs *ebpf.MapSpec `ebpf:"syscall_progs"`
@@ -232,7 +244,9 @@ func (o *probeObjects) Close() error {
 //
 // It can be passed to loadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probeMaps struct {
+	CurSc        *ebpf.Map `ebpf:"cur_sc"`
 	Events       *ebpf.Map `ebpf:"events"`
+	Ia32Nr       *ebpf.Map `ebpf:"ia32_nr"`
 	RingDrops    *ebpf.Map `ebpf:"ring_drops"`
 	ScratchMap   *ebpf.Map `ebpf:"scratch_map"`
 	SyscallProgs *ebpf.Map `ebpf:"syscall_progs"`
@@ -241,7 +255,9 @@ type probeMaps struct {
 
 func (m *probeMaps) Close() error {
 	return _ProbeClose(
+		m.CurSc,
 		m.Events,
+		m.Ia32Nr,
 		m.RingDrops,
 		m.ScratchMap,
 		m.SyscallProgs,

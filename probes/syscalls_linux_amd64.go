@@ -6,34 +6,40 @@ import "github.com/cilium/ebpf"
 
 type syscallProg struct {
 	name string
-	nr   uint32
+	nr   uint32   // x86_64 number (bpf/syscall.h)
+	ia32 []uint32 // ia32 numbers handled as this syscall (syscall_32.tbl)
 	prog *ebpf.Program
 }
 
-// syscallTable maps x86_64 syscall numbers to the tail-called handler.
-// Numbers must match bpf/syscall.h.
+// syscallTable maps syscall numbers to the tail-called handler. ia32
+// socketcall(SYS_SOCKET/SYS_CONNECT) is unpacked by the dispatcher itself.
 func syscallTable(o *probeObjects) []syscallProg {
 	return []syscallProg{
-		{"open", 2, o.SysOpen}, {"creat", 85, o.SysOpen}, {"openat", 257, o.SysOpen}, {"openat2", 437, o.SysOpen},
-		{"unlink", 87, o.SysUnlink}, {"rmdir", 84, o.SysUnlink}, {"unlinkat", 263, o.SysUnlink},
-		{"rename", 82, o.SysTwopath}, {"renameat", 264, o.SysTwopath}, {"renameat2", 316, o.SysTwopath},
-		{"link", 86, o.SysTwopath}, {"linkat", 265, o.SysTwopath},
-		{"symlink", 88, o.SysTwopath}, {"symlinkat", 266, o.SysTwopath},
-		{"chmod", 90, o.SysMode}, {"fchmod", 91, o.SysMode}, {"fchmodat", 268, o.SysMode}, {"fchmodat2", 452, o.SysMode},
-		{"mkdir", 83, o.SysMode}, {"mkdirat", 258, o.SysMode},
-		{"connect", 42, o.SysConnect}, {"socket", 41, o.SysSocket},
-		{"dup2", 33, o.SysDup}, {"dup3", 292, o.SysDup},
-		{"ptrace", 101, o.SysPtrace},
-		{"process_vm_writev", 311, o.SysNumeric}, {"bpf", 321, o.SysNumeric},
-		{"kill", 62, o.SysNumeric}, {"tkill", 200, o.SysNumeric}, {"tgkill", 234, o.SysNumeric},
-		{"setuid", 105, o.SysNumeric}, {"setgid", 106, o.SysNumeric},
-		{"setreuid", 113, o.SysNumeric}, {"setregid", 114, o.SysNumeric},
-		{"setresuid", 117, o.SysNumeric}, {"setresgid", 119, o.SysNumeric},
-		{"setfsuid", 122, o.SysNumeric}, {"setfsgid", 123, o.SysNumeric},
-		{"fsmount", 432, o.SysNumeric},
-		{"init_module", 175, o.SysModule}, {"finit_module", 313, o.SysModule},
-		{"unshare", 272, o.SysNs}, {"setns", 308, o.SysNs},
-		{"mount", 165, o.SysMount}, {"move_mount", 429, o.SysMount}, {"umount2", 166, o.SysMount},
-		{"memfd_create", 319, o.SysMemfd},
+		{"open", 2, ia(5), o.SysOpen}, {"creat", 85, ia(8), o.SysOpen},
+		{"openat", 257, ia(295), o.SysOpen}, {"openat2", 437, ia(437), o.SysOpen},
+		{"unlink", 87, ia(10), o.SysUnlink}, {"rmdir", 84, ia(40), o.SysUnlink}, {"unlinkat", 263, ia(301), o.SysUnlink},
+		{"rename", 82, ia(38), o.SysTwopath}, {"renameat", 264, ia(302), o.SysTwopath}, {"renameat2", 316, ia(353), o.SysTwopath},
+		{"link", 86, ia(9), o.SysTwopath}, {"linkat", 265, ia(303), o.SysTwopath},
+		{"symlink", 88, ia(83), o.SysTwopath}, {"symlinkat", 266, ia(304), o.SysTwopath},
+		{"chmod", 90, ia(15), o.SysMode}, {"fchmod", 91, ia(94), o.SysMode},
+		{"fchmodat", 268, ia(306), o.SysMode}, {"fchmodat2", 452, ia(452), o.SysMode},
+		{"mkdir", 83, ia(39), o.SysMode}, {"mkdirat", 258, ia(296), o.SysMode},
+		{"connect", 42, ia(362), o.SysConnect}, {"socket", 41, ia(359), o.SysSocket},
+		{"dup2", 33, ia(63), o.SysDup}, {"dup3", 292, ia(330), o.SysDup},
+		{"ptrace", 101, ia(26), o.SysPtrace},
+		{"process_vm_writev", 311, ia(348), o.SysNumeric}, {"bpf", 321, ia(357), o.SysNumeric},
+		{"kill", 62, ia(37), o.SysNumeric}, {"tkill", 200, ia(238), o.SysNumeric}, {"tgkill", 234, ia(270), o.SysNumeric},
+		{"setuid", 105, ia(23, 213), o.SysNumeric}, {"setgid", 106, ia(46, 214), o.SysNumeric},
+		{"setreuid", 113, ia(70, 203), o.SysNumeric}, {"setregid", 114, ia(71, 204), o.SysNumeric},
+		{"setresuid", 117, ia(164, 208), o.SysNumeric}, {"setresgid", 119, ia(170, 210), o.SysNumeric},
+		{"setfsuid", 122, ia(138, 215), o.SysNumeric}, {"setfsgid", 123, ia(139, 216), o.SysNumeric},
+		{"fsmount", 432, ia(432), o.SysNumeric},
+		{"init_module", 175, ia(128), o.SysModule}, {"finit_module", 313, ia(350), o.SysModule},
+		{"unshare", 272, ia(310), o.SysNs}, {"setns", 308, ia(346), o.SysNs},
+		{"mount", 165, ia(21), o.SysMount}, {"move_mount", 429, ia(429), o.SysMount},
+		{"umount2", 166, ia(52, 22), o.SysMount}, // 22: umount(name), no flags
+		{"memfd_create", 319, ia(356), o.SysMemfd},
 	}
 }
+
+func ia(nrs ...uint32) []uint32 { return nrs }

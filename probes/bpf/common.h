@@ -47,6 +47,7 @@ enum event_flag {
 	FLAG_MEMFD = 1 << 6,       /* exec: file is a memfd */
 	FLAG_OLD_SOCK = 1 << 7,    /* dup: old fd is a socket */
 	FLAG_INET_STDIO = 1 << 8,  /* exec: fd 0 or 1 is an AF_INET/AF_INET6 socket */
+	FLAG_COMPAT = 1 << 9,      /* syscall made through the ia32 ABI */
 };
 
 /* Kill mask bits. Keep in sync with probes/kind.go. */

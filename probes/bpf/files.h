@@ -16,6 +16,7 @@ static __always_inline struct file_event *file_start(__u32 kind, __u64 nr)
 		return NULL;
 	fill_hdr(&e->hdr, kind);
 	e->hdr.syscall_nr = nr;
+	e->hdr.flags |= compat_flag();
 	e->dirfd = AT_FDCWD;
 	e->dirfd2 = AT_FDCWD;
 	e->flags = 0;
@@ -111,7 +112,8 @@ SEC("raw_tracepoint/sys_enter")
 int sys_twopath(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u32 kind = KIND_RENAME;
-	__u64 nr0 = ((struct bpf_raw_tracepoint_args *)ctx)->args[1];
+	struct sc_args *sc0 = cur_args();
+	__u64 nr0 = sc0 ? sc0->nr : 0;
 	if (nr0 == NR_link || nr0 == NR_linkat)
 		kind = KIND_LINK;
 	else if (nr0 == NR_symlink || nr0 == NR_symlinkat)
@@ -152,7 +154,8 @@ SEC("raw_tracepoint/sys_enter")
 int sys_mode(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u32 kind = KIND_CHMOD;
-	__u64 nr0 = ((struct bpf_raw_tracepoint_args *)ctx)->args[1];
+	struct sc_args *sc0 = cur_args();
+	__u64 nr0 = sc0 ? sc0->nr : 0;
 	if (nr0 == NR_mkdir || nr0 == NR_mkdirat)
 		kind = KIND_MKDIR;
 	SYSCALL_PROLOGUE(kind);

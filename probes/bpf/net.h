@@ -13,6 +13,7 @@ int sys_connect(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	fill_hdr(&e->hdr, KIND_CONNECT);
 	e->hdr.syscall_nr = nr;
+	e->hdr.flags |= compat_flag();
 	e->fd = a[0];
 	e->type = 0;
 	e->protocol = 0;
@@ -68,6 +69,7 @@ int sys_socket(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	fill_hdr(&e->hdr, KIND_SOCKET);
 	e->hdr.syscall_nr = nr;
+	e->hdr.flags |= compat_flag();
 	e->family = a[0];
 	e->type = a[1];
 	e->protocol = a[2];

@@ -26,12 +26,13 @@ static __always_inline int kill_or_want(struct sys_event *e, struct watch *w, bo
 SEC("raw_tracepoint/sys_enter")
 int sys_ptrace(struct bpf_raw_tracepoint_args *ctx)
 {
-	__u64 nr = ctx->args[1];
+	struct sc_args *sc = cur_args();
+	if (!sc)
+		return 0;
+	__u64 nr = sc->nr, *a = sc->a;
 	struct watch *w = watch_for(bpf_get_current_cgroup_id());
 	if (!w)
 		return 0;
-	__u64 a[6];
-	read_args(ctx, a);
 	__u64 req = a[0];
 	bool kill = (w->kill & KILL_PTRACE) &&
 		    (req == PTRACE_ATTACH || req == PTRACE_SEIZE || req == PTRACE_POKETEXT ||
@@ -55,15 +56,16 @@ int sys_ptrace(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tracepoint/sys_enter")
 int sys_module(struct bpf_raw_tracepoint_args *ctx)
 {
-	__u64 nr = ctx->args[1];
+	struct sc_args *sc = cur_args();
+	if (!sc)
+		return 0;
+	__u64 nr = sc->nr, *a = sc->a;
 	struct watch *w = watch_for(bpf_get_current_cgroup_id());
 	if (!w)
 		return 0;
 	bool kill = w->kill & KILL_MODULE;
 	if (!kill && !wants(w, KIND_MODULE))
 		return 0;
-	__u64 a[6];
-	read_args(ctx, a);
 	struct sys_event *e = sys_start(KIND_MODULE, nr);
 	if (!e)
 		return 0;
@@ -87,12 +89,13 @@ int sys_module(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tracepoint/sys_enter")
 int sys_ns(struct bpf_raw_tracepoint_args *ctx)
 {
-	__u64 nr = ctx->args[1];
+	struct sc_args *sc = cur_args();
+	if (!sc)
+		return 0;
+	__u64 nr = sc->nr, *a = sc->a;
 	struct watch *w = watch_for(bpf_get_current_cgroup_id());
 	if (!w)
 		return 0;
-	__u64 a[6];
-	read_args(ctx, a);
 	__u32 kind = nr == NR_setns ? KIND_SETNS : KIND_UNSHARE;
 	bool ns = nr == NR_setns || (a[0] & CLONE_NS_MASK);
 	bool kill = (w->kill & KILL_NAMESPACE) && ns;
@@ -116,7 +119,8 @@ int sys_ns(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tracepoint/sys_enter")
 int sys_numeric(struct bpf_raw_tracepoint_args *ctx)
 {
-	__u64 nr0 = ctx->args[1];
+	struct sc_args *sc0 = cur_args();
+	__u64 nr0 = sc0 ? sc0->nr : 0;
 	__u32 kind;
 	switch (nr0) {
 	case NR_process_vm_writev:
@@ -165,7 +169,8 @@ int sys_numeric(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tracepoint/sys_enter")
 int sys_mount(struct bpf_raw_tracepoint_args *ctx)
 {
-	__u32 kind = ctx->args[1] == NR_umount2 ? KIND_UMOUNT : KIND_MOUNT;
+	struct sc_args *sc0 = cur_args();
+	__u32 kind = sc0 && sc0->nr == NR_umount2 ? KIND_UMOUNT : KIND_MOUNT;
 	SYSCALL_PROLOGUE(kind);
 	struct sys_event *e = sys_start(kind, nr);
 	if (!e)

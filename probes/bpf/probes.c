@@ -24,6 +24,53 @@ struct {
 	__type(value, __u32);
 } syscall_progs SEC(".maps");
 
+/* ia32 syscall number -> x86_64 number (0: not handled). Filled by the
+ * loader from the same table as syscall_progs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NR_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} ia32_nr SEC(".maps");
+
+#define IA32_UMOUNT 22
+#define IA32_SOCKETCALL 102
+#define SYS_SOCKET 1
+#define SYS_CONNECT 3
+
+/* compat_args fills sc for an ia32 syscall: arguments in bx, cx, dx, si,
+ * di, bp; socketcall unpacked for socket and connect. Returns false for
+ * syscalls podguard does not handle. */
+static __always_inline bool compat_args(struct pt_regs *regs, __u64 nr, struct sc_args *sc)
+{
+	sc->a[0] = (__u32)BPF_CORE_READ(regs, bx);
+	sc->a[1] = (__u32)BPF_CORE_READ(regs, cx);
+	sc->a[2] = (__u32)BPF_CORE_READ(regs, dx);
+	sc->a[3] = (__u32)BPF_CORE_READ(regs, si);
+	sc->a[4] = (__u32)BPF_CORE_READ(regs, di);
+	sc->a[5] = (__u32)BPF_CORE_READ(regs, bp);
+	if (nr == IA32_SOCKETCALL) {
+		__u32 args[3] = {};
+		__u64 call = sc->a[0];
+		if (call != SYS_SOCKET && call != SYS_CONNECT)
+			return false;
+		bpf_probe_read_user(args, sizeof(args), (void *)sc->a[1]);
+		sc->a[0] = args[0];
+		sc->a[1] = args[1];
+		sc->a[2] = args[2];
+		sc->nr = call == SYS_SOCKET ? NR_socket : NR_connect;
+		return true;
+	}
+	__u32 key = nr;
+	__u32 *n64 = bpf_map_lookup_elem(&ia32_nr, &key);
+	if (!n64 || !*n64)
+		return false;
+	if (nr == IA32_UMOUNT) /* umount(name): umount2 without flags */
+		sc->a[1] = 0;
+	sc->nr = *n64;
+	return true;
+}
+
 SEC("raw_tracepoint/sys_enter")
 int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -32,12 +79,26 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	if (!watch_for(bpf_get_current_cgroup_id()))
 		return 0;
-	/* ia32 syscalls (int 0x80, 32-bit tasks) use another numbering:
-	 * not decoded yet, skip rather than misreport. */
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	if (BPF_CORE_READ(task, thread_info.status) & TS_COMPAT)
+	struct sc_args *sc = cur_args();
+	if (!sc)
 		return 0;
-	bpf_tail_call(ctx, &syscall_progs, (__u32)nr);
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	if (BPF_CORE_READ(task, thread_info.status) & TS_COMPAT) {
+		sc->compat = 1;
+		if (!compat_args(regs, nr, sc))
+			return 0;
+	} else {
+		sc->compat = 0;
+		sc->nr = nr;
+		sc->a[0] = BPF_CORE_READ(regs, di);
+		sc->a[1] = BPF_CORE_READ(regs, si);
+		sc->a[2] = BPF_CORE_READ(regs, dx);
+		sc->a[3] = BPF_CORE_READ(regs, r10);
+		sc->a[4] = BPF_CORE_READ(regs, r8);
+		sc->a[5] = BPF_CORE_READ(regs, r9);
+	}
+	bpf_tail_call(ctx, &syscall_progs, (__u32)sc->nr);
 	return 0;
 }
 

@@ -60,29 +60,48 @@ enum {
 	NR_MAX = 512,
 };
 
-/* read_args copies the six syscall arguments out of the pt_regs that
- * raw_syscalls:sys_enter passes as args[0]. */
-static __always_inline void read_args(struct bpf_raw_tracepoint_args *ctx, __u64 *a)
+/* The dispatcher (probes.c) normalizes every syscall before the tail
+ * call: nr is the x86_64 number (ia32 calls are translated), a[] the six
+ * arguments from the registers of the calling convention. */
+struct sc_args {
+	__u64 nr;
+	__u64 a[6];
+	__u32 compat; /* 1: ia32 syscall (int 0x80 or a 32-bit task) */
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sc_args);
+} cur_sc SEC(".maps");
+
+static __always_inline struct sc_args *cur_args(void)
 {
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	a[0] = BPF_CORE_READ(regs, di);
-	a[1] = BPF_CORE_READ(regs, si);
-	a[2] = BPF_CORE_READ(regs, dx);
-	a[3] = BPF_CORE_READ(regs, r10);
-	a[4] = BPF_CORE_READ(regs, r8);
-	a[5] = BPF_CORE_READ(regs, r9);
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&cur_sc, &zero);
 }
 
-/* SYSCALL_PROLOGUE declares nr, w and a[6]; returns unless the current
+/* SYSCALL_PROLOGUE declares sc, nr, w and a; returns unless the current
  * cgroup wants kind. */
 #define SYSCALL_PROLOGUE(kind)                                            \
-	__u64 nr = ctx->args[1];                                          \
+	struct sc_args *sc = cur_args();                                  \
+	if (!sc)                                                          \
+		return 0;                                                 \
+	__u64 nr = sc->nr;                                                \
 	struct watch *w = watch_for(bpf_get_current_cgroup_id());         \
 	if (!wants(w, (kind)))                                            \
 		return 0;                                                 \
-	__u64 a[6];                                                       \
-	read_args(ctx, a);                                                \
+	__u64 *a = sc->a;                                                 \
 	(void)nr
+
+/* compat_flag marks events of ia32 syscalls. */
+static __always_inline __u16 compat_flag(void)
+{
+	struct sc_args *sc = cur_args();
+	return sc && sc->compat ? FLAG_COMPAT : 0;
+}
 
 static __always_inline struct sys_event *sys_start(__u32 kind, __u64 nr)
 {
@@ -91,6 +110,7 @@ static __always_inline struct sys_event *sys_start(__u32 kind, __u64 nr)
 		return NULL;
 	fill_hdr(&e->hdr, kind);
 	e->hdr.syscall_nr = nr;
+	e->hdr.flags |= compat_flag();
 	e->nr = nr;
 	e->arg[0] = e->arg[1] = e->arg[2] = e->arg[3] = 0;
 	e->str_len[0] = e->str_len[1] = e->str_len[2] = 0;
