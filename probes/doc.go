@@ -37,9 +37,12 @@
 //	for ev := range p.Events() { ... } // closed by Close
 //	st, _ := p.Stats()                  // delivered / queue drops / ring drops per kind
 //
+// ia32 syscalls (int 0x80, 32-bit tasks, socketcall) are translated to
+// their x86_64 equivalents and flagged FlagCompat, kills included.
+//
 // Known gaps: no perf buffer fallback for kernels without ring buffers
-// (< 5.8); ia32 syscalls (int 0x80, 32-bit tasks) are skipped, not
-// decoded; a copied-up image binary (upper and lower) is not "drift".
+// (< 5.8); a copied-up image binary (upper and lower) is not "drift";
+// the 16-bit setuid family reports 0xffff, not -1, for "unchanged".
 //
 // Regenerate the committed objects with `go generate ./probes/...` (clang,
 // llvm-strip; output is deterministic for a given clang).
