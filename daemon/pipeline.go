@@ -84,12 +84,12 @@ func (p *pipeline) run(ctx context.Context, in <-chan *probes.Event) {
 func (p *pipeline) match(m *engine.Match) {
 	p.matches.Add(1)
 	ev := p.toEvent(m)
+	action := m.Verdict.Mitigation
+	ev.Mitigation = events.Mitigation{Action: action.String(), Result: events.ResultApplied}
 	if !p.fold.Admit(ev, time.Now()) {
 		return
 	}
-	action := m.Verdict.Mitigation
 	if action == catalog.Log {
-		ev.Mitigation = events.Mitigation{Action: action.String(), Result: events.ResultApplied}
 		p.out.Emit(ev)
 		return
 	}
@@ -110,6 +110,7 @@ func (p *pipeline) mitigate(ctx context.Context) {
 			return
 		case j := <-p.jobs:
 			j.ev.Mitigation = p.mit.Apply(ctx, j.action, j.id, j.ev.Rule.ID, p.d.config().DryRun)
+			p.fold.Mitigated(j.ev)
 			p.out.Emit(j.ev)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/podguard/podguard/daemon"
+	"github.com/podguard/podguard/test/node"
 )
 
 // podguardBin is the binary under test, built once by TestMain.
@@ -30,7 +31,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build podguard: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := node.RunTests(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -17,8 +17,11 @@ type Folder struct {
 type fold struct {
 	first time.Time
 	last  Event
-	n     int // repeats after the first
+	n     int        // repeats after the first
+	mit   Mitigation // what was done about the first
 }
+
+func key(ev Event) string { return ev.Container.ID + "\x00" + ev.Rule.ID }
 
 // NewFolder folds repeats within window.
 func NewFolder(window time.Duration) *Folder {
@@ -29,16 +32,25 @@ func NewFolder(window time.Duration) *Folder {
 // container) is the first of a window and must be emitted now; if not,
 // it is counted into the window's summary.
 func (f *Folder) Admit(ev Event, now time.Time) bool {
-	key := ev.Container.ID + "\x00" + ev.Rule.ID
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if w, ok := f.open[key]; ok && now.Sub(w.first) < f.window {
+	if w, ok := f.open[key(ev)]; ok && now.Sub(w.first) < f.window {
 		w.n++
 		w.last = ev
 		return false
 	}
-	f.open[key] = &fold{first: now}
+	f.open[key(ev)] = &fold{first: now, mit: ev.Mitigation}
 	return true
+}
+
+// Mitigated records what was done about the first event of a window, for
+// the summary of its repeats.
+func (f *Folder) Mitigated(ev Event) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if w, ok := f.open[key(ev)]; ok {
+		w.mit = ev.Mitigation
+	}
 }
 
 // Expired returns the summaries of windows that ended by now and forgets
@@ -54,6 +66,8 @@ func (f *Folder) Expired(now time.Time) []Event {
 		if w.n > 0 {
 			ev := w.last
 			ev.Count, ev.Folded = w.n, true
+			ev.Mitigation = w.mit
+			ev.Mitigation.Detail = "repeats of an incident: the mitigation was applied once, with its first event"
 			out = append(out, ev)
 		}
 		delete(f.open, key)
