@@ -49,6 +49,7 @@ type Daemon struct {
 	pipe     *pipeline
 	enf      *enforcer
 
+	enableMu  sync.Mutex
 	mu        sync.Mutex
 	cfg       *config.Config
 	cfgProbs  tomlfile.Problems
@@ -217,14 +218,18 @@ func (d *Daemon) reloadConfig() {
 	d.enf.reprogram() // dry_run arms or disarms in-kernel kills
 }
 
-// setEnabled switches detection and mitigation on or off.
+// setEnabled switches detection and mitigation on or off. It holds
+// enableMu, not mu: starting the probes reads the config.
 func (d *Daemon) setEnabled(on bool) {
+	d.enableMu.Lock()
+	defer d.enableMu.Unlock()
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.enabled == on {
+	changed := d.enabled != on
+	d.enabled = on
+	d.mu.Unlock()
+	if !changed {
 		return
 	}
-	d.enabled = on
 	if on {
 		d.log.Info("detection enabled")
 		d.enf.start(d.ctx)

@@ -116,11 +116,11 @@ func TestAttacksInPods(t *testing.T) {
 // loop, with every rule enabled, and expects no event at all.
 func TestBenignWorkloadIsQuiet(t *testing.T) {
 	t.Parallel()
-	n, in := guardedNode(t, "", map[string]string{"all.toml": "name = \"all\"\n[[rule]]\nid = \"*\"\nmitigation = \"log\"\n"})
-	p := n.CreatePod(t, node.PodSpec{Name: "benign", Labels: map[string]string{"app": "shop"}, Containers: []node.ContainerSpec{{
+	n, in := guardedNode(t, "", map[string]string{"all.toml": "name = \"all\"\n[labels]\napp = \"benign-shop\"\n[[rule]]\nid = \"*\"\nmitigation = \"log\"\n"})
+	p := n.CreatePod(t, node.PodSpec{Name: "benign", Labels: map[string]string{"app": "benign-shop"}, Containers: []node.ContainerSpec{{
 		Name: "app", Command: []string{"sh", "-c", "mkdir -p /www && echo ok > /www/index.html && httpd -p 8080 -h /www && while true; do date >/tmp/last; wget -q -O /dev/null http://127.0.0.1:8080/ ; sleep 1; done"},
 	}}})
-	client := n.CreatePod(t, node.PodSpec{Name: "client", Labels: map[string]string{"app": "shop"}, Containers: []node.ContainerSpec{{
+	client := n.CreatePod(t, node.PodSpec{Name: "client", Labels: map[string]string{"app": "benign-shop"}, Containers: []node.ContainerSpec{{
 		Name: "app", Command: []string{"sh", "-c", "while true; do timeout 2 wget -q -O /dev/null http://" + p.IP() + ":8080/; sleep 1; done"},
 	}}})
 	_ = client

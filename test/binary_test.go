@@ -79,6 +79,8 @@ func (in *instance) start(tb testing.TB) {
 			return
 		}
 		if time.Now().After(deadline) || in.cmd.ProcessState != nil {
+			in.cmd.Process.Signal(syscall.SIGQUIT) // a goroutine dump for the log
+			time.Sleep(500 * time.Millisecond)
 			tb.Fatalf("podguard did not answer status; log:\n%s", in.log)
 		}
 		time.Sleep(20 * time.Millisecond)
