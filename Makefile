@@ -41,7 +41,7 @@ generate-check: generate
 # test: the whole suite, privileged tiers included when run as root.
 test: deps check
 	CGO_ENABLED=0 $(GO) build -o /dev/null .
-	$(GO) test -count=1 -timeout 25m ./...
+	$(GO) test -p 1 -count=1 -timeout 25m ./...
 
 demo: build
 	./test/demo.sh

@@ -62,7 +62,8 @@ func TestIsolateReleaseAndRestart(t *testing.T) {
 		t.Fatalf("mitigation = %+v", ev.Mitigation)
 	}
 	if reaches(t, a, gw) || reaches(t, a, b.IP()) || reaches(t, b, a.IP()) {
-		t.Fatal("isolated pod still talks to the gateway or the other pod")
+		st, _ := in.statusErr()
+		t.Fatalf("isolated pod still talks to the gateway or the other pod; event %+v; isolated %+v; veth %s", ev.Mitigation, st.Isolated, a.HostVeth())
 	}
 	if !reaches(t, b, gw) {
 		t.Fatal("the unlabelled pod lost its network")

@@ -29,7 +29,10 @@ var execConditions = map[string]condition{
 	"reverse-shell": func(c *Ctx) (Details, bool) {
 		e := c.Ev
 		switch {
-		case e.Kind == probes.KindDup && e.Flags&probes.FlagInetStdio != 0:
+		case e.Kind == probes.KindDup && e.Flags&probes.FlagInetStdio != 0 && (c.isShell() || c.isInterpreter()):
+			// Only a shell or interpreter wiring a network socket to its
+			// own stdio: inetd-style servers (busybox httpd, xinetd) put
+			// accepted connections on stdio for their handlers all day.
 			return Details{"old_fd": e.OldFD, "new_fd": e.NewFD, "socket": "inet"}, true
 		case e.Kind == probes.KindExec && e.Flags&probes.FlagInetStdio != 0 && (c.isShell() || c.isInterpreter()):
 			return Details{"stdio": "inet socket"}, true
@@ -86,10 +89,14 @@ var execConditions = map[string]condition{
 		if c.Ev.Kind != probes.KindExec {
 			return nil, false
 		}
-		if c.is(set("wget", "tftp", "ftp", "aria2c", "axel")) || c.is(set("curl")) && c.hasArg("-o", "-O", "--output", "--remote-name", "--remote-name-all") {
-			return Details{"args": c.Proc.Args}, true
+		switch {
+		case c.is(set("tftp", "ftp", "aria2c", "axel")):
+		case c.is(set("wget")) && !c.outputDiscarded("-O", "--output-document") && !c.hasArg("--spider"):
+		case c.is(set("curl")) && c.hasArg("-o", "-O", "--output", "--remote-name", "--remote-name-all") && !c.outputDiscarded("-o", "--output"):
+		default:
+			return nil, false // health checks fetch to stdout or /dev/null
 		}
-		return nil, false
+		return Details{"args": c.Proc.Args}, true
 	},
 	"fileless-exec-memfd": func(c *Ctx) (Details, bool) {
 		if c.Ev.Kind != probes.KindExec || !(c.Proc.Memfd || strings.HasPrefix(c.Proc.Exe, "/memfd:")) {
@@ -160,4 +167,29 @@ func execNamed(names ...string) condition {
 		}
 		return Details{"args": c.Proc.Args}, true
 	}
+}
+
+// outputDiscarded reports whether an output option (e.g. wget -O) names
+// standard output or /dev/null rather than a file.
+func (c *Ctx) outputDiscarded(opts ...string) bool {
+	args := c.Proc.Args
+	for i := 1; i < len(args); i++ {
+		for _, o := range opts {
+			var v string
+			switch {
+			case args[i] == o && i+1 < len(args):
+				v = args[i+1]
+			case strings.HasPrefix(args[i], o+"="):
+				v = args[i][len(o)+1:]
+			case len(o) == 2 && strings.HasPrefix(args[i], o) && len(args[i]) > 2:
+				v = args[i][2:]
+			default:
+				continue
+			}
+			if v == "-" || v == "/dev/null" {
+				return true
+			}
+		}
+	}
+	return false
 }

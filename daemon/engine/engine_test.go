@@ -128,8 +128,8 @@ func TestRules(t *testing.T) {
 				return w.handle(withFlags(ev(probes.KindDup, 200, func(e *probes.Event) { e.OldFD, e.NewFD = 3, 0 }), probes.FlagInetStdio|probes.FlagOldSocket))
 			},
 			func(w *world) []string {
-				w.child(200, "/usr/bin/python3", "python3")
-				return w.handle(withFlags(ev(probes.KindDup, 200, func(e *probes.Event) { e.OldFD, e.NewFD = 3, 0 }), probes.FlagOldSocket))
+				w.child(200, "/usr/sbin/httpd", "httpd") // inetd-style server: accepted socket on stdio
+				return w.handle(withFlags(withComm(ev(probes.KindDup, 200, func(e *probes.Event) { e.OldFD, e.NewFD = 3, 0 }), "httpd"), probes.FlagInetStdio|probes.FlagOldSocket))
 			}, nil},
 		{"netcat-remote-exec",
 			func(w *world) []string {
