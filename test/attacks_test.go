@@ -44,12 +44,12 @@ func TestAttacksInPods(t *testing.T) {
 
 	// Near misses first: none of these may raise an event.
 	nearMisses := []string{
-		"cat /etc/passwd",                      // not /etc/shadow
-		"ls /tmp; echo hi > /tmp/notes.txt",    // a data file, not an executable
-		"cat /proc/self/environ >/dev/null",    // own environment
-		"echo x > /etc/hosts",                  // runtime-managed file
+		"cat /etc/passwd",                       // not /etc/shadow
+		"ls /tmp; echo hi > /tmp/notes.txt",     // a data file, not an executable
+		"cat /proc/self/environ >/dev/null",     // own environment
+		"echo x > /etc/hosts",                   // runtime-managed file
 		"nc -w 1 127.0.0.1 80 </dev/null; true", // loopback client, no -e
-		"date; id; sleep 0",                    // a shell loop's daily bread
+		"date; id; sleep 0",                     // a shell loop's daily bread
 	}
 	for _, c := range nearMisses {
 		p.Exec(t, "app", "sh", "-c", c)
