@@ -16,6 +16,8 @@ import (
 	"github.com/podguard/podguard/daemon/catalog"
 	"github.com/podguard/podguard/daemon/config"
 	"github.com/podguard/podguard/daemon/rulesets"
+	"github.com/podguard/podguard/probes"
+	"golang.org/x/sys/unix"
 )
 
 func asJSON(fl *flag.FlagSet) bool {
@@ -178,4 +180,34 @@ func sortedKeys(m map[string]uint64) []string {
 		}
 	}
 	return keys
+}
+
+func cmdKernel(_ context.Context, fl *flag.FlagSet, _ string) error {
+	feats := probes.ProbeFeatures()
+	if asJSON(fl) {
+		return printJSON(feats)
+	}
+	var uts unix.Utsname
+	unix.Uname(&uts)
+	fmt.Printf("kernel %s\n\n", unix.ByteSliceToString(uts.Release[:]))
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FEATURE\tPRESENT\tDETAIL\tWITHOUT IT")
+	missingRequired := false
+	for _, f := range feats {
+		present := "yes"
+		if !f.Present {
+			present = "NO"
+			missingRequired = missingRequired || f.Fallback == ""
+		}
+		fallback := f.Fallback
+		if fallback == "" {
+			fallback = "(required)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Name, present, f.Detail, fallback)
+	}
+	tw.Flush()
+	if missingRequired {
+		return fmt.Errorf("a required kernel feature is missing: podguard cannot run here")
+	}
+	return nil
 }

@@ -37,7 +37,7 @@ var commands = []command{
 	{name: "status", help: "Ask the running daemon what it enforces: rulesets and their state, probes, counters.", run: cmdStatus, flags: jsonFlag},
 	{name: "events", help: "Show detection events: from the running daemon, else from the events file.", run: cmdEvents, flags: eventsFlags},
 	{name: "release", args: "POD", help: "Lift a pod's network isolation (POD: name, namespace/name or uid).", run: cmdRelease},
-	{name: "kernel", help: "Show which kernel features podguard found and uses (not available in this version yet).", run: notYet},
+	{name: "kernel", help: "Show which kernel features podguard found, and what it does without the missing ones.", run: cmdKernel, flags: jsonFlag},
 	{name: "version", help: "Print podguard's version.", run: func(context.Context, *flag.FlagSet, string) error {
 		fmt.Println("podguard", version)
 		return nil
@@ -125,10 +125,6 @@ func usage(w io.Writer) {
 	fmt.Fprintf(w, "\nRun `podguard <command> --help` for a command's flags.\n")
 }
 
-func notYet(_ context.Context, fl *flag.FlagSet, _ string) error {
-	return fmt.Errorf("this command is reserved and not available in podguard %s yet", version)
-}
-
 func cmdRun(ctx context.Context, fl *flag.FlagSet, configPath string) error {
 	if fl.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %v", fl.Args())
@@ -138,5 +134,7 @@ func cmdRun(ctx context.Context, fl *flag.FlagSet, configPath string) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	return daemon.Run(ctx, daemon.Options{ConfigPath: configPath, EmbeddedRules: rules, Version: version, Logger: log})
+	defer sdNotify("STOPPING=1")
+	return daemon.Run(ctx, daemon.Options{ConfigPath: configPath, EmbeddedRules: rules, Version: version, Logger: log,
+		Ready: func() { sdNotify("READY=1\nSTATUS=probes attached, rules loaded") }})
 }
