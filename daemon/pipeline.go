@@ -39,6 +39,7 @@ type job struct {
 	ev     events.Event
 	action catalog.Mitigation
 	id     workload.Identity
+	repeat bool // folded into an open window: emitted only if it acts anew
 }
 
 func newPipeline(d *Daemon, res engine.Resolver, mit *mitigate.Mitigator, out *events.Writer, self engine.Self) *pipeline {
@@ -86,19 +87,24 @@ func (p *pipeline) match(m *engine.Match) {
 	ev := p.toEvent(m)
 	action := m.Verdict.Mitigation
 	ev.Mitigation = events.Mitigation{Action: action.String(), Result: events.ResultApplied}
-	if !p.fold.Admit(ev, time.Now()) {
-		return
-	}
+	first := p.fold.Admit(ev, time.Now())
 	if action == catalog.Log {
-		p.out.Emit(ev)
+		if first {
+			p.out.Emit(ev)
+		}
 		return
 	}
+	// Repeats still reach the mitigator: it is a no-op while the
+	// incident's mitigation is in place, and acts again once it is not
+	// (the pod was released, or the first attempt failed).
 	select {
-	case p.jobs <- job{ev: ev, action: action, id: m.Identity}:
+	case p.jobs <- job{ev: ev, action: action, id: m.Identity, repeat: !first}:
 	default:
 		p.mitigationDrops.Add(1)
-		ev.Mitigation = events.Mitigation{Action: action.String(), Result: events.ResultFailed, Error: "mitigation queue full: too many incidents at once"}
-		p.out.Emit(ev)
+		if first {
+			ev.Mitigation = events.Mitigation{Action: action.String(), Result: events.ResultFailed, Error: "mitigation queue full: too many incidents at once"}
+			p.out.Emit(ev)
+		}
 	}
 }
 
@@ -109,7 +115,14 @@ func (p *pipeline) mitigate(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case j := <-p.jobs:
-			j.ev.Mitigation = p.mit.Apply(ctx, j.action, j.id, j.ev.Rule.ID, p.d.config().DryRun)
+			var acted bool
+			j.ev.Mitigation, acted = p.mit.Apply(ctx, j.action, j.id, j.ev.Rule.ID, p.d.config().DryRun)
+			if j.repeat {
+				if !acted {
+					continue // counted in its window's summary
+				}
+				p.fold.Unfold(j.ev) // a new incident: its own event, not a repeat
+			}
 			p.fold.Mitigated(j.ev)
 			p.out.Emit(j.ev)
 		}

@@ -22,7 +22,7 @@ const eventWait = 15 * time.Second
 
 // guardedNode starts the shared test node and a podguard watching it with
 // the given rulesets (file name → TOML) and extra config.
-func guardedNode(t *testing.T, extra string, rules map[string]string) (*node.Node, *instance) {
+func guardedNode(t testing.TB, extra string, rules map[string]string) (*node.Node, *instance) {
 	t.Helper()
 	n := node.Start(t)
 	in := newInstance(t, extra+fmt.Sprintf("\n[containerd]\naddress = %q\nnamespace = %q\n", n.Socket(), n.Namespace()))
@@ -37,7 +37,7 @@ func guardedNode(t *testing.T, extra string, rules map[string]string) (*node.Nod
 }
 
 // events reads every event written so far.
-func (in *instance) events(t *testing.T) []events.Event {
+func (in *instance) events(t testing.TB) []events.Event {
 	t.Helper()
 	f, err := os.Open(filepath.Join(in.dir, "events.jsonl"))
 	if os.IsNotExist(err) {
@@ -61,7 +61,7 @@ func (in *instance) events(t *testing.T) []events.Event {
 }
 
 // waitEvent waits for an event of rule in pod and returns it.
-func (in *instance) waitEvent(t *testing.T, pod *node.Pod, rule string) events.Event {
+func (in *instance) waitEvent(t testing.TB, pod *node.Pod, rule string) events.Event {
 	t.Helper()
 	deadline := time.Now().Add(eventWait)
 	for {
@@ -97,7 +97,7 @@ func summarize(evs []events.Event) string {
 }
 
 // gateway is the test bridge's address, the pods' first hop.
-func gateway(t *testing.T, n *node.Node) string {
+func gateway(t testing.TB, n *node.Node) string {
 	p, err := netip.ParsePrefix(n.Subnet())
 	if err != nil {
 		t.Fatalf("node subnet %q: %v", n.Subnet(), err)
@@ -106,7 +106,7 @@ func gateway(t *testing.T, n *node.Node) string {
 }
 
 // reaches reports whether the pod can ping addr.
-func reaches(t *testing.T, p *node.Pod, addr string) bool {
+func reaches(t testing.TB, p *node.Pod, addr string) bool {
 	t.Helper()
 	_, code := p.Exec(t, "app", "ping", "-c", "1", "-W", "1", addr)
 	return code == 0

@@ -36,6 +36,9 @@ type Mitigation struct {
 	Result string `json:"result"` // applied | failed | dry-run
 	Error  string `json:"error,omitempty"`
 	Detail string `json:"detail,omitempty"`
+	// AppliedAt is when the mitigation took effect (isolation filters in
+	// the kernel, SIGKILL sent); zero for log and dry runs.
+	AppliedAt time.Time `json:"applied_at,omitzero"`
 }
 
 // Results of a mitigation.

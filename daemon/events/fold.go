@@ -53,6 +53,16 @@ func (f *Folder) Mitigated(ev Event) {
 	}
 }
 
+// Unfold takes one repeat back out of its window's count: it turned out
+// to start a new incident and is emitted on its own.
+func (f *Folder) Unfold(ev Event) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if w, ok := f.open[key(ev)]; ok && w.n > 0 {
+		w.n--
+	}
+}
+
 // Expired returns the summaries of windows that ended by now and forgets
 // them; windows without repeats end silently.
 func (f *Folder) Expired(now time.Time) []Event {

@@ -74,56 +74,62 @@ func (m *Mitigator) Close() {
 	m.mu.Unlock()
 }
 
-// Apply carries out action for the pod of id because of rule.
-func (m *Mitigator) Apply(ctx context.Context, action catalog.Mitigation, id workload.Identity, rule string, dryRun bool) events.Mitigation {
-	res := events.Mitigation{Action: action.String(), Result: events.ResultApplied}
+// Apply carries out action for the pod of id because of rule. acted is
+// true when it changed something (isolation newly in place, SIGKILL sent),
+// false when the incident's mitigation was already in place.
+func (m *Mitigator) Apply(ctx context.Context, action catalog.Mitigation, id workload.Identity, rule string, dryRun bool) (res events.Mitigation, acted bool) {
+	res = events.Mitigation{Action: action.String(), Result: events.ResultApplied}
 	if action == catalog.Log {
-		return res
+		return res, false
 	}
 	if dryRun {
 		res.Result = events.ResultDryRun
 		res.Detail = fmt.Sprintf("dry run: would %s pod %s/%s", action, id.Pod.Namespace, id.Pod.Name)
-		return res
+		return res, false
 	}
 	var err error
 	switch action {
 	case catalog.Isolate:
-		res.Detail, err = m.isolate(ctx, id, rule)
+		res.Detail, acted, err = m.isolate(ctx, id, rule)
 	case catalog.Terminate:
-		res.Detail, err = m.terminate(ctx, id)
+		res.Detail, acted, err = m.terminate(ctx, id)
 	default:
 		err = fmt.Errorf("unknown mitigation %v", action)
 	}
 	if err != nil {
 		res.Result, res.Error = events.ResultFailed, err.Error()
 		m.log.Error("mitigation failed", "action", action, "pod", id.Pod.Namespace+"/"+id.Pod.Name, "rule", rule, "err", err)
+		return res, true
 	}
-	return res
+	if acted {
+		res.AppliedAt = time.Now().UTC()
+	}
+	return res, acted
 }
 
-func (m *Mitigator) isolate(ctx context.Context, id workload.Identity, rule string) (string, error) {
+func (m *Mitigator) isolate(ctx context.Context, id workload.Identity, rule string) (string, bool, error) {
 	if m.iso == nil {
-		return "", fmt.Errorf("isolation unavailable: %w", m.isoErr)
+		return "", false, fmt.Errorf("isolation unavailable: %w", m.isoErr)
 	}
 	for _, r := range m.iso.List() {
 		if r.PodUID == id.Pod.UID {
-			return "already isolated since " + r.Since.Format(time.RFC3339), nil
+			return "already isolated since " + r.Since.Format(time.RFC3339), false, nil
 		}
 	}
 	t, err := m.target(ctx, id.Pod)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	t.Rule = rule
 	applied, err := m.iso.Apply(t)
 	if err != nil {
-		return "", err
+		return "", applied, err
 	}
 	if !applied {
-		return "already isolated", nil
+		return "already isolated", false, nil
 	}
 	m.log.Warn("pod isolated", "pod", id.Pod.Namespace+"/"+id.Pod.Name, "uid", id.Pod.UID, "rule", rule)
-	return "network cut in both directions", nil
+	return "network cut in both directions", true, nil
 }
 
 // target describes the pod's network for isolate.
@@ -159,11 +165,11 @@ func (m *Mitigator) target(ctx context.Context, pod workload.Pod) (isolate.Targe
 	return t, nil
 }
 
-func (m *Mitigator) terminate(ctx context.Context, id workload.Identity) (string, error) {
+func (m *Mitigator) terminate(ctx context.Context, id workload.Identity) (string, bool, error) {
 	m.mu.Lock()
 	if at, ok := m.terminated[id.Pod.UID]; ok && time.Since(at) < terminateQuiet {
 		m.mu.Unlock()
-		return "already terminated at " + at.Format(time.RFC3339Nano), nil
+		return "already terminated at " + at.Format(time.RFC3339Nano), false, nil
 	}
 	m.terminated[id.Pod.UID] = time.Now()
 	for uid, at := range m.terminated {
@@ -206,10 +212,10 @@ func (m *Mitigator) terminate(ctx context.Context, id workload.Identity) (string
 		m.mu.Lock()
 		delete(m.terminated, id.Pod.UID) // let the next event try again
 		m.mu.Unlock()
-		return "", errors.Join(errs...)
+		return "", killed > 0, errors.Join(errs...)
 	}
 	m.log.Warn("pod terminated", "pod", id.Pod.Namespace+"/"+id.Pod.Name, "uid", id.Pod.UID, "tasks", killed)
-	return fmt.Sprintf("SIGKILL sent to %d task(s) of the pod", killed), nil
+	return fmt.Sprintf("SIGKILL sent to %d task(s) of the pod", killed), true, nil
 }
 
 // kill sends SIGKILL to every process of a container's task. A container
