@@ -102,6 +102,9 @@ func printStatus(st daemon.Status) {
 		fmt.Println("dry run:  yes (mitigations are reported, not applied)")
 	}
 	fmt.Printf("config:   %s [%s]\n", cfgFile, st.Config.State)
+	if st.Metrics != "" {
+		fmt.Printf("metrics:  http://%s/metrics\n", st.Metrics)
+	}
 	for _, p := range st.Config.Problems {
 		fmt.Printf("          %s\n", p.Error())
 	}

@@ -49,6 +49,8 @@ type Daemon struct {
 	pipe     *pipeline
 	enf      *enforcer
 
+	metricsAddr string
+
 	enableMu  sync.Mutex
 	mu        sync.Mutex
 	cfg       *config.Config
@@ -107,6 +109,15 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer api.Close()
+
+	msrv, maddr, err := d.serveMetrics(cfg.Metrics.Listen)
+	if err != nil {
+		return fmt.Errorf("metrics on %s: %w (set [metrics] listen to a free address, or \"\" to turn metrics off)", cfg.Metrics.Listen, err)
+	}
+	if msrv != nil {
+		defer msrv.Close()
+		d.metricsAddr = maddr
+	}
 
 	w, err := d.watch(ctx)
 	if err != nil {
@@ -274,7 +285,7 @@ func (d *Daemon) Status() Status {
 	d.mu.Lock()
 	st := Status{
 		Version: d.opts.Version, PID: os.Getpid(), Started: d.started,
-		Node: cfg.Node, Cluster: cfg.Cluster, Enabled: d.enabled, DryRun: cfg.DryRun,
+		Node: cfg.Node, Cluster: cfg.Cluster, Enabled: d.enabled, DryRun: cfg.DryRun, Metrics: d.metricsAddr,
 		Config: ConfigStatus{File: cfg.Path, State: rulesets.StateOK, Problems: d.cfgProbs},
 	}
 	d.mu.Unlock()

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,6 +34,20 @@ type pipeline struct {
 
 	matches, mitigationDrops atomic.Uint64
 	monoToWall               time.Duration
+	// byRule counts matches by rule and action, byResult mitigations by
+	// action and result (keys "a\x00b"), for metrics.
+	byRule, byResult sync.Map
+}
+
+type countCell struct{ n atomic.Uint64 }
+
+func count(m *sync.Map, a, b string) {
+	k := a + "\x00" + b
+	c, ok := m.Load(k)
+	if !ok {
+		c, _ = m.LoadOrStore(k, &countCell{})
+	}
+	c.(*countCell).n.Add(1)
 }
 
 type job struct {
@@ -86,6 +101,7 @@ func (p *pipeline) match(m *engine.Match) {
 	p.matches.Add(1)
 	ev := p.toEvent(m)
 	action := m.Verdict.Mitigation
+	count(&p.byRule, m.Rule.ID, action.String())
 	ev.Mitigation = events.Mitigation{Action: action.String(), Result: events.ResultApplied}
 	first := p.fold.Admit(ev, time.Now())
 	if action == catalog.Log {
@@ -117,6 +133,9 @@ func (p *pipeline) mitigate(ctx context.Context) {
 		case j := <-p.jobs:
 			var acted bool
 			j.ev.Mitigation, acted = p.mit.Apply(ctx, j.action, j.id, j.ev.Rule.ID, p.d.config().DryRun)
+			if acted || !j.repeat || j.ev.Mitigation.Result == events.ResultFailed {
+				count(&p.byResult, j.action.String(), j.ev.Mitigation.Result)
+			}
 			if j.repeat {
 				if !acted {
 					continue // counted in its window's summary

@@ -16,6 +16,7 @@ type Status struct {
 	Cluster    string            `json:"cluster,omitempty"`
 	Enabled    bool              `json:"enabled"`
 	DryRun     bool              `json:"dry_run"`
+	Metrics    string            `json:"metrics,omitempty"` // address serving /metrics
 	Config     ConfigStatus      `json:"config"`
 	Rules      RulesStatus       `json:"rules"`
 	Probes     ProbesStatus      `json:"probes"`

@@ -59,7 +59,7 @@ func newInstance(tb testing.TB, extra string) *instance {
 
 func (in *instance) writeConfig(tb testing.TB, extra string) {
 	tb.Helper()
-	cfg := fmt.Sprintf("node = \"test-node\"\nrules_dir = %q\nstate_dir = %q\n%s\n[api]\nsocket = %q\n[events]\nfile = %q\n",
+	cfg := fmt.Sprintf("node = \"test-node\"\nrules_dir = %q\nstate_dir = %q\n%s\n[api]\nsocket = %q\n[events]\nfile = %q\n[metrics]\nlisten = \"127.0.0.1:0\"\n",
 		in.rules, filepath.Join(in.dir, "state"), extra, filepath.Join(in.dir, "run", "podguard.sock"), filepath.Join(in.dir, "events.jsonl"))
 	writeFile(tb, in.config, cfg)
 }

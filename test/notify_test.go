@@ -2,6 +2,9 @@ package test
 
 import (
 	"net"
+	"os/exec"
+	"strings"
+	"testing"
 	"time"
 )
 
@@ -12,4 +15,12 @@ func listenUnixgram(path string) (*net.UnixConn, error) {
 	}
 	c.SetReadDeadline(time.Now().Add(20 * time.Second))
 	return c, nil
+}
+
+func goVersion(t testing.TB) string {
+	out, err := exec.Command("go", "env", "GOVERSION").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
 }

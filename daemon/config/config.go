@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -32,6 +33,7 @@ type Config struct {
 	API        API        `toml:"api"`
 	Policy     Policy     `toml:"policy"`
 	Isolate    Isolate    `toml:"isolate"`
+	Metrics    Metrics    `toml:"metrics"`
 
 	// Path is the file the config was read from; "" means built-in defaults.
 	Path string `toml:"-"`
@@ -66,6 +68,13 @@ type Isolate struct {
 	Allow []string `toml:"allow"`
 }
 
+// Metrics configures the Prometheus endpoint.
+type Metrics struct {
+	// Listen is host:port for /metrics; "" turns metrics off. Loopback by
+	// default: expose it wider only behind your own access control.
+	Listen string `toml:"listen"`
+}
+
 // Default returns the configuration used when no file exists.
 func Default() *Config {
 	node, _ := os.Hostname()
@@ -77,6 +86,7 @@ func Default() *Config {
 		Containerd: Containerd{Address: "/run/containerd/containerd.sock", Namespace: "k8s.io"},
 		Events:     Events{File: "/var/log/podguard/events.jsonl"},
 		API:        API{Socket: "/run/podguard/podguard.sock"},
+		Metrics:    Metrics{Listen: "127.0.0.1:9464"},
 	}
 }
 
@@ -135,6 +145,11 @@ func (c *Config) validate(f *tomlfile.File) tomlfile.Problems {
 	}
 	if c.Events.File != "" && !filepath.IsAbs(c.Events.File) {
 		bad([]any{"events", "file"}, "events.file must be an absolute path (or \"\" to write no file), got %q", c.Events.File)
+	}
+	if c.Metrics.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
+			bad([]any{"metrics", "listen"}, "metrics.listen %q is not host:port; write it like \"127.0.0.1:9464\", or \"\" to turn metrics off", c.Metrics.Listen)
+		}
 	}
 	if c.Containerd.Namespace == "" {
 		bad([]any{"containerd", "namespace"}, "containerd.namespace must not be empty; Kubernetes pods live in \"k8s.io\"")

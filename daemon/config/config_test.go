@@ -47,8 +47,8 @@ allow = ["10.0.0.10/32", "fd00::/64"]
 
 func TestParseProblems(t *testing.T) {
 	cases := map[string]struct{ src, want string }{
-		"unknown key":   {"enabled = true\nenable = false\n", `c.toml:2: unknown key "enable"; valid keys there are: api, cluster, containerd, dry_run, enabled, events, isolate, node, policy, rules_dir, state_dir`},
-		"unknown table": {"[event]\nfile = \"/x\"\n", `c.toml:1: unknown key "event"; valid keys there are: api, cluster, containerd, dry_run, enabled, events, isolate, node, policy, rules_dir, state_dir`},
+		"unknown key":   {"enabled = true\nenable = false\n", `c.toml:2: unknown key "enable"; valid keys there are: api, cluster, containerd, dry_run, enabled, events, isolate, metrics, node, policy, rules_dir, state_dir`},
+		"unknown table": {"[event]\nfile = \"/x\"\n", `c.toml:1: unknown key "event"; valid keys there are: api, cluster, containerd, dry_run, enabled, events, isolate, metrics, node, policy, rules_dir, state_dir`},
 		"nested key":    {"[containerd]\nsocket = \"/x\"\n", `c.toml:2: unknown key "socket" in [containerd]; valid keys there are: address, namespace`},
 		"wrong type":    {"enabled = \"yes\"\n", `c.toml:1: wrong type for "enabled": TOML value has type string; destination has type boolean`},
 		"relative path": {"rules_dir = \"rules.d\"\n", `c.toml:1: rules_dir must be an absolute path, got "rules.d"`},
