@@ -88,7 +88,12 @@ func Run(ctx context.Context, opts Options) error {
 			d.log.Error("workload resolver stopped", "err", err)
 		}
 	}()
-	d.out = events.NewWriter(eventsConfig(cfg), d.log.With("component", "events"))
+	ecfg := eventsConfig(cfg)
+	if u := cfg.Events.Webhook; u.URL != "" {
+		ecfg.Webhook = events.NewWebhook(events.WebhookConfig{URL: u.URL, Format: u.Format, Queue: u.Queue}, d.log.With("component", "webhook"))
+		go ecfg.Webhook.Run(ctx)
+	}
+	d.out = events.NewWriter(ecfg, d.log.With("component", "events"))
 	writerDone := make(chan struct{})
 	go func() { d.out.Run(ctx); close(writerDone) }()
 	defer func() { cancel(); <-writerDone }()

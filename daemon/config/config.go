@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 
@@ -47,8 +48,18 @@ type Containerd struct {
 
 // Events configures where events go.
 type Events struct {
-	File   string `toml:"file"`
-	Stdout bool   `toml:"stdout"`
+	File    string  `toml:"file"`
+	Stdout  bool    `toml:"stdout"`
+	Webhook Webhook `toml:"webhook"`
+}
+
+// Webhook posts every event to an HTTP endpoint.
+type Webhook struct {
+	URL string `toml:"url"` // "" for none
+	// Format is "podguard" (the events file's JSON) or "falco" (Falco's
+	// output format, for Falcosidekick).
+	Format string `toml:"format"`
+	Queue  int    `toml:"queue"` // events waiting to be posted
 }
 
 // API configures the local control socket used by the CLI.
@@ -150,6 +161,14 @@ func (c *Config) validate(f *tomlfile.File) tomlfile.Problems {
 		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
 			bad([]any{"metrics", "listen"}, "metrics.listen %q is not host:port; write it like \"127.0.0.1:9464\", or \"\" to turn metrics off", c.Metrics.Listen)
 		}
+	}
+	if u := c.Events.Webhook.URL; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		bad([]any{"events", "webhook", "url"}, "events.webhook.url %q must start with http:// or https://", u)
+	}
+	switch c.Events.Webhook.Format {
+	case "", "podguard", "falco":
+	default:
+		bad([]any{"events", "webhook", "format"}, "events.webhook.format %q: use \"podguard\" or \"falco\" (for Falcosidekick)", c.Events.Webhook.Format)
 	}
 	if c.Containerd.Namespace == "" {
 		bad([]any{"containerd", "namespace"}, "containerd.namespace must not be empty; Kubernetes pods live in \"k8s.io\"")

@@ -20,6 +20,7 @@ type Config struct {
 	Stdout   io.Writer // also write JSON lines here; nil for none
 	Queue    int       // events waiting for the writer (default 4096)
 	Recent   int       // events kept in memory for `podguard events` (default 1000)
+	Webhook  *Webhook  // also post events here; nil for none
 }
 
 // Writer sends events to their outputs from one goroutine.
@@ -108,6 +109,9 @@ func (w *Writer) write(ev Event) {
 	if w.cfg.Stdout != nil {
 		w.cfg.Stdout.Write(line)
 	}
+	if w.cfg.Webhook != nil {
+		w.cfg.Webhook.Offer(ev)
+	}
 	w.written.Add(1)
 }
 
@@ -153,12 +157,18 @@ func (w *Writer) Subscribe() (<-chan Event, func()) {
 // Stats counts events: emitted, written, dropped by the queue, lost by the
 // file output.
 func (w *Writer) Stats() map[string]uint64 {
-	return map[string]uint64{
+	s := map[string]uint64{
 		"events_emitted":         w.emitted.Load(),
 		"events_written":         w.written.Load(),
 		"events_queue_dropped":   w.queueDrops.Load(),
 		"events_file_write_lost": w.fileErrors.Load(),
 	}
+	if w.cfg.Webhook != nil {
+		for k, v := range w.cfg.Webhook.Stats() {
+			s[k] = v
+		}
+	}
+	return s
 }
 
 // rotatingFile is an append-only JSON lines file rotated by size.

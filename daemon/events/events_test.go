@@ -1,0 +1,198 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func sample(rule string) Event {
+	return Event{Time: time.Now().UTC(), Node: "n1", Rule: Rule{ID: rule, Name: "Password hashes read", Tactic: "TA0006", Technique: "T1003.008"},
+		Ruleset: "php", Mitigation: Mitigation{Action: "isolate", Result: "applied"},
+		Pod:       Pod{Name: "web", Namespace: "shop", UID: "u1", Labels: map[string]string{"app": "php"}},
+		Container: Container{ID: "0123456789abcdef", Name: "php", Image: "php:8"},
+		Process:   Process{PID: 42, Exe: "/bin/cat", Args: []string{"cat", "/etc/shadow"}}, Kind: "open",
+		Details: map[string]any{"path": "/etc/shadow"}, Count: 1}
+}
+
+func TestFolder(t *testing.T) {
+	f := NewFolder(10 * time.Second)
+	t0 := time.Now()
+	ev := sample("shadow-file-read")
+	if !f.Admit(ev, t0) {
+		t.Fatal("first match must be emitted")
+	}
+	for i := 1; i <= 4; i++ {
+		if f.Admit(ev, t0.Add(time.Duration(i)*time.Second)) {
+			t.Fatal("repeat within the window emitted")
+		}
+	}
+	other := sample("container-drift")
+	if !f.Admit(other, t0.Add(time.Second)) {
+		t.Fatal("another rule is not a repeat")
+	}
+	if got := f.Expired(t0.Add(5 * time.Second)); len(got) != 0 {
+		t.Fatalf("window not over yet: %v", got)
+	}
+	got := f.Expired(t0.Add(11 * time.Second))
+	if len(got) != 1 || got[0].Count != 4 || !got[0].Folded || got[0].Rule.ID != "shadow-file-read" || got[0].Mitigation.Action != "isolate" {
+		t.Fatalf("summary = %+v", got)
+	}
+	if !f.Admit(ev, t0.Add(12*time.Second)) {
+		t.Fatal("a match after the window starts a new one")
+	}
+}
+
+func TestWriterFileRotationAndLoss(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ev", "events.jsonl")
+	w := NewWriter(Config{File: path, MaxBytes: 2000, Keep: 2}, quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	for i := 0; i < 20; i++ {
+		w.Emit(sample("shadow-file-read"))
+	}
+	cancel()
+	<-done
+	var lines int
+	for _, p := range []string{path, path + ".1", path + ".2"} {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if fi, _ := os.Stat(p); fi.Size() > 2000 {
+			t.Errorf("%s is %d bytes, over the 2000-byte limit", p, fi.Size())
+		}
+		for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			var ev Event
+			if err := json.Unmarshal([]byte(l), &ev); err != nil {
+				t.Fatalf("bad line in %s: %v", p, err)
+			}
+			lines++
+		}
+	}
+	if _, err := os.Stat(path + ".3"); err == nil {
+		t.Error("more rotated files kept than Keep")
+	}
+	st := w.Stats()
+	if st["events_written"] != 20 || lines == 0 || lines > 20 {
+		t.Fatalf("written %d, lines on disk %d", st["events_written"], lines)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("events file mode %v, want 0600", fi.Mode().Perm())
+	}
+}
+
+// TestWriterUnwritableFile: an events file that cannot be written loses
+// events for that output only, counted; stdout and memory still get them.
+func TestWriterUnwritableFile(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "not-a-dir")
+	os.WriteFile(blocker, nil, 0o600)
+	var stdout strings.Builder
+	w := NewWriter(Config{File: filepath.Join(blocker, "events.jsonl"), Stdout: &stdout}, quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	w.Emit(sample("a"))
+	w.Emit(sample("b"))
+	cancel()
+	<-done
+	st := w.Stats()
+	if st["events_file_write_lost"] != 2 || st["events_written"] != 2 || strings.Count(stdout.String(), "\n") != 2 || len(w.Recent()) != 2 {
+		t.Fatalf("stats %v, stdout lines %d, recent %d", st, strings.Count(stdout.String(), "\n"), len(w.Recent()))
+	}
+}
+
+func TestWriterQueueNeverBlocks(t *testing.T) {
+	w := NewWriter(Config{Queue: 4}, quiet) // no Run: nothing drains the queue
+	done := make(chan struct{})
+	go func() {
+		for i := 0; i < 100; i++ {
+			w.Emit(sample("x"))
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Emit blocked on a full queue")
+	}
+	if st := w.Stats(); st["events_queue_dropped"] != 96 || st["events_emitted"] != 100 {
+		t.Fatalf("stats %v", st)
+	}
+}
+
+func TestWebhookFalcoFormatAndRetry(t *testing.T) {
+	var calls atomic.Int32
+	got := make(chan FalcoEvent, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= 2 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		var fe FalcoEvent
+		if err := json.NewDecoder(r.Body).Decode(&fe); err != nil {
+			t.Errorf("decode: %v", err)
+		}
+		got <- fe
+	}))
+	defer srv.Close()
+	wh := NewWebhook(WebhookConfig{URL: srv.URL, Format: FormatFalco}, quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go wh.Run(ctx)
+	wh.Offer(sample("shadow-file-read"))
+	select {
+	case fe := <-got:
+		if fe.Priority != "Error" || fe.Rule != "Password hashes read" || fe.Source != "syscall" || fe.Hostname != "n1" ||
+			fe.OutputFields["k8s.pod.name"] != "web" || fe.OutputFields["k8s.ns.name"] != "shop" || fe.OutputFields["container.id"] != "0123456789ab" ||
+			fe.OutputFields["k8s.pod.label.app"] != "php" || !strings.Contains(strings.Join(fe.Tags, ","), "T1003.008") {
+			t.Fatalf("falco event = %+v", fe)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("event not posted after retries")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for wh.Stats()["webhook_sent"] != 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // the response is on its way back
+	}
+	if st := wh.Stats(); st["webhook_sent"] != 1 || st["webhook_failed"] != 0 || calls.Load() != 3 {
+		t.Fatalf("stats %v calls %d", st, calls.Load())
+	}
+}
+
+// TestWebhookDeadEndpoint: a hanging endpoint never blocks the caller;
+// what does not fit in the queue is dropped and counted.
+func TestWebhookDeadEndpoint(t *testing.T) {
+	hang := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-hang }))
+	defer srv.Close()
+	defer close(hang)
+	wh := NewWebhook(WebhookConfig{URL: srv.URL, Queue: 2, Timeout: 30 * time.Second}, quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go wh.Run(ctx)
+	start := time.Now()
+	for i := 0; i < 50; i++ {
+		wh.Offer(sample("x"))
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Fatal("Offer waited on a dead endpoint")
+	}
+	if d := wh.Stats()["webhook_queue_dropped"]; d < 47 {
+		t.Fatalf("dropped %d, want at least 47 of 50 (queue 2, one in flight)", d)
+	}
+}
