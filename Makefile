@@ -11,7 +11,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 DEB_PACKAGES := containerd runc containernetworking-plugins busybox-static iproute2 \
 	clang llvm libbpf-dev bpftool
 
-.PHONY: all build deps test check generate generate-check demo clean
+.PHONY: all build deps test check generate generate-check fuzz demo clean
 
 all: build
 
@@ -38,10 +38,18 @@ generate:
 generate-check: generate
 	@git diff --exit-code --stat -- probes isolate || { echo "generated eBPF files differ from their sources: run 'make generate' and commit"; exit 1; }
 
-# test: the whole suite, privileged tiers included when run as root.
+# test: the whole suite, privileged tiers included when run as root, then
+# every fuzz target for a bounded time.
 test: deps check
 	CGO_ENABLED=0 $(GO) build -o /dev/null .
 	$(GO) test -p 1 -count=1 -timeout 25m ./...
+	$(MAKE) fuzz
+
+FUZZTIME ?= 15s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./daemon/rulesets
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./daemon/config
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./probes
 
 demo: build
 	./test/demo.sh
