@@ -64,7 +64,7 @@ func Decode(path string, data []byte, v any) (*File, Problems) {
 	if err != nil {
 		return f, Problems{syntaxProblem(f, data, err)}
 	}
-	var probs Problems
+	probs := checkShapes(f, md, reflect.TypeOf(v), nil)
 	var reported []string
 	for _, k := range md.Undecoded() {
 		key := k.String()
@@ -188,4 +188,56 @@ func invalidUTF8At(b []byte) int {
 		i += size
 	}
 	return len(b)
+}
+
+// checkShapes reports tables and arrays written as something else.
+// BurntSushi/toml silently skips a plain value given for a map (e.g.
+// labels = "app=php"), so the shape is checked here from the metadata.
+func checkShapes(f *File, md toml.MetaData, t reflect.Type, path []string) Problems {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	var probs Problems
+	for i := 0; i < t.NumField(); i++ {
+		key := tomlKey(t.Field(i))
+		if key == "" || key == "-" {
+			continue
+		}
+		p := append(append([]string(nil), path...), key)
+		got := md.Type(p...)
+		if got == "" {
+			continue
+		}
+		ft := t.Field(i).Type
+		want := ""
+		switch {
+		case ft.Kind() == reflect.Map || ft.Kind() == reflect.Struct:
+			want = "Hash"
+		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
+			want = "ArrayHash"
+		case ft.Kind() == reflect.Slice:
+			want = "Array"
+		}
+		if want != "" && got != want {
+			probs = append(probs, f.Problem(f.lines.lookup(p), "wrong type for %q: it must be %s, not a %s", strings.Join(p, "."), shape(want, key), strings.ToLower(got)))
+			continue
+		}
+		if ft.Kind() == reflect.Struct {
+			probs = append(probs, checkShapes(f, md, ft, p)...)
+		}
+	}
+	return probs
+}
+
+func shape(want, key string) string {
+	switch want {
+	case "Hash":
+		return "a table ([" + key + "])"
+	case "ArrayHash":
+		return "a list of tables ([[" + key + "]])"
+	}
+	return "a list ([...])"
 }
