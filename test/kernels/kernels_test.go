@@ -1,0 +1,258 @@
+//go:build linux && amd64
+
+package kernels
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// matrix lists the Debian suites whose default kernel (linux-image-amd64)
+// is booted.
+var matrix = []string{"bullseye", "bookworm", "trixie", "sid"}
+
+const (
+	resultPrefix = "PODGUARD-SELFTEST "
+	bootTimeout  = 120 * time.Second
+	// lsm= adds "bpf" so that 5.10 has BPF-LSM too (podguard does not
+	// need it); quiet keeps printk off the self-test's lines.
+	guestCmdline = "console=ttyS0 panic=-1 quiet lsm=lockdown,capability,landlock,yama,apparmor,bpf"
+)
+
+func cacheDir() string {
+	if d := os.Getenv("PODGUARD_KERNEL_CACHE"); d != "" {
+		return d
+	}
+	return "/var/cache/podguard-kernels"
+}
+
+func TestKernels(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: loads BPF programs and creates cgroups (host), runs qemu guests")
+	}
+	selftest := buildSelftest(t)
+
+	t.Run("host", func(t *testing.T) {
+		out, err := exec.Command(selftest).CombinedOutput()
+		res := report(t, out)
+		if res != "PASS" {
+			t.Fatalf("self-test on the host kernel: %s (exit: %v)\n%s", res, err, out)
+		}
+	})
+
+	var missing []string
+	for _, tool := range []string{"qemu-system-x86_64", "apt-get", "apt-cache", "dpkg-deb", "xz", "zstd"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing = append(missing, tool)
+		}
+	}
+	if _, err := os.Stat(debianKeyring); err != nil {
+		missing = append(missing, debianKeyring+" (debian-archive-keyring)")
+	}
+	cache := cacheDir()
+	var apt *privateApt
+	var aptOnce sync.Once
+	initrd := filepath.Join(t.TempDir(), "initramfs.cpio")
+	data, err := os.ReadFile(selftest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(initrd, newcArchive([]cpioFile{{Name: "init", Mode: 0o755, Data: data}}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, suite := range matrix {
+		t.Run(suite, func(t *testing.T) {
+			if len(missing) > 0 {
+				t.Skipf("qemu kernel matrix needs %s (apt-get install qemu-system-x86 dpkg xz-utils zstd debian-archive-keyring)",
+					strings.Join(missing, ", "))
+			}
+			aptOnce.Do(func() {
+				apt = newPrivateApt(t, filepath.Join(cache, "apt"), hostMirror(), matrix)
+			})
+			start := time.Now()
+			pkg, vmlinux := cachedKernel(t, apt, cache, suite)
+			fetched := time.Since(start)
+			start = time.Now()
+			out := boot(t, vmlinux, initrd, filepath.Join(cache, "logs", suite+".log"))
+			booted := time.Since(start)
+			res := report(t, out)
+			t.Logf("%s %s=%s: kernel ready in %v, boot and self-test in %v",
+				suite, pkg.Name, pkg.Version, fetched.Round(time.Millisecond), booted.Round(time.Millisecond))
+			if guest := guestKernel(out); !strings.HasPrefix(guest, pkg.ABI+" ") {
+				t.Errorf("guest reports kernel %q, want %s", guest, pkg.ABI)
+			}
+			if res != "PASS" {
+				t.Fatalf("self-test on %s (%s): %s\nconsole log: %s", pkg.ABI, suite, res, filepath.Join(cache, "logs", suite+".log"))
+			}
+		})
+	}
+}
+
+// buildSelftest builds ./selftest as a static binary.
+func buildSelftest(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "selftest")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./selftest")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build self-test: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// report logs the self-test's own lines and returns its verdict: "PASS",
+// "FAIL: reason", or a description of what is missing.
+func report(t *testing.T, out []byte) string {
+	t.Helper()
+	res := "no " + resultPrefix + "line in the output"
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		line := strings.TrimRight(sc.Text(), "\r")
+		switch {
+		case strings.HasPrefix(line, "kernel: "), strings.HasPrefix(line, "feature "), strings.HasPrefix(line, "CHECK "):
+			t.Log(line)
+		case strings.HasPrefix(line, resultPrefix):
+			t.Log(line)
+			res = strings.TrimPrefix(line, resultPrefix)
+		}
+	}
+	return res
+}
+
+var kernelLine = regexp.MustCompile(`(?m)^kernel: (.*?)\r?$`)
+
+// guestKernel returns "release version" as the self-test printed it.
+func guestKernel(out []byte) string {
+	if m := kernelLine.FindSubmatch(out); m != nil {
+		return string(m[1])
+	}
+	return ""
+}
+
+// boot runs the kernel with the self-test as /init under qemu TCG (KVM
+// does not work on the build VMs) and returns the console output, also
+// kept in logPath.
+func boot(t *testing.T, vmlinux, initrd, logPath string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "qemu-system-x86_64",
+		"-accel", "tcg", "-machine", "q35", "-cpu", "max", "-smp", "2", "-m", "1024",
+		"-nographic", "-no-reboot", "-nic", "none",
+		"-kernel", vmlinux, "-initrd", initrd, "-append", guestCmdline)
+	out, err := cmd.CombinedOutput()
+	os.MkdirAll(filepath.Dir(logPath), 0o755)
+	os.WriteFile(logPath, out, 0o644)
+	if ctx.Err() != nil {
+		t.Fatalf("guest did not power off within %v; console:\n%s", bootTimeout, tail(out, 40))
+	}
+	if err != nil {
+		t.Fatalf("qemu: %v; console:\n%s", err, tail(out, 40))
+	}
+	return out
+}
+
+func tail(out []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+var binaryDep = regexp.MustCompile(`\b(linux-binary-[^ ,]+) \(= ([^)]+)\)`)
+
+// cachedKernel returns the suite's kernel package and its uncompressed
+// vmlinux, downloading and extracting it only when the cache lacks it.
+func cachedKernel(t *testing.T, apt *privateApt, cache, suite string) (kernelPackage, string) {
+	t.Helper()
+	if listsStale(apt.dir) {
+		if err := apt.ensureLists(true); err != nil {
+			t.Logf("refresh week-old apt lists (going on with them): %v", err)
+		}
+	}
+	if err := apt.ensureLists(false); err != nil {
+		t.Fatalf("apt lists for %s: %v", suite, err)
+	}
+	pkg, err := apt.resolve(suite)
+	if err != nil {
+		if err := apt.ensureLists(true); err != nil {
+			t.Fatal(err)
+		}
+		if pkg, err = apt.resolve(suite); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vmlinux := filepath.Join(cache, "vmlinux", pkg.ABI+"_"+pkg.Version, "vmlinux")
+	if _, err := os.Stat(vmlinux); err == nil {
+		return pkg, vmlinux
+	}
+	deb, err := apt.download(pkg.Name, pkg.Version)
+	if err != nil { // the lists may name a version the mirror dropped
+		if err := apt.ensureLists(true); err != nil {
+			t.Fatal(err)
+		}
+		if pkg, err = apt.resolve(suite); err != nil {
+			t.Fatal(err)
+		}
+		vmlinux = filepath.Join(cache, "vmlinux", pkg.ABI+"_"+pkg.Version, "vmlinux")
+		if deb, err = apt.download(pkg.Name, pkg.Version); err != nil {
+			t.Fatal(err)
+		}
+	}
+	debs := []string{deb}
+	defer func() {
+		for _, d := range debs { // the vmlinux is what is cached
+			os.Remove(d)
+		}
+	}()
+	bz, err := vmlinuzFromDeb(deb)
+	if errors.Is(err, errNoVmlinuz) {
+		// Debian 14 moved the image into linux-binary-<abi>
+		deps, derr := exec.Command("dpkg-deb", "-f", deb, "Depends").Output()
+		m := binaryDep.FindSubmatch(deps)
+		if derr != nil || m == nil {
+			t.Fatalf("%s: no vmlinuz and no linux-binary dependency (%v): %s", pkg.Name, derr, deps)
+		}
+		if deb, err = apt.download(string(m[1]), string(m[2])); err != nil {
+			t.Fatal(err)
+		}
+		debs = append(debs, deb)
+		bz, err = vmlinuzFromDeb(deb)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	elf, err := vmlinuxFromBzImage(bz)
+	if err != nil {
+		t.Fatalf("%s: %v", pkg.Name, err)
+	}
+	if err := writeAtomic(vmlinux, elf); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(filepath.Dir(vmlinux), "package"),
+		[]byte(fmt.Sprintf("%s %s=%s\n", suite, pkg.Name, pkg.Version)), 0o644)
+	return pkg, vmlinux
+}
+
+// listsStale reports whether the private apt lists exist but were last
+// updated over a week ago, so a long-lived cache still follows the
+// suites' kernel updates. (apt dates list files by the archive's
+// Last-Modified, hence the stamp file.)
+func listsStale(dir string) bool {
+	m, _ := filepath.Glob(filepath.Join(dir, "state/lists/*_Packages*"))
+	if len(m) == 0 {
+		return false
+	}
+	st, err := os.Stat(filepath.Join(dir, "state/updated"))
+	return err != nil || time.Since(st.ModTime()) > 7*24*time.Hour
+}

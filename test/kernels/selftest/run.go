@@ -1,0 +1,284 @@
+//go:build linux && amd64
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/podguard/podguard/probes"
+)
+
+// eventWait bounds how long a check waits for its event; qemu TCG guests
+// are slow.
+const eventWait = 30 * time.Second
+
+func run(pid1 bool) error {
+	var uts unix.Utsname
+	unix.Uname(&uts)
+	// a line of its own: the console may still hold firmware output
+	fmt.Printf("\nkernel: %s %s\n", unix.ByteSliceToString(uts.Release[:]), unix.ByteSliceToString(uts.Version[:]))
+	tmp := "/tmp"
+	if !pid1 {
+		dir, err := os.MkdirTemp("", "podguard-selftest-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		tmp = dir
+	}
+	var lacks []string // required features the kernel does not offer
+	for _, f := range probes.ProbeFeatures() {
+		state := "absent"
+		if f.Present {
+			state = "present"
+		} else if f.Fallback == "" {
+			lacks = append(lacks, f.Name)
+		}
+		fmt.Printf("feature %s: %s (%s)\n", f.Name, state, f.Detail)
+	}
+	root, err := cgroup2Root()
+	if err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	p, err := probes.Load(probes.Options{QueueLen: 1 << 14})
+	if err != nil {
+		if len(lacks) > 0 {
+			return fmt.Errorf("load probes: %w (kernel lacks required: %s)", err, strings.Join(lacks, ", "))
+		}
+		return fmt.Errorf("load probes: %w", err)
+	}
+	defer p.Close()
+	fmt.Printf("CHECK load: ok (%d programs attached)\n", len(p.Attached()))
+	c := newCollector(p)
+
+	failed := 0
+	check := func(name string, err error) {
+		if err != nil {
+			failed++
+			fmt.Printf("CHECK %s: FAIL: %v\n", name, err)
+		} else {
+			fmt.Printf("CHECK %s: ok\n", name)
+		}
+	}
+	check("events", eventChecks(p, c, root, tmp, self, check))
+	check("kills", killChecks(p, c, root, tmp, self, check))
+	if failed > 0 {
+		return fmt.Errorf("%d checks failed", failed)
+	}
+	return nil
+}
+
+// setupGuest mounts what a bare initramfs lacks and brings lo up.
+func setupGuest() error {
+	mounts := []struct{ src, dir, fstype string }{
+		{"proc", "/proc", "proc"},
+		{"sysfs", "/sys", "sysfs"},
+		{"devtmpfs", "/dev", "devtmpfs"},
+		{"tmpfs", "/tmp", "tmpfs"},
+		{"cgroup2", "/sys/fs/cgroup", "cgroup2"},
+		{"bpf", "/sys/fs/bpf", "bpf"},
+		{"debugfs", "/sys/kernel/debug", "debugfs"},
+		{"tracefs", "/sys/kernel/tracing", "tracefs"},
+	}
+	for _, m := range mounts {
+		os.MkdirAll(m.dir, 0o755)
+		if err := unix.Mount(m.src, m.dir, m.fstype, 0, ""); err != nil {
+			return fmt.Errorf("mount %s on %s: %w", m.fstype, m.dir, err)
+		}
+	}
+	if err := linkUp("lo"); err != nil {
+		return fmt.Errorf("bring lo up: %w", err)
+	}
+	return nil
+}
+
+func linkUp(name string) error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq(name)
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return err
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
+}
+
+// cgroup2Root finds the cgroup v2 mount (/sys/fs/cgroup on pure v2,
+// /sys/fs/cgroup/unified on hybrid hosts).
+func cgroup2Root() (string, error) {
+	for _, dir := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
+		var st unix.Statfs_t
+		if unix.Statfs(dir, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+			return dir, nil
+		}
+	}
+	return "", errors.New("no cgroup2 mount at /sys/fs/cgroup or /sys/fs/cgroup/unified")
+}
+
+// cgroup is a fresh cgroup v2 directory; children start in it through
+// clone3(CLONE_INTO_CGROUP).
+type cgroup struct {
+	dir string
+	id  uint64
+	fd  int
+}
+
+func newCgroup(root, name string) (*cgroup, error) {
+	dir := filepath.Join(root, fmt.Sprintf("%s-%d", name, os.Getpid()))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create cgroup: %w", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(dir, &st); err != nil {
+		return nil, err
+	}
+	fd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &cgroup{dir: dir, id: st.Ino, fd: fd}, nil
+}
+
+func (cg *cgroup) remove() {
+	unix.Close(cg.fd)
+	for i := 0; i < 100; i++ { // the last child may still be exiting
+		if err := unix.Rmdir(cg.dir); err == nil || errors.Is(err, unix.ENOENT) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	fmt.Printf("warning: cgroup %s not removed\n", cg.dir)
+}
+
+// start runs self with args in the cgroup and waits for it.
+func (cg *cgroup) start(self string, args ...string) (int, *os.ProcessState, error) {
+	cmd := exec.Command(self, args...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cg.fd}
+	if err := cmd.Start(); err != nil {
+		return 0, nil, fmt.Errorf("start %v: %w", args, err)
+	}
+	pid := cmd.Process.Pid
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return pid, nil, err
+	}
+	return pid, cmd.ProcessState, nil
+}
+
+// closedPort returns a loopback TCP port nothing listens on.
+func closedPort() (int, error) {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	return port, l.Close()
+}
+
+func eventChecks(p *probes.Probes, c *collector, root, tmp, self string, check func(string, error)) error {
+	cg, err := newCgroup(root, "podguard-selftest-events")
+	if err != nil {
+		return err
+	}
+	defer cg.remove()
+	if err := p.SetWatched(cg.id, probes.AllKinds, 0); err != nil {
+		return err
+	}
+	defer p.Unwatch(cg.id)
+	path := filepath.Join(tmp, "podguard-selftest-open")
+	if err := os.WriteFile(path, []byte("x"), 0o644); err != nil {
+		return err
+	}
+	port, err := closedPort()
+	if err != nil {
+		return err
+	}
+	pid, st, err := cg.start(self, "child-events", path, strconv.Itoa(port))
+	if err != nil {
+		return err
+	}
+	if !st.Success() {
+		return fmt.Errorf("child: %v", st)
+	}
+	check("exec", c.waitFor(fmt.Sprintf("exec of %s by pid %d", self, pid), func(e *probes.Event) bool {
+		return e.Kind == probes.KindExec && int(e.TGID) == pid && e.CgroupID == cg.id &&
+			e.Exe == self && len(e.Args) == 4 && e.Args[1] == "child-events"
+	}))
+	check("open", c.waitFor("openat of "+path, func(e *probes.Event) bool {
+		return e.Kind == probes.KindOpen && int(e.TGID) == pid && e.Path == path &&
+			e.FileFlags&unix.O_ACCMODE == unix.O_RDONLY
+	}))
+	loop := netip.MustParseAddr("127.0.0.1")
+	check("connect", c.waitFor(fmt.Sprintf("connect to 127.0.0.1:%d", port), func(e *probes.Event) bool {
+		return e.Kind == probes.KindConnect && int(e.TGID) == pid && e.Family == unix.AF_INET &&
+			e.Addr == loop && int(e.Port) == port
+	}))
+	check("exit", c.waitFor("exit 0 of the child", func(e *probes.Event) bool {
+		return e.Kind == probes.KindExit && int(e.TGID) == pid && e.ExitCode == 0 && e.ExitSignal == 0
+	}))
+	return nil
+}
+
+func killChecks(p *probes.Probes, c *collector, root, tmp, self string, check func(string, error)) error {
+	cg, err := newCgroup(root, "podguard-selftest-kill")
+	if err != nil {
+		return err
+	}
+	defer cg.remove()
+	// no kinds: a kill must be reported on its own
+	if err := p.SetWatched(cg.id, 0, probes.KillMemfdExec|probes.KillNamespace); err != nil {
+		return err
+	}
+	defer p.Unwatch(cg.id)
+	check("kill memfd exec", armed(c, cg, self, tmp, "child-memfd", func(e *probes.Event) bool {
+		return e.Kind == probes.KindExec && e.Flags&probes.FlagMemfd != 0
+	}))
+	check("kill unshare", armed(c, cg, self, tmp, "child-unshare", func(e *probes.Event) bool {
+		return e.Kind == probes.KindUnshare && e.NSFlags == unix.CLONE_NEWUTS
+	}))
+	return nil
+}
+
+// armed runs an action that writes a marker after its dangerous step and
+// checks the kernel killed it first and reported the kill.
+func armed(c *collector, cg *cgroup, self, tmp, action string, match func(*probes.Event) bool) error {
+	marker := filepath.Join(tmp, action+".marker")
+	pid, st, err := cg.start(self, action, marker)
+	if err != nil {
+		return err
+	}
+	ws, ok := st.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		return fmt.Errorf("child ended with %v, want killed by SIGKILL", st)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		return errors.New("marker written: the child ran past the kill")
+	}
+	return c.waitFor(action+" killed", func(e *probes.Event) bool {
+		return int(e.TGID) == pid && e.Killed() && match(e)
+	})
+}
