@@ -46,13 +46,13 @@ func TestRPMFiles(t *testing.T) {
 		got[name] = strings.TrimSpace(attrs)
 	}
 	want := map[string]string{
-		"/usr/bin/podguard":                       "-rwxr-xr-x root:root",
+		"/usr/bin/podguard":                        "-rwxr-xr-x root:root",
 		"/usr/lib/systemd/system/podguard.service": "-rw-r--r-- root:root",
-		"/etc/podguard":                           "drwxr-xr-x root:root",
-		"/etc/podguard/config.toml":               "-rw-r--r-- root:root cn",
-		"/etc/podguard/rules.d":                   "drwxr-xr-x root:root",
-		"/var/lib/podguard":                       "drwx------ root:root",
-		"/var/log/podguard":                       "drwxr-x--- root:root",
+		"/etc/podguard":                            "drwxr-xr-x root:root",
+		"/etc/podguard/config.toml":                "-rw-r--r-- root:root cn",
+		"/etc/podguard/rules.d":                    "drwxr-xr-x root:root",
+		"/var/lib/podguard":                        "drwx------ root:root",
+		"/var/log/podguard":                        "drwxr-x--- root:root",
 	}
 	for _, r := range shippedRules(t) {
 		want[r] = "-rw-r--r-- root:root cn" // c: %config, n: noreplace

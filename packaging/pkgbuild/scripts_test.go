@@ -63,8 +63,8 @@ func TestMaintainerScripts(t *testing.T) {
 		{"postinstall.sh", []string{"configure"}, nil, "enable podguard.service"},
 		{"postinstall.sh", []string{"configure", ""}, nil, "enable podguard.service"},
 		{"postinstall.sh", []string{"1"}, nil, "enable podguard.service"}, // rpm first install
-		{"postinstall.sh", []string{"configure", "1.2.3"}, nil, ""},      // deb upgrade: the operator's choice stays
-		{"postinstall.sh", []string{"2"}, nil, ""},                       // rpm upgrade
+		{"postinstall.sh", []string{"configure", "1.2.3"}, nil, ""},       // deb upgrade: the operator's choice stays
+		{"postinstall.sh", []string{"2"}, nil, ""},                        // rpm upgrade
 		{"postinstall.sh", []string{"abort-upgrade", "1.3.0"}, nil, ""},
 		{"postinstall.sh", []string{"configure"}, []string{"PODGUARD_START=1"}, "enable podguard.service"}, // no running systemd: nothing to start
 		{"postinstall.sh", []string{"configure"}, []string{"DPKG_ROOT=/img"}, "--root=/img enable podguard.service"},
