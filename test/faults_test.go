@@ -178,4 +178,3 @@ func vmRSS(t *testing.T, pid int) int64 {
 	}
 	return 0
 }
-
