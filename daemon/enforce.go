@@ -166,7 +166,10 @@ func (e *enforcer) status() (ProbesStatus, map[string]uint64) {
 // selfPaths are podguard's own files, for the tamper rule.
 func selfPaths(d *Daemon) engine.Self {
 	cfg := d.config()
-	s := engine.Self{PID: uint32(os.Getpid()), Paths: []string{cfg.RulesDir, cfg.StateDir, filepath.Dir(cfg.API.Socket)}}
+	s := engine.Self{PID: uint32(os.Getpid()), Paths: []string{cfg.RulesDir, cfg.StateDir, filepath.Dir(cfg.API.Socket),
+		// where packages and images put podguard, whatever this node's config says
+		"/etc/podguard", "/var/lib/podguard", "/run/podguard", "/usr/bin/podguard", "/usr/local/bin/podguard",
+		"/lib/systemd/system/podguard.service", "/etc/systemd/system/podguard.service"}}
 	if exe, err := os.Executable(); err == nil {
 		s.Paths = append(s.Paths, exe)
 	}

@@ -39,7 +39,7 @@ exec httpd -f -p 8080 -h /www`},
 		{"runtime-binary-overwrite", "echo x > /proc/self/exe; true", nil},
 		{"proc-mem-access", "dd if=/proc/1/mem of=/dev/null bs=1 count=1 2>/dev/null; true", detail("path", "/proc/1/mem")},
 		{"container-runtime-socket", "echo x > /run/containerd.sock; true", detail("path", "/run/containerd.sock")},
-		{"podguard-tamper", "echo off > /tmp/podguard; true", nil},
+		{"podguard-tamper", "mkdir -p /host/etc/podguard/rules.d && echo 'enabled = false' > /host/etc/podguard/config.toml", detail("path", "/host/etc/podguard/config.toml")},
 		{"shell-spawned-by-server", "wget -q -O /dev/null http://127.0.0.1:8080/cgi-bin/run; true", nil},
 	}
 	for _, a := range attacks {
