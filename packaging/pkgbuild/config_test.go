@@ -2,9 +2,9 @@ package pkgbuild
 
 import (
 	"path/filepath"
-	"strings"
 	"reflect"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/podguard/podguard/daemon/config"
