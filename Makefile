@@ -51,8 +51,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./daemon/config
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./probes
 
-demo: build
-	./test/demo.sh
+# demo: a local node, podguard, pods and real attacks (root, about a minute).
+demo: deps
+	@PODGUARD_DEMO=1 $(GO) test -count=1 -run '^TestDemo$$' -v ./test/ | grep -v -e '^=== RUN' -e '^--- PASS' -e '^PASS$$' -e '^ok ' -e 'demo_test.go'
 
 clean:
 	rm -f podguard

@@ -112,6 +112,8 @@ func reaches(t testing.TB, p *node.Pod, addr string) bool {
 	return code == 0
 }
 
-func sleeper(name string, labels map[string]string) node.PodSpec {
-	return node.PodSpec{Name: name, Labels: labels, Containers: []node.ContainerSpec{{Name: "app", Command: []string{"sleep", "infinity"}}}}
+func sleeper(name string, labels map[string]string) node.PodSpec { return sleeperNS(name, "", labels) }
+
+func sleeperNS(name, namespace string, labels map[string]string) node.PodSpec {
+	return node.PodSpec{Name: name, Namespace: namespace, Labels: labels, Containers: []node.ContainerSpec{{Name: "app", Command: []string{"sleep", "infinity"}}}}
 }

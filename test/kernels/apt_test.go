@@ -41,6 +41,9 @@ func newPrivateApt(tb testing.TB, dir, mirror string, suites []string) *privateA
 	for _, s := range suites {
 		fmt.Fprintf(&b, "deb [arch=amd64 signed-by=%s] %s %s main\n", debianKeyring, mirror, s)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "etc/apt.conf"), []byte(fmt.Sprintf(aptConf, dir)), 0o644); err != nil {
+		tb.Fatal(err)
+	}
 	list := filepath.Join(dir, "etc/sources.list")
 	if old, _ := os.ReadFile(list); string(old) != b.String() {
 		if err := os.WriteFile(list, []byte(b.String()), 0o644); err != nil {
@@ -53,24 +56,27 @@ func newPrivateApt(tb testing.TB, dir, mirror string, suites []string) *privateA
 	return a
 }
 
-func (a *privateApt) opts() []string {
-	return []string{
-		"-o", "Dir::State=" + filepath.Join(a.dir, "state"),
-		"-o", "Dir::Cache=" + filepath.Join(a.dir, "cache"),
-		"-o", "Dir::Etc::SourceList=" + filepath.Join(a.dir, "etc/sources.list"),
-		"-o", "Dir::Etc::SourceParts=" + filepath.Join(a.dir, "etc/sources.list.d"),
-		"-o", "Dir::Etc::Parts=" + filepath.Join(a.dir, "etc/apt.conf.d"),
-		"-o", "Dir::Etc::PreferencesParts=" + filepath.Join(a.dir, "etc/preferences.d"),
-		"-o", "Dir::Etc::Preferences=" + filepath.Join(a.dir, "etc/preferences"),
-		"-o", "Acquire::Languages=none",
-		"-o", "APT::Sandbox::User=root",
-		"-q",
-	}
-}
+// aptConf is read through APT_CONFIG, before anything else: its
+// Dir::Etc::Parts keeps the host's apt.conf.d (e.g. a docker-clean that
+// disables the package cache) out.
+const aptConf = `Dir::State "%[1]s/state";
+Dir::Cache "%[1]s/cache";
+Dir::Cache::pkgcache "pkgcache.bin";
+Dir::Cache::srcpkgcache "";
+Dir::Etc::main "%[1]s/etc/apt.conf";
+Dir::Etc::Parts "%[1]s/etc/apt.conf.d";
+Dir::Etc::SourceList "%[1]s/etc/sources.list";
+Dir::Etc::SourceParts "%[1]s/etc/sources.list.d";
+Dir::Etc::Preferences "%[1]s/etc/preferences";
+Dir::Etc::PreferencesParts "%[1]s/etc/preferences.d";
+Acquire::Languages "none";
+APT::Sandbox::User "root";
+`
 
 func (a *privateApt) run(dir, tool string, args ...string) ([]byte, error) {
-	cmd := exec.Command(tool, append(a.opts(), args...)...)
+	cmd := exec.Command(tool, append([]string{"-q"}, args...)...)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "APT_CONFIG="+filepath.Join(a.dir, "etc/apt.conf"))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

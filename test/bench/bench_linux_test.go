@@ -1,0 +1,64 @@
+//go:build bench
+
+package bench
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/podguard/podguard/test/node"
+)
+
+func TestMain(m *testing.M) {
+	if RunChild() {
+		os.Exit(0)
+	}
+	os.Exit(node.RunTests(m))
+}
+
+func TestBenchmarks(t *testing.T) {
+	quick := os.Getenv("BENCH_QUICK") != ""
+	reps := 3
+	if v, err := strconv.Atoi(os.Getenv("BENCH_REPS")); err == nil && v > 0 {
+		reps = v
+	}
+	out := os.Getenv("BENCH_OUT")
+	if out == "" {
+		out = filepath.Join(repoRoot(), "BENCHMARKS.md")
+	}
+	dir := t.TempDir()
+	bin, err := buildPodguard(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := node.Start(t)
+	r := &Report{Started: time.Now().UTC(), Machine: machine(), Reps: reps, Quick: quick, Cells: map[string]map[string]*Cell{},
+		Versions: map[string]string{"auditd": toolVersion("dpkg-query", "-W", "-f", "${Version}", "auditd"),
+			"bpftrace": toolVersion("bpftrace", "--version"), "containerd": toolVersion("containerd", "--version")}}
+	r.Shared = os.Getenv("BENCH_SHARED") != ""
+	write := func() {
+		if err := os.WriteFile(out, []byte(r.Markdown()), 0o644); err != nil {
+			t.Errorf("write %s: %v", out, err)
+		}
+	}
+	pg := &Podguard{Bin: bin, Dir: filepath.Join(dir, "pg"), Containerd: n.Socket(), Rules: benchRulesets}
+	h := &Harness{T: t, N: n, PG: pg, R: r, Quick: quick, Reps: reps, Dir: dir}
+	h.Matrix()
+	write()
+	h.Ladder()
+	write()
+	h.Latency()
+	write()
+	h.Kill()
+	write()
+	h.Isolation()
+	write()
+	h.Mixed()
+	r.Finished = time.Now().UTC()
+	write()
+	fmt.Println("wrote", out)
+}

@@ -1,0 +1,251 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/podguard/podguard/test/node"
+)
+
+// Target is a container the workloads run in.
+type Target struct {
+	Pod    *node.Pod
+	Name   string // container name
+	Root   string // /proc/<pid>/root of the container's init
+	CgPath string // cgroup v2 directory
+	CgID   uint64
+	NetNS  string
+}
+
+func newTarget(p *node.Pod, container string) Target {
+	pid := p.ContainerPID(container)
+	return Target{Pod: p, Name: container, Root: fmt.Sprintf("/proc/%d/root", pid),
+		CgPath: p.CgroupPath(container), CgID: p.CgroupID(container), NetNS: p.NetNS()}
+}
+
+// Run runs a workload child in the target: born in its cgroup, chrooted
+// into its root (and in the pod's netns when s.NetNS is set by the caller).
+func (tg Target) Run(s Spec) (Result, error) {
+	var res Result
+	if s.Root == "" {
+		s.Root = tg.Root
+	}
+	js, err := json.Marshal(s)
+	if err != nil {
+		return res, err
+	}
+	cg, err := os.Open(tg.CgPath)
+	if err != nil {
+		return res, err
+	}
+	defer cg.Close()
+	self, err := os.Executable()
+	if err != nil {
+		return res, err
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), childEnv+"="+string(js))
+	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cg.Fd())}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return res, fmt.Errorf("workload %s: %w: %s", s.Kind, err, stderr.String())
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		return res, fmt.Errorf("workload %s output %q: %w", s.Kind, out, err)
+	}
+	return res, nil
+}
+
+// cpuOf sums the CPU time of pids (missing ones count 0).
+func cpuOf(pids []int) []time.Duration {
+	out := make([]time.Duration, len(pids))
+	for i, pid := range pids {
+		out[i], _ = procCPU(pid)
+	}
+	return out
+}
+
+// drain waits until the agent has stopped working through a backlog: its
+// CPU time and its counts of kind stay unchanged for settle.
+func drain(a Agent, kind string, settle, limit time.Duration) {
+	type snap struct {
+		cpu  time.Duration
+		d, l uint64
+	}
+	take := func() snap {
+		var s snap
+		for _, c := range cpuOf(a.PIDs()) {
+			s.cpu += c
+		}
+		if _, ok := a.(*Bpftrace); !ok {
+			s.d, s.l, _ = a.Counts(kind)
+		}
+		return s
+	}
+	deadline := time.Now().Add(limit)
+	last, since := take(), time.Now()
+	for time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		s := take()
+		if s != last {
+			last, since = s, time.Now()
+			continue
+		}
+		if time.Since(since) >= settle {
+			return
+		}
+	}
+}
+
+// Cell is the measurements of one workload with one agent.
+type Cell struct {
+	NsPerOp   Sample // workload wall time per operation
+	Elapsed   Sample // workload wall time, s
+	CPUPerOp  Sample // agent process CPU per operation, µs
+	KCPUPerOp Sample // kernel helper thread (kauditd) CPU per operation, µs
+	Delivered Sample // events the agent reports for the workload's kind
+	Lost      Sample // events the agent reports lost
+	Truth     Sample // operations the workload did
+	RateK     Sample // achieved operations per second, thousands
+	Errors    int64
+	Note      string
+}
+
+func (c *Cell) add(res Result, cpu []time.Duration, delivered, lost uint64) {
+	ops := float64(res.Ops)
+	c.Truth = append(c.Truth, ops)
+	c.Elapsed = append(c.Elapsed, res.Elapsed().Seconds())
+	c.NsPerOp = append(c.NsPerOp, float64(res.Elapsed().Nanoseconds())/ops)
+	c.RateK = append(c.RateK, ops/res.Elapsed().Seconds()/1000)
+	if len(cpu) > 0 {
+		c.CPUPerOp = append(c.CPUPerOp, float64(cpu[0].Microseconds())/ops)
+	}
+	if len(cpu) > 1 {
+		c.KCPUPerOp = append(c.KCPUPerOp, float64(cpu[1].Microseconds())/ops)
+	}
+	c.Delivered = append(c.Delivered, float64(delivered))
+	c.Lost = append(c.Lost, float64(lost))
+	c.Errors += res.Errors
+}
+
+// Once runs the workload once under the agent (started fresh, stopped
+// after) and adds the measurements to c.
+func Once(tb testing.TB, a Agent, tg Target, kind string, s Spec, c *Cell, after func(Agent)) Result {
+	tb.Helper()
+	if err := a.Start(tg.CgID); err != nil {
+		tb.Fatalf("start %s: %v", a.Name(), err)
+	}
+	defer func() {
+		if err := a.Stop(); err != nil {
+			tb.Errorf("stop %s: %v", a.Name(), err)
+		}
+	}()
+	pids := a.PIDs()
+	d0, l0, _ := a.Counts(kind)
+	c0 := cpuOf(pids)
+	res, err := tg.Run(s)
+	if err != nil {
+		tb.Fatalf("%s under %s: %v", kind, a.Name(), err)
+	}
+	drain(a, kind, 400*time.Millisecond, 60*time.Second)
+	c1 := cpuOf(pids)
+	cpu := make([]time.Duration, len(pids))
+	for i := range pids {
+		cpu[i] = c1[i] - c0[i]
+	}
+	if after != nil {
+		after(a)
+	}
+	var d1, l1 uint64
+	if _, ok := a.(*Bpftrace); ok {
+		a.Stop()
+		d1, l1, err = a.Counts(kind)
+		d0, l0 = 0, 0
+	} else {
+		d1, l1, err = a.Counts(kind)
+	}
+	if err != nil {
+		tb.Errorf("%s counts: %v", a.Name(), err)
+	}
+	c.add(res, cpu, d1-d0, l1-l0)
+	tb.Logf("%-13s %-8s ops=%d wall=%v (%.0f ns/op) cpu=%v delivered=%d lost=%d errors=%d",
+		a.Name(), kind, res.Ops, res.Elapsed().Round(time.Millisecond), float64(res.Elapsed().Nanoseconds())/float64(res.Ops), cpu, d1-d0, l1-l0, res.Errors)
+	return res
+}
+
+// machine describes the host for the report.
+func machine() string {
+	var model string
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	var mem string
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		f := strings.Fields(strings.SplitN(string(b), "\n", 2)[0])
+		if len(f) >= 2 {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			mem = fmt.Sprintf("%.1f GiB", kb/1024/1024)
+		}
+	}
+	var uts syscall.Utsname
+	syscall.Uname(&uts)
+	rel := func(a [65]int8) string {
+		var b []byte
+		for _, c := range a {
+			if c == 0 {
+				break
+			}
+			b = append(b, byte(c))
+		}
+		return string(b)
+	}
+	ncpu := 0
+	if b, err := os.ReadFile("/sys/devices/system/cpu/online"); err == nil {
+		for _, r := range strings.Split(strings.TrimSpace(string(b)), ",") {
+			lo, hi, ok := strings.Cut(r, "-")
+			a, _ := strconv.Atoi(lo)
+			z := a
+			if ok {
+				z, _ = strconv.Atoi(hi)
+			}
+			ncpu += z - a + 1
+		}
+	}
+	return fmt.Sprintf("%s, %d cores, %s memory; Linux %s", model, ncpu, mem, rel(uts.Release))
+}
+
+func toolVersion(name string, args ...string) string {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		return "unavailable"
+	}
+	return strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
+}
+
+// buildPodguard builds the daemon the way `make build` does.
+func buildPodguard(dir string) (string, error) {
+	bin := filepath.Join(dir, "podguard")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
+	cmd.Dir = repoRoot()
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build podguard: %w: %s", err, out)
+	}
+	return bin, nil
+}
