@@ -125,7 +125,7 @@ func (p *Podguard) Name() string       { return "podguard" }
 func (p *Podguard) config() string     { return filepath.Join(p.Dir, "config.toml") }
 func (p *Podguard) EventsFile() string { return filepath.Join(p.Dir, "events.jsonl") }
 
-func (p *Podguard) Start(...uint64) error {
+func (p *Podguard) Start(cgs ...uint64) error {
 	rules := filepath.Join(p.Dir, "rules.d")
 	os.RemoveAll(p.Dir)
 	if err := os.MkdirAll(rules, 0o700); err != nil {
@@ -158,7 +158,7 @@ func (p *Podguard) Start(...uint64) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		st, err := p.Status()
-		if err == nil && st.Containerd.Connected && len(st.Probes.Attached) > 0 && st.Probes.Watched > 0 {
+		if err == nil && st.Containerd.Connected && len(st.Probes.Attached) > 0 && st.Probes.Watched >= len(cgs) {
 			time.Sleep(200 * time.Millisecond) // let the workload cache settle
 			return nil
 		}
@@ -181,6 +181,22 @@ func (p *Podguard) PIDs() []int {
 		return nil
 	}
 	return []int{p.cmd.Process.Pid}
+}
+
+// WaitWatched waits until podguard watches at least n cgroups.
+func (p *Podguard) WaitWatched(n int) error {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := p.Status()
+		if err == nil && st.Probes.Watched >= n {
+			time.Sleep(100 * time.Millisecond)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("podguard does not watch %d cgroups within 20s (status err %v)", n, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Status is `podguard status --json`.

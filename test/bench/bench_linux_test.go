@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,17 +48,22 @@ func TestBenchmarks(t *testing.T) {
 	}
 	pg := &Podguard{Bin: bin, Dir: filepath.Join(dir, "pg"), Containerd: n.Socket(), Rules: benchRulesets}
 	h := &Harness{T: t, N: n, PG: pg, R: r, Quick: quick, Reps: reps, Dir: dir}
-	h.Matrix()
-	write()
-	h.Ladder()
-	write()
-	h.Latency()
-	write()
-	h.Kill()
-	write()
-	h.Isolation()
-	write()
-	h.Mixed()
+	only := map[string]bool{}
+	for _, s := range strings.Split(os.Getenv("BENCH_ONLY"), ",") {
+		if s != "" {
+			only[s] = true
+		}
+	}
+	for _, s := range []struct {
+		name string
+		run  func()
+	}{{"matrix", h.Matrix}, {"ladder", h.Ladder}, {"latency", h.Latency}, {"kill", h.Kill}, {"isolation", h.Isolation}, {"mixed", h.Mixed}} {
+		if len(only) > 0 && !only[s.name] {
+			continue
+		}
+		s.run()
+		write()
+	}
 	r.Finished = time.Now().UTC()
 	write()
 	fmt.Println("wrote", out)

@@ -359,7 +359,9 @@ func (h *Harness) Kill() {
 			Containers: []node.ContainerSpec{{Name: "app"}}})
 		h.exec(p, "app", "cp", "/bin/busybox", "/tmp/bb")
 		tg := newTarget(p, "app")
-		time.Sleep(300 * time.Millisecond)
+		if err := h.PG.WaitWatched(2); err != nil { // the sandbox and the container
+			h.T.Fatal(err)
+		}
 		marker := filepath.Join(h.Dir, fmt.Sprintf("kill-marker-%d", i))
 		cg, err := os.Open(tg.CgPath)
 		if err != nil {
@@ -406,6 +408,9 @@ func (h *Harness) Isolation() {
 		Containers: []node.ContainerSpec{{Name: "app"}}})
 	h.exec(p, "app", "touch", "/etc/shadow")
 	tg := newTarget(p, "app")
+	if err := h.PG.WaitWatched(2); err != nil {
+		h.T.Fatal(err)
+	}
 	gw := netip.MustParsePrefix(h.N.Subnet()).Addr().Next()
 	rx, err := listenUDP(gw, 9999)
 	if err != nil {
