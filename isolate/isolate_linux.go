@@ -99,6 +99,9 @@ func (iso *Isolator) Apply(t Target) (applied bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("isolate pod %s/%s (%s): %w", t.Namespace, t.PodName, t.PodUID, err)
 	}
+	if changed {
+		rec.InPlace = time.Now().UTC()
+	}
 	if !changed && !prev.Recovered {
 		return false, nil
 	}

@@ -71,6 +71,9 @@ type Record struct {
 	Namespace string    `json:"namespace,omitempty"`
 	Rule      string    `json:"rule,omitempty"`
 	Since     time.Time `json:"since"`
+	// InPlace is when the drop took effect in the kernel (before the
+	// state file was written).
+	InPlace   time.Time `json:"in_place,omitzero"`
 	Mode      Mode      `json:"mode"`
 	NetNSPath string    `json:"netns_path,omitempty"`
 	// HostIfName and HostIfIndex name the host-side veth carrying the

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"path"
 	"strconv"
 	"sync"
 	"syscall"
@@ -103,6 +102,13 @@ func (m *Mitigator) Apply(ctx context.Context, action catalog.Mitigation, id wor
 	}
 	if acted {
 		res.AppliedAt = time.Now().UTC()
+		if action == catalog.Isolate {
+			for _, r := range m.iso.List() {
+				if r.PodUID == id.Pod.UID && !r.InPlace.IsZero() {
+					res.AppliedAt = r.InPlace // the drop, not the state file after it
+				}
+			}
+		}
 	}
 	return res, acted
 }
@@ -132,9 +138,21 @@ func (m *Mitigator) isolate(ctx context.Context, id workload.Identity, rule stri
 	return "network cut in both directions", true, nil
 }
 
-// target describes the pod's network for isolate.
+// target describes the pod's network for isolate: from what the resolver
+// already knows of the sandbox (no round trip), else from containerd.
 func (m *Mitigator) target(ctx context.Context, pod workload.Pod) (isolate.Target, error) {
 	t := isolate.Target{PodUID: pod.UID, PodName: pod.Name, Namespace: pod.Namespace}
+	switch {
+	case pod.HostNetwork:
+		t.HostNetwork, t.CgroupPath = true, pod.CgroupPath
+		return t, nil
+	case pod.NetNSPath != "":
+		t.NetNSPath = pod.NetNSPath
+		return t, nil
+	case pod.SandboxPID != 0:
+		t.NetNSPath = "/proc/" + strconv.Itoa(int(pod.SandboxPID)) + "/ns/net"
+		return t, nil
+	}
 	c, err := m.containerd()
 	if err != nil {
 		return t, err
@@ -155,7 +173,6 @@ func (m *Mitigator) target(ctx context.Context, pod workload.Pod) (isolate.Targe
 				t.HostNetwork = false
 			}
 		}
-		t.CgroupPath = path.Dir(spec.Linux.CgroupsPath) // the pod's cgroup, parent of the sandbox's
 	}
 	task, err := sb.Task(ctx, nil)
 	if err != nil {

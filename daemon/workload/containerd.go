@@ -222,12 +222,22 @@ func toRecord(c containers.Container, pid uint32) record {
 			Annotations map[string]string `json:"annotations"`
 			Linux       *struct {
 				CgroupsPath string `json:"cgroupsPath"`
+				Namespaces  []struct {
+					Type string `json:"type"`
+					Path string `json:"path"`
+				} `json:"namespaces"`
 			} `json:"linux"`
 		}
 		if err := json.Unmarshal(c.Spec.GetValue(), &spec); err == nil {
 			rec.annotations = spec.Annotations
 			if spec.Linux != nil {
 				rec.cgroupsPath = spec.Linux.CgroupsPath
+				rec.hostNetwork = true
+				for _, ns := range spec.Linux.Namespaces {
+					if ns.Type == "network" {
+						rec.hostNetwork, rec.netnsPath = false, ns.Path
+					}
+				}
 			}
 		}
 	}

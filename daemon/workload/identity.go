@@ -52,6 +52,13 @@ type Pod struct {
 	// modify it (the index replaces it whole when the pod changes).
 	Labels    map[string]string
 	SandboxID string
+	// From the sandbox: its task's pid (0 when not running), its network
+	// namespace path ("" = the task's), whether it uses the host network,
+	// and the pod's cgroup v2 directory, absolute ("" on v1-only hosts).
+	SandboxPID  uint32
+	NetNSPath   string
+	HostNetwork bool
+	CgroupPath  string
 }
 
 // Identity is the answer to "whose event is this".

@@ -1,6 +1,9 @@
 package workload
 
-import "reflect"
+import (
+	"path"
+	"reflect"
+)
 
 // record is what containerd tells about one container.
 type record struct {
@@ -10,6 +13,10 @@ type record struct {
 	annotations map[string]string
 	cgroupsPath string
 	pid         uint32 // pid of the running task's init process, 0 if none
+	// The network namespace (sandboxes): the path CRI pinned it at, or
+	// "" to use the task's; hostNetwork when the spec has none.
+	netnsPath   string
+	hostNetwork bool
 }
 
 // CRI's marks on the containers it makes.
@@ -49,6 +56,10 @@ func (r *Resolver) entry(rec record) (c *Container, sandbox bool, pod *Pod, ok b
 		c.SandboxID = rec.id
 		pod.SandboxID = rec.id
 		pod.Labels = userLabels(rec.labels)
+		pod.SandboxPID, pod.HostNetwork, pod.NetNSPath = rec.pid, rec.hostNetwork, rec.netnsPath
+		if r.fs.root != "" && c.CgroupPath != "" {
+			pod.CgroupPath = path.Join(r.fs.root, path.Dir(c.CgroupPath))
+		}
 		return c, true, pod, true
 	}
 	c.SandboxID = rec.annotations[annotationSandbox]
