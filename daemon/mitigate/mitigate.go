@@ -211,15 +211,7 @@ func (m *Mitigator) terminate(ctx context.Context, id workload.Identity) (string
 	var errs []error
 	killed := 0
 	for attempt := 0; attempt < 3; attempt++ {
-		errs = errs[:0]
-		killed = 0
-		for _, cid := range ids {
-			if err := m.kill(ctx, cid); err != nil {
-				errs = append(errs, fmt.Errorf("container %s: %w", short(cid), err))
-			} else {
-				killed++
-			}
-		}
+		errs, killed = m.killAll(ctx, ids)
 		if len(errs) == 0 {
 			break
 		}
@@ -233,6 +225,31 @@ func (m *Mitigator) terminate(ctx context.Context, id workload.Identity) (string
 	}
 	m.log.Warn("pod terminated", "pod", id.Pod.Namespace+"/"+id.Pod.Name, "uid", id.Pod.UID, "tasks", killed)
 	return fmt.Sprintf("SIGKILL sent to %d task(s) of the pod", killed), true, nil
+}
+
+// killAll kills the containers' tasks concurrently: one containerd round
+// trip of latency for the whole pod.
+func (m *Mitigator) killAll(ctx context.Context, ids []string) ([]error, int) {
+	errc := make(chan error, len(ids))
+	for _, cid := range ids {
+		go func() {
+			if err := m.kill(ctx, cid); err != nil {
+				errc <- fmt.Errorf("container %s: %w", short(cid), err)
+				return
+			}
+			errc <- nil
+		}()
+	}
+	var errs []error
+	killed := 0
+	for range ids {
+		if err := <-errc; err != nil {
+			errs = append(errs, err)
+		} else {
+			killed++
+		}
+	}
+	return errs, killed
 }
 
 // kill sends SIGKILL to every process of a container's task. A container
