@@ -58,7 +58,10 @@ func newPrivateApt(tb testing.TB, dir, mirror string, suites []string) *privateA
 
 // aptConf is read through APT_CONFIG, before anything else: its
 // Dir::Etc::Parts keeps the host's apt.conf.d (e.g. a docker-clean that
-// disables the package cache) out.
+// disables the package cache) out. Signatures are checked (signed-by in
+// sources.list), but not Valid-Until or Date: the build machines' clock
+// and their mirror's snapshot disagree, as the host's own apt config
+// acknowledges with the same two settings.
 const aptConf = `Dir::State "%[1]s/state";
 Dir::Cache "%[1]s/cache";
 Dir::Cache::pkgcache "pkgcache.bin";
@@ -70,6 +73,9 @@ Dir::Etc::SourceParts "%[1]s/etc/sources.list.d";
 Dir::Etc::Preferences "%[1]s/etc/preferences";
 Dir::Etc::PreferencesParts "%[1]s/etc/preferences.d";
 Acquire::Languages "none";
+Acquire::GzipIndexes "true";
+Acquire::Check-Valid-Until "false";
+Acquire::Check-Date "false";
 APT::Sandbox::User "root";
 `
 
