@@ -67,39 +67,53 @@ func Build(o Options) (Result, error) {
 	return r, nil
 }
 
-var semverRE = regexp.MustCompile(`^v?([0-9]+\.[0-9]+\.[0-9]+)(?:[-~](.+))?$`)
-var unsafeRE = regexp.MustCompile(`[^A-Za-z0-9.]+`)
+var (
+	describeRE = regexp.MustCompile(`^v?([0-9]+\.[0-9]+\.[0-9]+)-([0-9]+)-g([0-9a-f]+)(-dirty)?$`)
+	semverRE   = regexp.MustCompile(`^v?([0-9]+\.[0-9]+\.[0-9]+)(?:[-~](.+))?$`)
+	unsafeRE   = regexp.MustCompile(`[^A-Za-z0-9.]+`)
+)
 
-// splitVersion returns the numeric release and the pre-release part of v,
-// both safe for deb and rpm version fields.
-func splitVersion(v string) (release, pre string) {
-	if m := semverRE.FindStringSubmatch(v); m != nil {
-		return m[1], strings.Trim(unsafeRE.ReplaceAllString(m[2], "."), ".")
+// packageVersion splits v into the numeric release, a pre-release part
+// (sorts before the release: "~") and a build part (sorts after it: "+"),
+// all safe in deb and rpm version fields:
+//
+//	1.4.0, v1.4.0          1.4.0
+//	v1.4.0-rc.1            1.4.0~rc.1
+//	v1.4.0-3-gabc123-dirty 1.4.0+git.3.gabc123.dirty (git describe after a tag)
+//	e01c38c-dirty          0.0.0~dev.e01c38c.dirty  (no tag: before every release)
+func packageVersion(v string) (release, pre, build string) {
+	clean := func(s string) string { return strings.Trim(unsafeRE.ReplaceAllString(s, "."), ".") }
+	if m := describeRE.FindStringSubmatch(v); m != nil {
+		return m[1], "", clean("git." + m[2] + ".g" + m[3] + m[4])
 	}
-	pre = strings.Trim(unsafeRE.ReplaceAllString(v, "."), ".")
+	if m := semverRE.FindStringSubmatch(v); m != nil {
+		return m[1], clean(m[2]), ""
+	}
+	pre = clean(v)
 	if pre == "" {
 		pre = "unknown"
 	}
-	return "0.0.0", "dev." + pre
+	return "0.0.0", "dev." + pre, ""
 }
 
 func info(o Options, es []entry, format string) (*nfpm.Info, error) {
-	release, pre := splitVersion(o.Version)
+	release, pre, build := packageVersion(o.Version)
 	scripts := filepath.Join(o.Repo, "packaging", "scripts")
 	in := &nfpm.Info{
-		Name:          Name,
-		Arch:          "amd64",
-		Platform:      "linux",
-		Version:       release,
-		VersionSchema: "none",
-		Prerelease:    pre,
-		Section:       "admin",
-		Priority:      "optional",
-		Maintainer:    Maintainer,
-		Description:   Description,
-		Vendor:        "podguard",
-		Homepage:      Homepage,
-		License:       License,
+		Name:            Name,
+		Arch:            "amd64",
+		Platform:        "linux",
+		Version:         release,
+		VersionSchema:   "none",
+		Prerelease:      pre,
+		VersionMetadata: build,
+		Section:         "admin",
+		Priority:        "optional",
+		Maintainer:      Maintainer,
+		Description:     Description,
+		Vendor:          "podguard",
+		Homepage:        Homepage,
+		License:         License,
 		Overridables: nfpm.Overridables{
 			Contents: nfpmContents(es),
 			Umask:    0o022,

@@ -15,11 +15,14 @@ import (
 
 // TarVersion is the version in the tarball's name and top directory.
 func TarVersion(v string) string {
-	release, pre := splitVersion(v)
-	if pre == "" {
-		return release
+	release, pre, build := packageVersion(v)
+	if pre != "" {
+		release += "-" + pre
 	}
-	return release + "-" + pre
+	if build != "" {
+		release += "+" + build
+	}
+	return release
 }
 
 // writeTar writes podguard-VERSION-linux-amd64.tar.gz: the package layout
