@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -71,8 +72,18 @@ func TestKernels(t *testing.T) {
 	if err := os.WriteFile(initrd, newcArchive([]cpioFile{{Name: "init", Mode: 0o755, Data: data}}), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	selected := selectedSuites()
+	for s := range selected {
+		if !slices.Contains(matrix, s) {
+			t.Errorf("PODGUARD_KERNELS names %q; the matrix is %s", s, strings.Join(matrix, ", "))
+		}
+	}
 	for _, suite := range matrix {
 		t.Run(suite, func(t *testing.T) {
+			if !selected[suite] {
+				t.Skipf("not selected: set PODGUARD_KERNELS=all (or a list such as bookworm,sid) to boot Debian's "+
+					"kernels under qemu; the first run downloads about 300 MB into %s", cache)
+			}
 			if len(missing) > 0 {
 				t.Skipf("qemu kernel matrix needs %s (apt-get install qemu-system-x86 dpkg xz-utils zstd debian-archive-keyring)",
 					strings.Join(missing, ", "))
@@ -97,6 +108,24 @@ func TestKernels(t *testing.T) {
 			}
 		})
 	}
+}
+
+// selectedSuites reads PODGUARD_KERNELS: "all" or comma-separated suites.
+// The matrix is opt-in so that a plain `go test ./...` never downloads
+// kernels; `make kernels` (and CI) select all.
+func selectedSuites() map[string]bool {
+	sel := map[string]bool{}
+	for _, s := range strings.Split(os.Getenv("PODGUARD_KERNELS"), ",") {
+		s = strings.TrimSpace(s)
+		if s == "all" {
+			for _, m := range matrix {
+				sel[m] = true
+			}
+		} else if s != "" {
+			sel[s] = true
+		}
+	}
+	return sel
 }
 
 // buildSelftest builds ./selftest as a static binary.
