@@ -27,7 +27,8 @@ func (c *Ctx) procTarget(p, file string) (string, bool) {
 	if m[1] == "self" || m[1] == "thread-self" || m[1] == strconv.Itoa(int(c.Ev.TGID)) || m[1] == strconv.Itoa(int(c.Ev.PID)) {
 		return m[1], false
 	}
-	return m[1], true
+	// Inside a container the process names itself by its pid there.
+	return m[1], m[1] != strconv.Itoa(int(c.Proc.NSPID()))
 }
 
 // fileConditions decide rules on file operations.

@@ -51,7 +51,7 @@ var privConditions = map[string]condition{
 				return Details{"request": ptraceRequest(e.Request), "target_pid": e.TargetPID}, true
 			}
 		case probes.KindVMWrite:
-			if e.TargetPID != int32(e.TGID) && e.TargetPID != 0 {
+			if e.TargetPID != int32(e.TGID) && e.TargetPID != 0 && e.TargetPID != int32(c.Proc.NSPID()) {
 				return Details{"syscall": "process_vm_writev", "target_pid": e.TargetPID}, true
 			}
 		}

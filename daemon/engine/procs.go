@@ -33,6 +33,28 @@ type Proc struct {
 	// Runtime is true for a process that has not executed anything since
 	// it entered the container: the runtime's init.
 	Runtime bool
+	// nsPID is the process's pid in its own pid namespace (what it passes
+	// to kill, ptrace or /proc paths), read lazily; 0 until known.
+	nsPID uint32
+}
+
+// NSPID returns the process's pid as seen in its pid namespace, from
+// /proc/<pid>/status (NSpid, innermost). It is read once per process.
+func (p *Proc) NSPID() uint32 {
+	if p.nsPID != 0 {
+		return p.nsPID
+	}
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(int(p.TGID)) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "NSpid:" {
+			v, _ := strconv.ParseUint(f[len(f)-1], 10, 32)
+			p.nsPID = uint32(v)
+		}
+	}
+	return p.nsPID
 }
 
 // FromImage reports whether the executable came with the image.
