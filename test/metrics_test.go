@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -49,5 +50,14 @@ func TestMetricsScrape(t *testing.T) {
 		if v := value(series); !ok(v) {
 			t.Errorf("%s = %v", series, v)
 		}
+	}
+
+	// The same event through `podguard events` on the live daemon.
+	out, _, code := podguard(t, "events", "--config", in.config, "--rule", "shadow-file-read")
+	if code != 0 || !strings.Contains(out, "default/metrics") || !strings.Contains(out, "isolate (applied)") {
+		t.Errorf("podguard events on the live daemon: code %d\n%s", code, out)
+	}
+	if out, _, _ := podguard(t, "events", "--config", in.config, "--action", "log"); strings.Contains(out, "default/metrics") {
+		t.Errorf("--action log listed an isolate event:\n%s", out)
 	}
 }
