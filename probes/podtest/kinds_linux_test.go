@@ -83,12 +83,16 @@ func TestPodEveryKind(t *testing.T) {
 		{"symlink", func(e *probes.Event) bool {
 			return e.Kind == probes.KindSymlink && e.Path == "/etc/hostname" && e.Path2 == "/tmp/k/d/sym"
 		}},
-		{"chmod 4755", func(e *probes.Event) bool { return e.Kind == probes.KindChmod && e.Path == "/tmp/k/d/b" && e.Mode == 0o4755 }},
+		{"chmod 4755", func(e *probes.Event) bool {
+			return e.Kind == probes.KindChmod && e.Path == "/tmp/k/d/b" && e.Mode == 0o4755
+		}},
 		{"unlink", func(e *probes.Event) bool { return e.Kind == probes.KindUnlink && e.Path == "/tmp/k/d/sym" }},
 		{"bpf", func(e *probes.Event) bool { return e.Kind == probes.KindBPF && e.Cmd == 0 }},
 		// Target pids are as the caller passed them: in the pod's pid
 		// namespace, not the host's.
-		{"process_vm_writev", func(e *probes.Event) bool { return e.Kind == probes.KindVMWrite && e.TargetPID > 0 && e.TargetPID != int32(e.TGID) }},
+		{"process_vm_writev", func(e *probes.Event) bool {
+			return e.Kind == probes.KindVMWrite && e.TargetPID > 0 && e.TargetPID != int32(e.TGID)
+		}},
 		{"memfd_create", func(e *probes.Event) bool { return e.Kind == probes.KindMemfd && e.Name == "pg-misc" }},
 		{"kill", func(e *probes.Event) bool { return e.Kind == probes.KindKill && e.TargetPID > 0 }},
 		{"unshare", func(e *probes.Event) bool { return e.Kind == probes.KindUnshare && e.NSFlags == 0x20000 }},
