@@ -193,7 +193,7 @@ func (p *Podguard) WaitWatched(n int) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("podguard does not watch %d cgroups within 20s (status err %v)", n, err)
+			return fmt.Errorf("podguard does not watch %d cgroups within 20s (status err %v; watched %d, containerd %+v)", n, err, st.Probes.Watched, st.Containerd)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -211,7 +211,7 @@ func (p *Podguard) Status() (daemon.Status, error) {
 
 // CLI runs a podguard command against this instance's config.
 func (p *Podguard) CLI(args ...string) (string, error) {
-	out, err := exec.Command(p.Bin, append(args, "--config", p.config())...).CombinedOutput()
+	out, err := exec.Command(p.Bin, append([]string{args[0], "--config", p.config()}, args[1:]...)...).CombinedOutput()
 	return string(out), err
 }
 

@@ -31,6 +31,8 @@ type Report struct {
 	FloodSent, FloodRecv     Sample
 
 	RSSIdle, HWMIdle, RSSStorm, HWMStorm Sample // KiB
+
+	Profiles []Profile
 }
 
 func (r *Report) cell(workload, agent string) *Cell {
@@ -94,6 +96,7 @@ func (r *Report) Markdown() string {
 	r.matrix(p)
 	r.ladder(p)
 	r.latency(p)
+	r.profiles(p)
 	r.method(p)
 	return b.String()
 }
@@ -303,6 +306,17 @@ func (r *Report) latency(p func(string, ...any)) {
 		p("| n | isolation p50 | p99 | max | datagrams received between the syscall and applied_at (median) | received after applied_at (max) | sent / received per run (median) |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 		p("| %d | %s ms | %s ms | %s ms | %s | %s | %s / %s |\n\n", len(r.IsolationUs), fnum(r.IsolationUs.Median()/1000, "%.2f"), fnum(r.IsolationUs.Quantile(0.99)/1000, "%.2f"),
 			fnum(r.IsolationUs.Max()/1000, "%.2f"), fnum(r.InWindow.Median(), "%.0f"), fnum(r.Leaked.Max(), "%.0f"), fnum(r.FloodSent.Median(), "%.0f"), fnum(r.FloodRecv.Median(), "%.0f"))
+	}
+}
+
+func (r *Report) profiles(p func(string, ...any)) {
+	if len(r.Profiles) == 0 {
+		return
+	}
+	p("## Where podguard spends its CPU (perf, self time)\n\n")
+	p("`perf record -F 1999 -g -p <podguard>` on a podguard built without `-s -w` (same code), during each storm; `perf report --no-children --sort symbol`, symbols over 1.5%%.\n\n")
+	for _, pr := range r.Profiles {
+		p("%s (%s):\n\n```\n%s\n```\n\n", pr.Workload, pr.Samples, strings.Join(pr.Top, "\n"))
 	}
 }
 

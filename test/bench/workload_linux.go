@@ -267,7 +267,9 @@ func (s Spec) flood(nsfd int) (Result, error) {
 		binary.LittleEndian.PutUint64(buf[:], uint64(j))
 		binary.LittleEndian.PutUint64(buf[8:], uint64(time.Now().UnixNano()))
 		if _, err := unix.Write(w.fd, buf[:]); err != nil {
-			res.Errors++ // EPERM once isolated, or ENOBUFS
+			if res.Errors++; res.FirstErr == "" {
+				res.FirstErr = err.Error()
+			}
 		}
 		res.Ops++
 	}

@@ -1,0 +1,85 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/podguard/podguard/test/node"
+)
+
+// Profile is perf's flat profile of podguard during one storm.
+type Profile struct {
+	Workload string
+	Samples  string   // perf's sample count line
+	Top      []string // "percent symbol" lines, highest first
+}
+
+// Profile runs perf record on an unstripped podguard during an unpaced
+// open storm and an exec storm, and keeps the top symbols by self time.
+func (h *Harness) Profile() {
+	if _, err := exec.LookPath("perf"); err != nil {
+		h.T.Log("perf not installed: no profile")
+		return
+	}
+	bin := filepath.Join(h.Dir, "podguard-syms")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
+	cmd.Dir = repoRoot()
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		h.T.Fatalf("build podguard with symbols: %v: %s", err, out)
+	}
+	pg := &Podguard{Bin: bin, Dir: filepath.Join(h.Dir, "pgprof"), Containerd: h.PG.Containerd}
+	p := h.N.CreatePod(h.T, node.PodSpec{Name: "prof", Labels: map[string]string{"bench": "storm"},
+		Containers: []node.ContainerSpec{{Name: "app"}}})
+	h.exec(p, "app", "touch", "/dev/shm/bench-file")
+	tg := newTarget(p, "app")
+	for _, w := range []Workload{
+		{"open storm, 0% matching, unpaced", "open", Spec{Kind: "open", N: h.pick(400000, 20000), Path: "/dev/shm/bench-file"}},
+		{"exec storm", "exec", Spec{Kind: "exec", N: h.pick(2000, 100), Path: "/bin/true"}},
+	} {
+		if err := pg.Start(tg.CgID); err != nil {
+			h.T.Fatal(err)
+		}
+		data := filepath.Join(h.Dir, "perf.data")
+		rec := exec.Command("perf", "record", "-q", "-F", "1999", "-g", "-o", data, "-p", fmt.Sprint(pg.PIDs()[0]))
+		var log bytes.Buffer
+		rec.Stderr = &log
+		if err := rec.Start(); err != nil {
+			h.T.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond)
+		if _, err := tg.Run(w.Spec); err != nil {
+			h.T.Fatal(err)
+		}
+		drain(pg, w.Kind, 400*time.Millisecond, 30*time.Second)
+		stopCmd(rec, syscall.SIGINT, 20*time.Second)
+		pg.Stop()
+		rep, err := exec.Command("perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "symbol", "-g", "none", "--percent-limit", "1.5").Output()
+		if err != nil {
+			h.T.Logf("perf report: %v (%s)", err, log.String())
+			continue
+		}
+		pr := Profile{Workload: w.Name}
+		sc := bufio.NewScanner(bytes.NewReader(rep))
+		for sc.Scan() {
+			l := strings.TrimSpace(sc.Text())
+			switch {
+			case strings.HasPrefix(l, "# Samples:"):
+				pr.Samples = strings.TrimPrefix(l, "# ")
+			case l == "" || strings.HasPrefix(l, "#"):
+			case len(pr.Top) < 20:
+				pr.Top = append(pr.Top, strings.Join(strings.Fields(l), " "))
+			}
+		}
+		h.T.Logf("profile %s: %s\n%s", w.Name, pr.Samples, strings.Join(pr.Top, "\n"))
+		h.R.Profiles = append(h.R.Profiles, pr)
+	}
+	p.Delete(h.T)
+}
