@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/goreleaser/nfpm/v2"
@@ -24,6 +25,9 @@ type Options struct {
 	Repo string
 	// Out is the directory the packages are written to; it is created.
 	Out string
+	// Formats limits the output to some of "deb", "rpm", "tar"; empty
+	// means all three.
+	Formats []string
 }
 
 // Result names the files written.
@@ -55,14 +59,26 @@ func Build(o Options) (Result, error) {
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
 		return r, fmt.Errorf("output dir: %w", err)
 	}
-	if r.Deb, err = writeNFPM(o, es, "deb"); err != nil {
-		return r, err
+	want := func(f string) bool { return len(o.Formats) == 0 || slices.Contains(o.Formats, f) }
+	for _, f := range o.Formats {
+		if f != "deb" && f != "rpm" && f != "tar" {
+			return r, fmt.Errorf("unknown package format %q (deb, rpm, tar)", f)
+		}
 	}
-	if r.RPM, err = writeNFPM(o, es, "rpm"); err != nil {
-		return r, err
+	if want("deb") {
+		if r.Deb, err = writeNFPM(o, es, "deb"); err != nil {
+			return r, err
+		}
 	}
-	if r.Tar, err = writeTar(o, es); err != nil {
-		return r, err
+	if want("rpm") {
+		if r.RPM, err = writeNFPM(o, es, "rpm"); err != nil {
+			return r, err
+		}
+	}
+	if want("tar") {
+		if r.Tar, err = writeTar(o, es); err != nil {
+			return r, err
+		}
 	}
 	return r, nil
 }

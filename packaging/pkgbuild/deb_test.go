@@ -167,9 +167,9 @@ func repoCopy(t *testing.T) string {
 	return dst
 }
 
-func buildAt(t *testing.T, repoDir, version string) Result {
+func buildAt(t *testing.T, repoDir, version string, formats ...string) Result {
 	t.Helper()
-	r, err := Build(Options{Binary: testBin, Version: version, Repo: repoDir, Out: t.TempDir()})
+	r, err := Build(Options{Binary: testBin, Version: version, Repo: repoDir, Out: t.TempDir(), Formats: formats})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestDebInstallUpgradeRemove(t *testing.T) {
 	}
 
 	// Upgrade with the same config template: the edit stays, no prompt.
-	same := buildAt(t, repo, "1.3.0")
+	same := buildAt(t, repo, "1.3.0", "deb")
 	dpkg(t, root, "-i", same.Deb)
 	if got := dpkgVersion(t, root); got != "1.3.0 install ok installed" {
 		t.Fatalf("after upgrade to 1.3.0: %q", got)
@@ -242,7 +242,7 @@ func TestDebInstallUpgradeRemove(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(changed, "packaging/config.toml"), []byte(tmpl), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	newer := buildAt(t, changed, "1.4.0")
+	newer := buildAt(t, changed, "1.4.0", "deb")
 	dpkg(t, root, "--force-confdef", "--force-confold", "-i", newer.Deb)
 	if got := dpkgVersion(t, root); got != "1.4.0 install ok installed" {
 		t.Fatalf("after upgrade to 1.4.0: %q", got)

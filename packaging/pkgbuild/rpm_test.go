@@ -107,7 +107,7 @@ func TestRPMUpgradeKeepsConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rpm("-U", buildAt(t, repo, "1.3.0").RPM)
+	rpm("-U", buildAt(t, repo, "1.3.0", "rpm").RPM)
 	if readFile(t, at("etc/podguard/config.toml")) != edited {
 		t.Error("rpm -U to 1.3.0 changed the edited config.toml")
 	}
@@ -117,7 +117,7 @@ func TestRPMUpgradeKeepsConfig(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(changed, "packaging/config.toml"), []byte(tmpl), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rpm("-U", buildAt(t, changed, "1.4.0").RPM)
+	rpm("-U", buildAt(t, changed, "1.4.0", "rpm").RPM)
 	if got := strings.TrimSpace(sh(t, "rpm", "--root", root, "-q", "podguard")); got != "podguard-1.4.0-1.x86_64" {
 		t.Errorf("after rpm -U: %s", got)
 	}

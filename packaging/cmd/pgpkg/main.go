@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/podguard/podguard/packaging/pkgbuild"
 )
@@ -25,7 +26,9 @@ func run() error {
 	flag.StringVar(&o.Version, "version", "", "the release version, e.g. 1.4.0 (required)")
 	flag.StringVar(&o.Out, "out", "dist", "directory to write the packages to")
 	flag.StringVar(&o.Repo, "repo", ".", "the podguard repository root (unit, rules.d, packaging/)")
+	formats := flag.String("formats", "deb,rpm,tar", "comma-separated formats to write: deb, rpm, tar")
 	flag.Parse()
+	o.Formats = strings.Split(*formats, ",")
 	if flag.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", flag.Args())
 	}
@@ -37,7 +40,9 @@ func run() error {
 		return err
 	}
 	for _, p := range []string{r.Deb, r.RPM, r.Tar} {
-		fmt.Println(p)
+		if p != "" {
+			fmt.Println(p)
+		}
 	}
 	return nil
 }
