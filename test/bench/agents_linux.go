@@ -220,6 +220,16 @@ func (p *Podguard) Counts(kind string) (uint64, uint64, error) {
 	if err != nil {
 		return 0, 0, err
 	}
+	if kind == "all" {
+		var del, lost uint64
+		for _, n := range st.Probes.Events {
+			del += n
+		}
+		for _, d := range st.Probes.Drops {
+			lost += d.Ring + d.Queue
+		}
+		return del, lost, nil
+	}
 	d := st.Probes.Drops[kind]
 	return st.Probes.Events[kind], d.Ring + d.Queue, nil
 }
@@ -377,6 +387,28 @@ func (a *Auditd) PIDs() []int {
 		pids = append(pids, k)
 	}
 	return pids
+}
+
+// Drain waits until the kernel's audit backlog is empty and the log has
+// stopped growing for a second: auditd writes asynchronously.
+func (a *Auditd) Drain(limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	var last int64 = -1
+	since := time.Now()
+	for time.Now().Before(deadline) {
+		st, _ := auditStatus()
+		fi, err := os.Stat(filepath.Join(a.Dir, "audit.log"))
+		var size int64
+		if err == nil {
+			size = fi.Size()
+		}
+		if size != last || st["backlog"] != "0" {
+			last, since = size, time.Now()
+		} else if time.Since(since) >= time.Second {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 var auditSyscalls = map[string][]string{"exec": {"59", "322"}, "open": {"2", "257"}, "connect": {"42"}}

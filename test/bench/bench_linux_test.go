@@ -57,7 +57,7 @@ func TestBenchmarks(t *testing.T) {
 	for _, s := range []struct {
 		name string
 		run  func()
-	}{{"matrix", h.Matrix}, {"ladder", h.Ladder}, {"latency", h.Latency}, {"kill", h.Kill}, {"isolation", h.Isolation}, {"mixed", h.Mixed}, {"profile", h.Profile}} {
+	}{{"matrix", h.Matrix}, {"hook", h.Hook}, {"ladder", h.Ladder}, {"latency", h.Latency}, {"kill", h.Kill}, {"isolation", h.Isolation}, {"mixed", h.Mixed}, {"profile", h.Profile}} {
 		if len(only) > 0 && !only[s.name] {
 			continue
 		}

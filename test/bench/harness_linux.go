@@ -118,6 +118,7 @@ type Cell struct {
 	Lost      Sample // events the agent reports lost
 	Truth     Sample // operations the workload did
 	RateK     Sample // achieved operations per second, thousands
+	AllPerOp  Sample // podguard: kernel events of every kind per operation
 	Errors    int64
 	Note      string
 }
@@ -153,16 +154,28 @@ func Once(tb testing.TB, a Agent, tg Target, kind string, s Spec, c *Cell, after
 	}()
 	pids := a.PIDs()
 	d0, l0, _ := a.Counts(kind)
+	pg, isPG := a.(*Podguard)
+	var all0, allLost0 uint64
+	if isPG {
+		all0, allLost0, _ = pg.Counts("all")
+	}
 	c0 := cpuOf(pids)
 	res, err := tg.Run(s)
 	if err != nil {
 		tb.Fatalf("%s under %s: %v", kind, a.Name(), err)
 	}
 	drain(a, kind, 400*time.Millisecond, 60*time.Second)
+	if d, ok := a.(interface{ Drain(time.Duration) }); ok {
+		d.Drain(60 * time.Second)
+	}
 	c1 := cpuOf(pids)
 	cpu := make([]time.Duration, len(pids))
 	for i := range pids {
 		cpu[i] = c1[i] - c0[i]
+	}
+	if isPG {
+		all1, allLost1, _ := pg.Counts("all")
+		c.AllPerOp = append(c.AllPerOp, float64(all1-all0+allLost1-allLost0)/float64(res.Ops))
 	}
 	if after != nil {
 		after(a)

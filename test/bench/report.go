@@ -132,7 +132,11 @@ func (r *Report) targets(p func(string, ...any)) {
 		p("| exec storm: wall overhead ≤ 2%% | %s (%s vs %s µs per exec) | %s |\n", fnum(100*ov, "%+.1f%%"),
 			fnum(pg.NsPerOp.Median()/1000, "%.1f"), fnum(no.NsPerOp.Median()/1000, "%.1f"), metGap(ov <= 0.02))
 	}
-	if w := r.workload("open storm, 0%"); w != "" {
+	w := r.workload(HookName)
+	if w == "" {
+		w = r.workload("open storm, 0%")
+	}
+	if w != "" {
 		pg, em := r.get(w, "podguard"), r.get(w, "empty-raw-tp")
 		d := pg.NsPerOp.Median() - em.NsPerOp.Median()
 		p("| open storm, 0%% matching: within 10 ns per syscall of an empty raw tracepoint | +%s ns per open+close pair over the empty program (%s vs %s ns); counted all on the open: %s | %s |\n",
@@ -207,7 +211,7 @@ func (r *Report) matrix(p func(string, ...any)) {
 	for _, w := range r.Workloads {
 		none := r.get(w, "none")
 		p("### %s\n\n| agent | wall per op | overhead vs none | agent CPU per op | kauditd CPU per op | events delivered | lost | ops |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n", w)
-		for _, a := range r.Agents {
+		for _, a := range []string{"none", "empty-raw-tp", "auditd", "bpftrace", "podguard"} {
 			c := r.Cells[w][a]
 			if c == nil {
 				continue
@@ -226,16 +230,19 @@ func (r *Report) matrix(p func(string, ...any)) {
 			}
 			cpu, kcpu := "—", "—"
 			if len(c.CPUPerOp) > 0 {
-				cpu = c.CPUPerOp.Spread("%.2f") + " µs"
+				cpu = c.CPUPerOp.SpreadAuto() + " µs"
 			}
 			if len(c.KCPUPerOp) > 0 {
-				kcpu = c.KCPUPerOp.Spread("%.2f") + " µs"
+				kcpu = c.KCPUPerOp.SpreadAuto() + " µs"
 			}
 			del, lost := "—", "—"
 			if a != "none" && a != "empty-raw-tp" {
 				del, lost = fnum(c.Delivered.Median(), "%.0f"), c.Lost.Spread("%.0f")
 			}
-			p("| %s | %s %s | %s | %s | %s | %s | %s | %s |\n", a, wall.Spread("%.3g"), unit, ov, cpu, kcpu, del, lost, fnum(c.Truth.Median(), "%.0f"))
+			if len(c.AllPerOp) > 0 {
+				del += fmt.Sprintf(" (all kinds: %s per op)", auto(c.AllPerOp.Median()))
+			}
+			p("| %s | %s %s | %s | %s | %s | %s | %s | %s |\n", a, wall.SpreadAuto(), unit, ov, cpu, kcpu, del, lost, fnum(c.Truth.Median(), "%.0f"))
 		}
 		pg, au, bt := r.get(w, "podguard"), r.get(w, "auditd"), r.get(w, "bpftrace")
 		auc := au.CPUPerOp.Median() + au.KCPUPerOp.Median()

@@ -115,6 +115,25 @@ func (h *Harness) Matrix() {
 	p.Delete(h.T)
 }
 
+// HookName is the matrix row of the hook-cost comparison.
+const HookName = "hook cost: open storm, 0% matching, 200K open+close, 7 alternating runs"
+
+// Hook compares the per-syscall cost of podguard's hook with an empty raw
+// tracepoint program and with no hook, in alternating runs.
+func (h *Harness) Hook() {
+	p := h.N.CreatePod(h.T, node.PodSpec{Name: "hook", Labels: map[string]string{"bench": "storm"},
+		Containers: []node.ContainerSpec{{Name: "app"}}})
+	h.exec(p, "app", "touch", "/dev/shm/bench-file")
+	tg := newTarget(p, "app")
+	reps := int(h.pick(7, 2))
+	for rep := 0; rep < reps; rep++ {
+		for _, a := range []Agent{none{}, &EmptyTP{}, h.PG} {
+			Once(h.T, a, tg, "open", Spec{Kind: "open", N: h.pick(200000, 20000), Path: "/dev/shm/bench-file"}, h.R.cell(HookName, a.Name()), nil)
+		}
+	}
+	p.Delete(h.T)
+}
+
 // LadderStep is one paced run of the loss ladder.
 type LadderStep struct {
 	Target, Achieved float64 // operations per second

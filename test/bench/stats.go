@@ -53,3 +53,29 @@ func (s Sample) Spread(format string) string {
 	}
 	return fmt.Sprintf(format+" ("+format+"–"+format+")", s.Median(), s.Min(), s.Max())
 }
+
+// auto formats v with three significant digits, without exponents.
+func auto(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case math.IsNaN(v):
+		return "n/a"
+	case a >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case a >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
+// SpreadAuto is Spread with auto-formatted numbers.
+func (s Sample) SpreadAuto() string {
+	switch len(s) {
+	case 0:
+		return "n/a"
+	case 1:
+		return auto(s[0])
+	}
+	return auto(s.Median()) + " (" + auto(s.Min()) + "–" + auto(s.Max()) + ")"
+}
