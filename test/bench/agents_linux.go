@@ -56,24 +56,26 @@ func procCPU(pid int) (time.Duration, error) {
 
 // procMem returns VmRSS and VmHWM of pid in KiB.
 func procMem(pid int) (rss, hwm uint64, err error) {
+	m, err := procMemAll(pid)
+	return m["VmRSS"], m["VmHWM"], err
+}
+
+// procMemAll returns the Vm* and Rss* lines of /proc/<pid>/status in KiB.
+func procMemAll(pid int) (map[string]uint64, error) {
+	m := map[string]uint64{}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, err
+		return m, err
 	}
 	for _, l := range strings.Split(string(b), "\n") {
 		f := strings.Fields(l)
-		if len(f) < 2 {
+		if len(f) < 2 || !(strings.HasPrefix(f[0], "Vm") || strings.HasPrefix(f[0], "Rss")) {
 			continue
 		}
 		v, _ := strconv.ParseUint(f[1], 10, 64)
-		switch f[0] {
-		case "VmRSS:":
-			rss = v
-		case "VmHWM:":
-			hwm = v
-		}
+		m[strings.TrimSuffix(f[0], ":")] = v
 	}
-	return rss, hwm, nil
+	return m, nil
 }
 
 // pidOfComm finds a process by its comm (e.g. the kauditd kernel thread).

@@ -31,6 +31,7 @@ type Report struct {
 	FloodSent, FloodRecv     Sample
 
 	RSSIdle, HWMIdle, RSSStorm, HWMStorm Sample // KiB
+	AnonStorm, FileStorm                 Sample // KiB: RssAnon, RssFile after the exec storm
 
 	Profiles []Profile
 }
@@ -168,8 +169,9 @@ func (r *Report) targets(p func(string, ...any)) {
 	}
 	if len(r.HWMStorm) > 0 {
 		mb := r.HWMStorm.Max() / 1024
-		p("| RSS ≤ 30 MB under the exec storm | VmHWM %s MiB (max over runs), VmRSS after the storm %s MiB, idle %s MiB | %s |\n",
-			fnum(mb, "%.1f"), fnum(r.RSSStorm.Median()/1024, "%.1f"), fnum(r.RSSIdle.Median()/1024, "%.1f"), metGap(mb <= 30))
+		p("| RSS ≤ 30 MB under the exec storm | VmHWM %s MiB (max over runs), VmRSS after the storm %s MiB (anonymous %s, file-backed %s), idle %s MiB | %s |\n",
+			fnum(mb, "%.1f"), fnum(r.RSSStorm.Median()/1024, "%.1f"), fnum(r.AnonStorm.Median()/1024, "%.1f"), fnum(r.FileStorm.Median()/1024, "%.1f"),
+			fnum(r.RSSIdle.Median()/1024, "%.1f"), metGap(mb <= 30))
 	}
 	p("\n")
 }
@@ -251,8 +253,9 @@ func (r *Report) matrix(p func(string, ...any)) {
 			ratio(pg.NsPerOp.Median(), au.NsPerOp.Median()), ratio(pg.NsPerOp.Median(), bt.NsPerOp.Median()))
 	}
 	if len(r.HWMStorm) > 0 {
-		p("podguard memory: idle VmRSS %s MiB (VmHWM %s MiB); after an exec storm VmRSS %s MiB, VmHWM %s MiB.\n\n",
-			fnum(r.RSSIdle.Median()/1024, "%.1f"), fnum(r.HWMIdle.Median()/1024, "%.1f"), (r.RSSStorm.scale(1.0 / 1024)).Spread("%.1f"), r.HWMStorm.scale(1.0/1024).Spread("%.1f"))
+		p("podguard memory: idle VmRSS %s MiB (VmHWM %s MiB); after an exec storm VmRSS %s MiB, VmHWM %s MiB, of which anonymous %s MiB and file-backed (the binary's pages) %s MiB.\n\n",
+			fnum(r.RSSIdle.Median()/1024, "%.1f"), fnum(r.HWMIdle.Median()/1024, "%.1f"), r.RSSStorm.scale(1.0/1024).Spread("%.1f"), r.HWMStorm.scale(1.0/1024).Spread("%.1f"),
+			r.AnonStorm.scale(1.0/1024).Spread("%.1f"), r.FileStorm.scale(1.0/1024).Spread("%.1f"))
 	}
 }
 
