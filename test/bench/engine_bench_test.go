@@ -61,3 +61,20 @@ func benchOpen(b *testing.B, path string, wantMatch bool) {
 
 func BenchmarkEngineOpenMiss(b *testing.B) { benchOpen(b, "/dev/shm/bench-file", false) }
 func BenchmarkEngineOpenHit(b *testing.B)  { benchOpen(b, "/etc/shadow", true) }
+
+// BenchmarkEngineExecStorm is one iteration of the exec storm as the
+// engine sees it: fork, exec of busybox `true`, exit.
+func BenchmarkEngineExecStorm(b *testing.B) {
+	e := defaultEngine(b)
+	fork := &probes.Event{Kind: probes.KindFork, TGID: 200, PID: 200, PPID: 100, CgroupID: benchCgroup, Comm: "bench", ChildPID: 300}
+	exec := &probes.Event{Kind: probes.KindExec, TGID: 300, PID: 300, PPID: 200, CgroupID: benchCgroup, Comm: "true",
+		Exe: "/bin/busybox", Filename: "/bin/true", Args: []string{"true"}, Cwd: "/"}
+	exit := &probes.Event{Kind: probes.KindExit, TGID: 300, PID: 300, PPID: 200, CgroupID: benchCgroup, Comm: "true"}
+	var out []engine.Match
+	b.ReportAllocs()
+	for b.Loop() {
+		out = e.Handle(fork, out[:0])
+		out = e.Handle(exec, out[:0])
+		out = e.Handle(exit, out[:0])
+	}
+}
