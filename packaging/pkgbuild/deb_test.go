@@ -218,6 +218,12 @@ func TestDebInstallUpgradeRemove(t *testing.T) {
 		}
 	}
 
+	// The installed binary accepts the installed rulesets (owner and modes
+	// included: podguard refuses rule files others could write).
+	if out, err := exec.Command(at("usr/bin/podguard"), "validate", at("etc/podguard/rules.d")).CombinedOutput(); err != nil {
+		t.Errorf("podguard validate on the installed rules.d: %v\n%s", err, out)
+	}
+
 	// The operator edits the config.
 	edited := strings.Replace(readFile(t, at("etc/podguard/config.toml")), `# cluster = ""`, `cluster = "prod-eu"`, 1)
 	if err := os.WriteFile(at("etc/podguard/config.toml"), []byte(edited), 0o644); err != nil {
