@@ -32,9 +32,12 @@ func TestBenchmarks(t *testing.T) {
 		out = filepath.Join(repoRoot(), "BENCHMARKS.md")
 	}
 	dir := t.TempDir()
-	bin, err := buildPodguard(dir)
-	if err != nil {
-		t.Fatal(err)
+	bin := os.Getenv("BENCH_PODGUARD_BIN") // a prebuilt binary, e.g. to compare a change
+	if bin == "" {
+		var err error
+		if bin, err = buildPodguard(dir); err != nil {
+			t.Fatal(err)
+		}
 	}
 	n := node.Start(t)
 	r := &Report{Started: time.Now().UTC(), Machine: machine(), Reps: reps, Quick: quick, Cells: map[string]map[string]*Cell{},
@@ -47,7 +50,12 @@ func TestBenchmarks(t *testing.T) {
 		}
 	}
 	pg := &Podguard{Bin: bin, Dir: filepath.Join(dir, "pg"), Containerd: n.Socket(), Rules: benchRulesets}
-	h := &Harness{T: t, N: n, PG: pg, R: r, Quick: quick, Reps: reps, Dir: dir}
+	h := &Harness{T: t, N: n, PG: pg, R: r, Quick: quick, Reps: reps, Dir: dir, Only: map[string]bool{}}
+	for _, a := range strings.Split(os.Getenv("BENCH_AGENTS"), ",") {
+		if a != "" {
+			h.Only[a] = true
+		}
+	}
 	only := map[string]bool{}
 	for _, s := range strings.Split(os.Getenv("BENCH_ONLY"), ",") {
 		if s != "" {

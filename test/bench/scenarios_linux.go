@@ -44,6 +44,7 @@ type Harness struct {
 	Quick bool
 	Reps  int
 	Dir   string
+	Only  map[string]bool // agents to run (all when empty); "none" always runs
 }
 
 func (h *Harness) exec(p *node.Pod, container string, cmd ...string) string {
@@ -67,7 +68,17 @@ func (h *Harness) agents(withEmpty bool) []Agent {
 	if withEmpty {
 		as = append(as, &EmptyTP{})
 	}
-	return append(as, &Auditd{Dir: filepath.Join(h.Dir, "auditd")}, &Bpftrace{Dir: filepath.Join(h.Dir, "bpftrace")}, h.PG)
+	as = append(as, &Auditd{Dir: filepath.Join(h.Dir, "auditd")}, &Bpftrace{Dir: filepath.Join(h.Dir, "bpftrace")}, h.PG)
+	if len(h.Only) == 0 {
+		return as
+	}
+	var out []Agent
+	for _, a := range as {
+		if h.Only[a.Name()] || a.Name() == "none" {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // Matrix runs each storm with each agent, Reps times, interleaved.
@@ -168,7 +179,10 @@ func (h *Harness) Ladder() {
 		secs = 0.3
 	}
 	h.R.Ladder = map[string][]LadderStep{}
-	for _, a := range h.agents(false)[1:] {
+	for _, a := range h.agents(false) {
+		if a.Name() == "none" {
+			continue
+		}
 		for _, rate := range rates {
 			threads := 1
 			if rate > 500000 {
