@@ -9,9 +9,9 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 # runc, CNI plugins, busybox for images), and clang/bpftool to check the
 # generated eBPF objects against their sources.
 DEB_PACKAGES := containerd runc containernetworking-plugins busybox-static iproute2 \
-	clang llvm libbpf-dev bpftool
+	clang llvm libbpf-dev bpftool rpm
 
-.PHONY: all build deps test check generate generate-check fuzz demo clean
+.PHONY: all build deps test check generate generate-check fuzz demo clean package
 
 all: build
 
@@ -55,5 +55,11 @@ fuzz:
 demo: deps
 	@PODGUARD_DEMO=1 $(GO) test -count=1 -run '^TestDemo$$' -v ./test/ | grep -v -e '^=== RUN' -e '^--- PASS' -e '^PASS$$' -e '^ok ' -e 'demo_test.go'
 
+# package: dist/podguard_*.deb, *.rpm, *.tar.gz (see packaging/README.md)
+package: build
+	rm -rf dist
+	$(GO) run ./packaging/cmd/pgpkg -binary podguard -version $(VERSION) -out dist
+
 clean:
 	rm -f podguard
+	rm -rf dist
