@@ -55,11 +55,12 @@ func (c *collector) summary() string {
 	defer c.mu.Unlock()
 	s := ""
 	for i, e := range c.events {
-		if i == 12 {
+		if i == 40 {
 			s += "\n  ..."
 			break
 		}
-		s += fmt.Sprintf("\n  %s pid=%d flags=%#x exe=%q path=%q addr=%v:%d", e.Kind, e.TGID, e.Flags, e.Exe, e.Path, e.Addr, e.Port)
+		s += fmt.Sprintf("\n  %s ktime=%d pid=%d tid=%d cg=%d sc=%d flags=%#x exe=%q path=%q addr=%v:%d target=%d sig=%d",
+			e.Kind, e.KTime, e.TGID, e.PID, e.CgroupID, e.Syscall, e.Flags, e.Exe, e.Path, e.Addr, e.Port, e.TargetPID, e.Signal)
 	}
 	return s
 }

@@ -29,6 +29,9 @@ func run(pid1 bool) error {
 	unix.Uname(&uts)
 	// a line of its own: the console may still hold firmware output
 	fmt.Printf("\nkernel: %s %s\n", unix.ByteSliceToString(uts.Release[:]), unix.ByteSliceToString(uts.Version[:]))
+	if b, err := os.ReadFile("/sys/kernel/debug/sched/preempt"); err == nil {
+		fmt.Printf("preempt: %s\n", strings.TrimSpace(string(b))) // the mode in use is in parentheses
+	}
 	tmp := "/tmp"
 	if !pid1 {
 		dir, err := os.MkdirTemp("", "podguard-selftest-")
@@ -78,6 +81,7 @@ func run(pid1 bool) error {
 	}
 	check("events", eventChecks(p, c, root, tmp, self, check))
 	check("kills", killChecks(p, c, root, tmp, self, check))
+	printStats(p)
 	if failed > 0 {
 		return fmt.Errorf("%d checks failed", failed)
 	}
@@ -281,4 +285,26 @@ func armed(c *collector, cg *cgroup, self, tmp, action string, match func(*probe
 	return c.waitFor(action+" killed", func(e *probes.Event) bool {
 		return int(e.TGID) == pid && e.Killed() && match(e)
 	})
+}
+
+// printStats reports what the probes delivered and lost, so a missing
+// event can be told apart from a dropped one.
+func printStats(p *probes.Probes) {
+	st, err := p.Stats()
+	if err != nil {
+		fmt.Printf("stats: %v\n", err)
+		return
+	}
+	var delivered, queue, ring uint64
+	var lost []string
+	for _, k := range st.Kinds {
+		delivered += k.Delivered
+		queue += k.QueueDrops
+		ring += k.RingDrops
+		if k.QueueDrops+k.RingDrops > 0 {
+			lost = append(lost, fmt.Sprintf("%s:%d/%d", k.Kind, k.QueueDrops, k.RingDrops))
+		}
+	}
+	fmt.Printf("stats: delivered %d, queue drops %d, ring drops %d, decode errors %d %v\n",
+		delivered, queue, ring, st.DecodeErrors, lost)
 }
