@@ -2,6 +2,7 @@ package test
 
 import (
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -190,5 +191,40 @@ func TestInKernelKill(t *testing.T) {
 			t.Fatal("pod sandbox still runs after terminate")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestIsolateHostNetworkPod: a pod on the host network has no veth; its
+// isolation drops its own traffic (cgroup_skb on the pod's cgroup) and
+// nobody else's.
+func TestIsolateHostNetworkPod(t *testing.T) {
+	n, in := guardedNode(t, "", isolateOnShadow("php-hostnet"))
+	p := n.CreatePod(t, node.PodSpec{Name: "hostnet", Labels: map[string]string{"app": "php-hostnet"}, HostNetwork: true,
+		Containers: []node.ContainerSpec{{Name: "app", Command: []string{"sleep", "infinity"}}}})
+	const gw = "127.0.0.1" // the node's own loopback, shared by a host-network pod
+	if !reaches(t, p, gw) {
+		out, stderr, code := p.ExecOutput(t, "app", "ping", "-c", "1", "-W", "1", gw)
+		t.Fatalf("host-network pod cannot reach the node's loopback before any attack: %d %s %s", code, out, stderr)
+	}
+	p.Exec(t, "app", "cat", "/etc/shadow")
+	ev := in.waitEvent(t, p, "shadow-file-read")
+	if ev.Mitigation.Result != "applied" {
+		t.Fatalf("mitigation %+v", ev.Mitigation)
+	}
+	if reaches(t, p, gw) {
+		t.Fatal("isolated host-network pod still reaches the node's loopback")
+	}
+	if out, err := exec.Command("/bin/busybox", "ping", "-c", "1", "-W", "1", gw).CombinedOutput(); err != nil {
+		t.Fatalf("the node itself lost its loopback: %v %s", err, out)
+	}
+	st, _ := in.statusErr()
+	if len(st.Isolated) != 1 || st.Isolated[0].Mode != "cgroup" {
+		t.Fatalf("status isolated %+v", st.Isolated)
+	}
+	if _, stderr, code := podguard(t, "release", "--config", in.config, p.UID); code != 0 {
+		t.Fatalf("release: %s", stderr)
+	}
+	if !reaches(t, p, gw) {
+		t.Fatal("released host-network pod still cut off")
 	}
 }

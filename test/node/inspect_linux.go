@@ -157,7 +157,7 @@ func (p *Pod) readSandboxStatus(ctx context.Context) error {
 			p.netns = ns.Path
 		}
 	}
-	if p.ip == "" || p.netns == "" {
+	if !p.hostNetwork && (p.ip == "" || p.netns == "") {
 		return fmt.Errorf("pod has no ip (%q) or netns (%q)", p.ip, p.netns)
 	}
 	return nil

@@ -20,6 +20,9 @@ type PodSpec struct {
 	Labels    map[string]string // the pod's own labels
 	// Containers run the node image; at least one is needed.
 	Containers []ContainerSpec
+	// HostNetwork runs the pod in the node's network namespace (no veth,
+	// no pod IP), like hostNetwork: true.
+	HostNetwork bool
 }
 
 // ContainerSpec is one container of a pod.
@@ -34,10 +37,11 @@ type Pod struct {
 	SandboxID            string
 	Labels               map[string]string
 
-	node  *Node
-	tb    testing.TB
-	ip    string
-	netns string
+	node        *Node
+	tb          testing.TB
+	ip          string
+	netns       string
+	hostNetwork bool
 
 	mu         sync.Mutex
 	containers map[string]*container
@@ -61,7 +65,7 @@ func (n *Node) CreatePod(tb testing.TB, spec PodSpec) *Pod {
 		spec.Namespace = "default"
 	}
 	p := &Pod{Name: spec.Name, Namespace: spec.Namespace, UID: newUID(), Labels: spec.Labels,
-		node: n, tb: tb, containers: map[string]*container{}}
+		node: n, tb: tb, containers: map[string]*container{}, hostNetwork: spec.HostNetwork}
 	labels := map[string]string{
 		"io.kubernetes.pod.name":      p.Name,
 		"io.kubernetes.pod.namespace": p.Namespace,
@@ -85,9 +89,12 @@ func (n *Node) CreatePod(tb testing.TB, spec PodSpec) *Pod {
 		Linux: &runtime.LinuxPodSandboxConfig{
 			CgroupParent: "/kubepods/besteffort/pod" + p.UID,
 			SecurityContext: &runtime.LinuxSandboxSecurityContext{
-				NamespaceOptions: &runtime.NamespaceOption{Network: runtime.NamespaceMode_POD, Pid: runtime.NamespaceMode_CONTAINER, Ipc: runtime.NamespaceMode_POD},
+				NamespaceOptions: p.namespaces(),
 			},
 		},
+	}
+	if spec.HostNetwork {
+		sbConfig.Hostname = "" // the node's UTS namespace, as kubelet does for host-network pods
 	}
 	resp, err := n.cri.RunPodSandbox(ctx, &runtime.RunPodSandboxRequest{Config: sbConfig})
 	if err != nil {
@@ -123,6 +130,15 @@ func (p *Pod) sandboxConfig() *runtime.PodSandboxConfig {
 	}
 }
 
+// namespaces are the pod's namespace modes, as kubelet sets them.
+func (p *Pod) namespaces() *runtime.NamespaceOption {
+	netMode := runtime.NamespaceMode_POD
+	if p.hostNetwork {
+		netMode = runtime.NamespaceMode_NODE
+	}
+	return &runtime.NamespaceOption{Network: netMode, Pid: runtime.NamespaceMode_CONTAINER, Ipc: runtime.NamespaceMode_POD}
+}
+
 // runContainer creates and starts c in the pod, as kubelet does.
 func (p *Pod) runContainer(ctx context.Context, sb *runtime.PodSandboxConfig, c *container) error {
 	cmd := c.spec.Command
@@ -142,7 +158,7 @@ func (p *Pod) runContainer(ctx context.Context, sb *runtime.PodSandboxConfig, c 
 		Annotations: map[string]string{"io.kubernetes.container.restartCount": fmt.Sprint(c.attempt)},
 		LogPath:     fmt.Sprintf("%s_%d.log", c.spec.Name, c.attempt),
 		Linux: &runtime.LinuxContainerConfig{SecurityContext: &runtime.LinuxContainerSecurityContext{
-			NamespaceOptions: &runtime.NamespaceOption{Network: runtime.NamespaceMode_POD, Pid: runtime.NamespaceMode_CONTAINER, Ipc: runtime.NamespaceMode_POD},
+			NamespaceOptions: p.namespaces(),
 		}},
 	}
 	resp, err := p.node.cri.CreateContainer(ctx, &runtime.CreateContainerRequest{PodSandboxId: p.SandboxID, Config: cfg, SandboxConfig: sb})
