@@ -240,7 +240,10 @@ func (p *Podguard) Counts(kind string) (uint64, uint64, error) {
 // workload by its audit login uid. It runs with a private config directory
 // and log; Stop removes its rules and puts the kernel's audit settings back.
 type Auditd struct {
-	Dir   string
+	Dir string
+	// All audits every process (the mixed workload's processes come from
+	// containerd and carry no login uid); otherwise only the workload's.
+	All   bool
 	cmd   *exec.Cmd
 	saved map[string]string
 	off   int64
@@ -339,12 +342,16 @@ end_of_event_timeout = 2
 		time.Sleep(50 * time.Millisecond)
 	}
 	// Debian's audit.rules: -b 8192, -f 1; then the same syscalls as the others.
-	auid := fmt.Sprint("auid=", benchLoginUID)
+	sel := []string{"-F", fmt.Sprint("auid=", benchLoginUID)}
+	if a.All {
+		sel = nil
+	}
+	rule := func(syscalls string) []string {
+		return append(append([]string{"-a", "always,exit", "-F", "arch=b64", "-S", syscalls}, sel...), "-k", auditKey)
+	}
 	for _, args := range [][]string{
 		{"-b", "8192"}, {"-f", "1"}, {"-e", "1"},
-		{"-a", "always,exit", "-F", "arch=b64", "-S", "execve,execveat", "-F", auid, "-k", auditKey},
-		{"-a", "always,exit", "-F", "arch=b64", "-S", "open,openat", "-F", auid, "-k", auditKey},
-		{"-a", "always,exit", "-F", "arch=b64", "-S", "connect", "-F", auid, "-k", auditKey},
+		rule("execve,execveat"), rule("open,openat"), rule("connect"),
 	} {
 		if err := auditctl(args...); err != nil {
 			a.Stop()

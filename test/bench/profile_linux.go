@@ -61,6 +61,10 @@ func (h *Harness) Profile() {
 		drain(pg, w.Kind, 400*time.Millisecond, 30*time.Second)
 		stopCmd(rec, syscall.SIGINT, 20*time.Second)
 		pg.Stop()
+		if keep := os.Getenv("BENCH_PERF_DIR"); keep != "" {
+			exec.Command("cp", data, filepath.Join(keep, "perf-"+w.Kind+".data")).Run()
+			exec.Command("cp", bin, filepath.Join(keep, "podguard-syms")).Run()
+		}
 		rep, err := exec.Command("perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "symbol", "-g", "none", "--percent-limit", "1.5").Output()
 		if err != nil {
 			h.T.Logf("perf report: %v (%s)", err, log.String())

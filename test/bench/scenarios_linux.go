@@ -593,6 +593,10 @@ func (h *Harness) Mixed() {
 	name := fmt.Sprintf("mixed: %d HTTP GETs, busybox wget → busybox httpd (pod to pod)", nreq)
 	for rep := 0; rep < h.Reps; rep++ {
 		for _, a := range h.agents(false) {
+			if au, ok := a.(*Auditd); ok {
+				au.All = true
+				defer func() { au.All = false }()
+			}
 			if err := a.Start(cgs...); err != nil {
 				h.T.Fatalf("start %s: %v", a.Name(), err)
 			}
