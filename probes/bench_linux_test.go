@@ -44,9 +44,11 @@ type stormRun struct {
 
 func benchStorm(b *testing.B, kind Kind, args func(n int) []string) {
 	needRoot(b)
-	if shared.p != nil { // tests ran first in this binary: detach them
-		shared.p.Close()
-		shared.p = nil
+	for _, r := range []*router{&shared, &sharedPerf} {
+		if r.p != nil { // tests ran first in this binary: detach them
+			r.p.Close()
+			r.p = nil
+		}
 	}
 	dir, err := os.MkdirTemp(cgroup2Root(b), "podguard-bench-")
 	if err != nil {

@@ -17,10 +17,15 @@
 //     or at syscall entry (the syscall itself still runs, the task dies on
 //     the way back to user space). A kill is always reported (FlagKilled),
 //     even when its kind is not in the KindSet.
-//   - One reader goroutine drains the single ring buffer into the bounded
-//     Events channel. It never blocks: a full channel drops the event and
-//     counts it per kind; kernel reservation failures are counted per kind
-//     too (Stats). Each *Event is owned by the receiver.
+//   - Events travel through one BPF ring buffer when the kernel has it
+//     (5.8+), else through a perf event array (one buffer per CPU, events
+//     of different CPUs may arrive out of order); Options.ForcePerfBuffer
+//     forces the latter. Load logs the choice and why; Transport reports
+//     it. The programs are the same C built twice (-DPG_PERFBUF).
+//   - One reader goroutine drains the buffer into the bounded Events
+//     channel. It never blocks: a full channel drops the event and counts
+//     it per kind; kernel output failures (buffer full) are counted per
+//     kind too (Stats). Each *Event is owned by the receiver.
 //   - Paths: Exe and Cwd are resolved in the kernel by a dentry walk
 //     (bounded to 24 components; FlagTruncated when cut). File syscall
 //     paths are the raw user string; when relative, the kernel walks the
@@ -36,12 +41,14 @@
 //		probes.KillDrift|probes.KillReverseShell)
 //	for ev := range p.Events() { ... } // closed by Close
 //	st, _ := p.Stats()                  // delivered / queue drops / ring drops per kind
+//	p.Transport()                       // TransportRingBuffer or TransportPerfBuffer
 //
 // ia32 syscalls (int 0x80, 32-bit tasks, socketcall) are translated to
 // their x86_64 equivalents and flagged FlagCompat, kills included.
 //
-// Known gaps: no perf buffer fallback for kernels without ring buffers
-// (< 5.8); a copied-up image binary (upper and lower) is not "drift";
+// Known gaps: the perf buffer alone does not make kernels before 5.8
+// work: the programs also call bpf_probe_read_{user,kernel}* (5.5+) and
+// need kernel BTF; a copied-up image binary (upper and lower) is not "drift";
 // the 16-bit setuid family reports 0xffff, not -1, for "unchanged".
 //
 // Regenerate the committed objects with `go generate ./probes/...` (clang,

@@ -25,7 +25,8 @@ var rawTracepoints = []string{"sched_process_exec", "sched_process_fork", "sched
 func ProbeFeatures() []Feature {
 	fs := []Feature{btfFeature()}
 	fs = append(fs,
-		verdict("ring buffer", features.HaveMapType(ebpf.RingBuf), "BPF_MAP_TYPE_RINGBUF", "none yet: perf buffer fallback is a TODO"),
+		verdict("ring buffer", probeRingBuffer(), "BPF_MAP_TYPE_RINGBUF",
+			"perf buffer (per-CPU perf event array): events of different CPUs may arrive out of order"),
 		verdict("raw tracepoints", features.HaveProgramType(ebpf.RawTracepoint), "BPF_PROG_TYPE_RAW_TRACEPOINT", ""),
 		verdict("bpf_send_signal", features.HaveProgramHelper(ebpf.RawTracepoint, asm.FnSendSignal),
 			"helper in raw tracepoint programs", "no in-kernel kill: userspace terminates after the event"),
@@ -148,4 +149,10 @@ func cgroupFeature() Feature {
 	}
 	f.Fallback = "none: events carry a cgroup v2 id; mount cgroup2 (hybrid) to watch pods"
 	return f
+}
+
+// probeRingBuffer reports whether the kernel has BPF ring buffers: nil,
+// ErrNotSupported, or an inconclusive error.
+func probeRingBuffer() error {
+	return features.HaveMapType(ebpf.RingBuf)
 }

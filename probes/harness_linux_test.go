@@ -46,8 +46,10 @@ func TestMain(m *testing.M) {
 			}
 		}
 		code := m.Run()
-		if shared.p != nil {
-			shared.p.Close()
+		for _, r := range []*router{&shared, &sharedPerf} {
+			if r.p != nil {
+				r.p.Close()
+			}
 		}
 		return code
 	}()
@@ -69,24 +71,36 @@ type router struct {
 	stray []*Event // events from cgroups no test subscribed
 }
 
-var shared router
+// shared serves the tests with the default transport (the ring buffer
+// here), sharedPerf the same tests run by TestPerfBuffer with
+// Options.ForcePerfBuffer.
+var shared, sharedPerf router
 
-// sharedProbes loads the probes once for the package (host monitoring off).
+// perfMode makes sharedProbes hand out sharedPerf. Only TestPerfBuffer
+// sets it, around its subtests (tests in this package run one at a time).
+var perfMode bool
+
+// sharedProbes loads the probes once per transport for the package (host
+// monitoring off).
 func sharedProbes(tb testing.TB) *router {
 	tb.Helper()
 	needRoot(tb)
-	shared.mu.Lock()
-	defer shared.mu.Unlock()
-	if shared.p == nil {
-		p, err := Load(Options{QueueLen: 1 << 14})
+	r := &shared
+	if perfMode {
+		r = &sharedPerf
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.p == nil {
+		p, err := Load(Options{QueueLen: 1 << 14, ForcePerfBuffer: perfMode})
 		if err != nil {
 			tb.Fatalf("load probes: %v", err)
 		}
-		shared.p = p
-		shared.subs = map[uint64]chan *Event{}
-		go shared.run()
+		r.p = p
+		r.subs = map[uint64]chan *Event{}
+		go r.run()
 	}
-	return &shared
+	return r
 }
 
 func (r *router) run() {

@@ -6,35 +6,42 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/perf"
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
 )
 
-// Probes is a loaded and attached set of podguard programs with its ring
+// Probes is a loaded and attached set of podguard programs with its event
 // buffer reader. Methods are safe for concurrent use.
 type Probes struct {
-	objs     probeObjects
-	links    []link.Link
-	attached []string
-	rd       *ringbuf.Reader
-	events   chan *Event
-	done     chan struct{}
-	log      *slog.Logger
-	close    sync.Once
+	objs      probeObjects
+	links     []link.Link
+	attached  []string
+	transport Transport
+	ring      *ringbuf.Reader // TransportRingBuffer
+	perf      *perf.Reader    // TransportPerfBuffer
+	reading   bool            // the read goroutine was started
+	events    chan *Event
+	done      chan struct{}
+	log       *slog.Logger
+	close     sync.Once
 
 	delivered    [maxKindSlots]atomic.Uint64
 	queueDrops   [maxKindSlots]atomic.Uint64
 	decodeErrors atomic.Uint64
+	lostSamples  atomic.Uint64
 }
 
-// Load loads the embedded BPF objects, fills the syscall dispatch table,
-// attaches every program and starts the ring buffer reader.
+// Load loads the embedded BPF objects for the chosen Transport (the ring
+// buffer when the kernel has one, else the perf buffer), fills the syscall
+// dispatch table, attaches every program and starts the reader.
 func Load(opts Options) (*Probes, error) {
 	p, err := load(opts)
 	if err != nil {
@@ -47,28 +54,38 @@ func Load(opts Options) (*Probes, error) {
 	return p, nil
 }
 
-// load loads and attaches without reading the ring buffer yet.
+// load loads, attaches and opens the event buffer reader, but does not
+// start reading yet (startReader): events queue up in the kernel buffer.
 func load(opts Options) (*Probes, error) {
 	opts = opts.withDefaults()
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return nil, fmt.Errorf("remove memlock rlimit: %w", err)
 	}
-	spec, err := loadProbe()
+	transport, why := chooseTransport(opts.ForcePerfBuffer)
+	opts.Logger.Info("event transport", "transport", transport, "reason", why)
+	spec, err := probeSpec(transport, opts.RingSize)
 	if err != nil {
-		return nil, fmt.Errorf("load probe spec: %w", err)
+		return nil, err
 	}
 	if err := spec.Variables[probeVarHostMonitoring].Set(opts.HostMonitoring); err != nil {
 		return nil, fmt.Errorf("set host_monitoring: %w", err)
 	}
-	spec.Maps[probeMapEvents].MaxEntries = uint32(opts.RingSize)
 
 	p := &Probes{
-		events: make(chan *Event, opts.QueueLen),
-		done:   make(chan struct{}),
-		log:    opts.Logger,
+		transport: transport,
+		events:    make(chan *Event, opts.QueueLen),
+		done:      make(chan struct{}),
+		log:       opts.Logger,
 	}
+	// Both objects have the same programs, maps and variables (only the
+	// type of "events" differs), so either loads into probeObjects.
 	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {
-		return nil, fmt.Errorf("load probes: %w", verifierTail(err))
+		return nil, fmt.Errorf("load probes (%s): %w", transport, verifierTail(err))
+	}
+	bufBytes, err := p.openReader(opts.RingSize)
+	if err != nil {
+		p.shutdown()
+		return nil, err
 	}
 	if err := p.attach(); err != nil {
 		p.shutdown()
@@ -80,19 +97,99 @@ func load(opts Options) (*Probes, error) {
 			return nil, err
 		}
 	}
+	bufKey := "ring_bytes"
+	if transport == TransportPerfBuffer {
+		bufKey = "perf_bytes_per_cpu"
+	}
 	p.log.Info("probes attached", "programs", len(p.attached), "host_monitoring", opts.HostMonitoring,
-		"ring_bytes", opts.RingSize, "queue", opts.QueueLen)
+		"transport", transport, bufKey, bufBytes, "queue", opts.QueueLen)
 	return p, nil
 }
 
-func (p *Probes) startReader() error {
+// chooseTransport picks the ring buffer when the kernel has one. Only
+// nil and ErrNotSupported from the probe are conclusive; an inconclusive
+// probe picks the perf buffer, which every supported kernel has.
+func chooseTransport(forcePerf bool) (Transport, string) {
+	if forcePerf {
+		return TransportPerfBuffer, "forced (Options.ForcePerfBuffer)"
+	}
+	err := probeRingBuffer()
+	switch {
+	case err == nil:
+		return TransportRingBuffer, "kernel has BPF_MAP_TYPE_RINGBUF"
+	case errors.Is(err, ebpf.ErrNotSupported):
+		return TransportPerfBuffer, "kernel has no BPF_MAP_TYPE_RINGBUF (before Linux 5.8)"
+	default:
+		return TransportPerfBuffer, fmt.Sprintf("ring buffer probe inconclusive: %v", err)
+	}
+}
+
+// probeSpec returns the object built for transport: the ring buffer one
+// sized ringSize, or the one built with -DPG_PERFBUF.
+func probeSpec(transport Transport, ringSize int) (*ebpf.CollectionSpec, error) {
+	if transport == TransportPerfBuffer {
+		spec, err := loadProbePerf()
+		if err != nil {
+			return nil, fmt.Errorf("load perf buffer probe spec: %w", err)
+		}
+		return spec, nil
+	}
+	spec, err := loadProbe()
+	if err != nil {
+		return nil, fmt.Errorf("load probe spec: %w", err)
+	}
+	spec.Maps[probeMapEvents].MaxEntries = uint32(ringSize)
+	return spec, nil
+}
+
+// openReader opens the reader of the events map and returns its buffer
+// size: the ring's, or each CPU's perf buffer (ringSize split over the
+// possible CPUs).
+func (p *Probes) openReader(ringSize int) (int, error) {
+	if p.transport == TransportPerfBuffer {
+		rd, err := perf.NewReader(p.objs.Events, perfBufferBytes(ringSize))
+		if err != nil {
+			return 0, fmt.Errorf("open perf buffer reader: %w", err)
+		}
+		p.perf = rd
+		return rd.BufferSize(), nil
+	}
 	rd, err := ringbuf.NewReader(p.objs.Events)
 	if err != nil {
-		return fmt.Errorf("open ring buffer reader: %w", err)
+		return 0, fmt.Errorf("open ring buffer reader: %w", err)
 	}
-	p.rd = rd
+	p.ring = rd
+	return rd.BufferSize(), nil
+}
+
+// perfBufferBytes splits total over the possible CPUs: a power-of-two
+// number of pages per CPU, at least one.
+func perfBufferBytes(total int) int {
+	page := os.Getpagesize()
+	cpus, err := ebpf.PossibleCPU()
+	if err != nil || cpus < 1 {
+		cpus = 1
+	}
+	pages := 1
+	for pages*2*page*cpus <= total {
+		pages *= 2
+	}
+	return pages * page
+}
+
+func (p *Probes) startReader() error {
+	if p.ring == nil && p.perf == nil {
+		return errors.New("start reader: no event buffer reader")
+	}
+	p.reading = true
 	go p.read()
 	return nil
+}
+
+// Transport reports how events reach userspace: TransportRingBuffer or
+// TransportPerfBuffer (chosen by Load, logged with the reason).
+func (p *Probes) Transport() Transport {
+	return p.transport
 }
 
 // verifierTail keeps a verifier error short: the program and the last
@@ -157,8 +254,13 @@ func (p *Probes) shutdown() {
 		for i := len(p.links) - 1; i >= 0; i-- {
 			p.links[i].Close()
 		}
-		if p.rd != nil {
-			p.rd.Close()
+		if p.ring != nil {
+			p.ring.Close()
+		}
+		if p.perf != nil {
+			p.perf.Close()
+		}
+		if p.reading {
 			<-p.done
 		} else {
 			close(p.events)

@@ -12,8 +12,16 @@ type Options struct {
 	// the reader drops the event and counts it (Stats.QueueDrops).
 	QueueLen int
 	// RingSize is the ring buffer size in bytes: a power of two and a
-	// multiple of the page size (default 4 MiB).
+	// multiple of the page size (default 4 MiB). With the perf buffer it
+	// is the total over all possible CPUs: each CPU gets RingSize/CPUs
+	// rounded down to a power-of-two number of pages, at least one page.
 	RingSize int
+	// ForcePerfBuffer carries events through a perf event array (per-CPU
+	// buffers) even when the kernel has a BPF ring buffer. Without it
+	// Load uses the ring buffer when the kernel has one (5.8+) and the
+	// perf buffer otherwise. For tests and for kernels whose ring buffer
+	// misbehaves.
+	ForcePerfBuffer bool
 	// Logger receives load and reader messages (default slog.Default()).
 	Logger *slog.Logger
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/cilium/ebpf/perf"
 	"github.com/cilium/ebpf/ringbuf"
 )
 
@@ -16,34 +17,66 @@ func (p *Probes) Events() <-chan *Event {
 	return p.events
 }
 
-// read is the one ring buffer reader: ReadInto a reused record, decode,
-// and hand off without ever blocking; a full queue drops and counts.
+// read is the one reader goroutine: ReadInto a reused record of the
+// event buffer (ring or perf), decode, and hand off without ever
+// blocking; a full queue drops and counts.
 func (p *Probes) read() {
 	defer close(p.done)
 	defer close(p.events)
+	if p.perf != nil {
+		p.readPerf()
+		return
+	}
 	var rec ringbuf.Record
 	for {
-		if err := p.rd.ReadInto(&rec); err != nil {
+		if err := p.ring.ReadInto(&rec); err != nil {
 			if errors.Is(err, ringbuf.ErrClosed) || errors.Is(err, os.ErrClosed) {
 				return
 			}
 			p.log.Warn("ring buffer read", "err", err)
 			continue
 		}
-		ev := new(Event)
-		if err := decode(rec.RawSample, ev); err != nil {
-			if p.decodeErrors.Add(1) == 1 {
-				p.log.Warn("decode event", "err", err)
+		p.deliver(rec.RawSample)
+	}
+}
+
+// readPerf drains the per-CPU perf buffers. A lost-samples record counts
+// into Stats.LostSamples (the kernel counted the same losses per kind
+// when bpf_perf_event_output failed). Samples may carry up to 7 bytes of
+// padding; decode reads only the lengths the kernel announced.
+func (p *Probes) readPerf() {
+	var rec perf.Record
+	for {
+		if err := p.perf.ReadInto(&rec); err != nil {
+			if errors.Is(err, perf.ErrClosed) || errors.Is(err, os.ErrClosed) {
+				return
 			}
+			p.log.Warn("perf buffer read", "err", err)
 			continue
 		}
-		k := ev.Kind % maxKindSlots
-		select {
-		case p.events <- ev:
-			p.delivered[k].Add(1)
-		default:
-			p.queueDrops[k].Add(1)
+		if rec.LostSamples > 0 {
+			p.lostSamples.Add(rec.LostSamples)
+			continue
 		}
+		p.deliver(rec.RawSample)
+	}
+}
+
+// deliver decodes one sample and queues it, or drops and counts it.
+func (p *Probes) deliver(raw []byte) {
+	ev := new(Event)
+	if err := decode(raw, ev); err != nil {
+		if p.decodeErrors.Add(1) == 1 {
+			p.log.Warn("decode event", "err", err)
+		}
+		return
+	}
+	k := ev.Kind % maxKindSlots
+	select {
+	case p.events <- ev:
+		p.delivered[k].Add(1)
+	default:
+		p.queueDrops[k].Add(1)
 	}
 }
 
@@ -52,19 +85,27 @@ type KindStats struct {
 	Kind       Kind
 	Delivered  uint64 // handed to the Events channel
 	QueueDrops uint64 // dropped because the Events channel was full
-	RingDrops  uint64 // dropped in the kernel: the ring buffer was full
+	RingDrops  uint64 // dropped in the kernel: the ring (or this CPU's perf) buffer was full
 }
 
 // Stats is a snapshot of the probe counters.
 type Stats struct {
 	Kinds        []KindStats // one entry per kind, in Kinds() order
 	DecodeErrors uint64      // ring buffer records that did not decode
+	// Transport is the event buffer in use.
+	Transport Transport
+	// LostSamples (perf buffer only) is what the perf buffers reported
+	// lost, late: a CPU's count arrives with its next sample that fits.
+	// The same losses are in the kinds' RingDrops already, counted when
+	// bpf_perf_event_output failed, so it is kept apart, not added. More
+	// than the RingDrops sum would mean the helper hid failures.
+	LostSamples uint64
 }
 
 // Stats reads the counters: userspace ones and the kernel's per-CPU
-// reservation failures.
+// output failures.
 func (p *Probes) Stats() (Stats, error) {
-	s := Stats{DecodeErrors: p.decodeErrors.Load()}
+	s := Stats{DecodeErrors: p.decodeErrors.Load(), Transport: p.transport, LostSamples: p.lostSamples.Load()}
 	var percpu []uint64
 	for _, k := range Kinds() {
 		if err := p.objs.RingDrops.Lookup(uint32(k), &percpu); err != nil {

@@ -148,10 +148,22 @@ struct scratch {
 	__u8 buf[SCRATCH_SIZE];
 };
 
+/* events carries every event to userspace. The default object uses a BPF
+ * ring buffer (5.8+); the fallback object, built with -DPG_PERFBUF, uses a
+ * perf event array (one buffer per CPU, sized by the reader) for older
+ * kernels. Program logic is the same in both; only emit() differs. */
+#ifdef PG_PERFBUF
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} events SEC(".maps");
+#else
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 22);
 } events SEC(".maps");
+#endif
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -229,15 +241,22 @@ static __always_inline void fill_hdr(struct event_hdr *h, __u32 kind)
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
-/* emit sends fixed+tail bytes of the scratch event to the ring buffer and
- * counts a failed reservation against the event's kind. */
-static __always_inline void emit(struct event_hdr *h, __u32 fixed, __u32 tail)
+/* emit copies fixed+tail bytes of the scratch event into events (ring
+ * buffer, or this CPU's perf buffer with PG_PERFBUF; ctx is the program's
+ * context, which bpf_perf_event_output needs) and counts a failed output
+ * (buffer full) against the event's kind. */
+static __always_inline void emit(void *ctx, struct event_hdr *h, __u32 fixed, __u32 tail)
 {
 	/* real sizes stay below TAIL_MAX + ARGS_MAX + fixed; the mask only
 	 * proves to the verifier that the read stays inside scratch. */
 	__u64 size = (fixed + tail) & (SCRATCH_SIZE - 1);
 	h->size = size;
-	if (bpf_ringbuf_output(&events, h, size, 0) != 0) {
+#ifdef PG_PERFBUF
+	long err = bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, h, size);
+#else
+	long err = bpf_ringbuf_output(&events, h, size, 0);
+#endif
+	if (err != 0) {
 		__u32 k = h->kind & (KIND_MAX - 1);
 		__u64 *n = bpf_map_lookup_elem(&ring_drops, &k);
 		if (n)

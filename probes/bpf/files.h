@@ -28,7 +28,7 @@ static __always_inline struct file_event *file_start(__u32 kind, __u64 nr)
 }
 
 /* file_paths writes path (+ base) and optionally path2 (+ base2). */
-static __always_inline void file_emit(struct file_event *e, const char *p1, const char *p2, bool base1)
+static __always_inline void file_emit(void *ctx, struct file_event *e, const char *p1, const char *p2, bool base1)
 {
 	__u32 off = 0, n;
 	n = put_user_str(&e->hdr, e->tail, off, p1);
@@ -47,7 +47,7 @@ static __always_inline void file_emit(struct file_event *e, const char *p1, cons
 		e->base2_len = n;
 		off += n;
 	}
-	emit(&e->hdr, sizeof(*e), off);
+	emit(ctx, &e->hdr, sizeof(*e), off);
 }
 
 SEC("raw_tracepoint/sys_enter")
@@ -84,7 +84,7 @@ int sys_open(struct bpf_raw_tracepoint_args *ctx)
 		e->flags = a[2];
 		e->mode = a[3];
 	}
-	file_emit(e, path, NULL, true);
+	file_emit(ctx, e, path, NULL, true);
 	return 0;
 }
 
@@ -103,7 +103,7 @@ int sys_unlink(struct bpf_raw_tracepoint_args *ctx)
 		path = (const char *)a[1];
 		e->flags = a[2];
 	}
-	file_emit(e, path, NULL, true);
+	file_emit(ctx, e, path, NULL, true);
 	return 0;
 }
 
@@ -145,7 +145,7 @@ int sys_twopath(struct bpf_raw_tracepoint_args *ctx)
 		base1 = false;
 		break;
 	}
-	file_emit(e, p1, p2, base1);
+	file_emit(ctx, e, p1, p2, base1);
 	return 0;
 }
 
@@ -185,10 +185,10 @@ int sys_mode(struct bpf_raw_tracepoint_args *ctx)
 		e->from_fd = 1;
 		__u32 n = put_file_path(&e->hdr, e->tail, 0, task_fd(task, (int)a[0]));
 		e->path_len = n;
-		emit(&e->hdr, sizeof(*e), n);
+		emit(ctx, &e->hdr, sizeof(*e), n);
 		return 0;
 	}
 	}
-	file_emit(e, path, NULL, true);
+	file_emit(ctx, e, path, NULL, true);
 	return 0;
 }

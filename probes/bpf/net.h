@@ -56,7 +56,7 @@ int sys_connect(struct bpf_raw_tracepoint_args *ctx)
 		e->type = BPF_CORE_READ(sock, type);
 		e->protocol = BPF_CORE_READ(sock, sk, sk_protocol);
 	}
-	emit(&e->hdr, sizeof(*e), tail);
+	emit(ctx, &e->hdr, sizeof(*e), tail);
 	return 0;
 }
 
@@ -78,7 +78,7 @@ int sys_socket(struct bpf_raw_tracepoint_args *ctx)
 	e->unix_len = 0;
 	e->_pad = 0;
 	__builtin_memset(e->addr, 0, sizeof(e->addr));
-	emit(&e->hdr, sizeof(*e), 0);
+	emit(ctx, &e->hdr, sizeof(*e), 0);
 	return 0;
 }
 
@@ -101,6 +101,6 @@ int sys_dup(struct bpf_raw_tracepoint_args *ctx)
 		e->hdr.flags |= FLAG_OLD_SOCK;
 	if (is_inet_socket(f))
 		e->hdr.flags |= FLAG_INET_STDIO;
-	emit(&e->hdr, sizeof(*e), 0);
+	emit(ctx, &e->hdr, sizeof(*e), 0);
 	return 0;
 }

@@ -46,7 +46,7 @@ int sys_ptrace(struct bpf_raw_tracepoint_args *ctx)
 	e->arg[1] = a[1];
 	e->arg[2] = a[2];
 	if (kill_or_want(e, w, kill))
-		emit(&e->hdr, sizeof(*e), 0);
+		emit(ctx, &e->hdr, sizeof(*e), 0);
 	return 0;
 }
 
@@ -81,7 +81,7 @@ int sys_module(struct bpf_raw_tracepoint_args *ctx)
 	kill_or_want(e, w, kill);
 	__u32 n = put_user_str(&e->hdr, e->tail, 0, params);
 	e->str_len[0] = n;
-	emit(&e->hdr, sizeof(*e), n);
+	emit(ctx, &e->hdr, sizeof(*e), n);
 	return 0;
 }
 
@@ -111,7 +111,7 @@ int sys_ns(struct bpf_raw_tracepoint_args *ctx)
 		e->arg[0] = a[0]; /* flags */
 	}
 	if (kill_or_want(e, w, kill))
-		emit(&e->hdr, sizeof(*e), 0);
+		emit(ctx, &e->hdr, sizeof(*e), 0);
 	return 0;
 }
 
@@ -160,7 +160,7 @@ int sys_numeric(struct bpf_raw_tracepoint_args *ctx)
 		e->arg[1] = a[1];
 		e->arg[2] = a[2];
 	}
-	emit(&e->hdr, sizeof(*e), 0);
+	emit(ctx, &e->hdr, sizeof(*e), 0);
 	return 0;
 }
 
@@ -204,7 +204,7 @@ int sys_mount(struct bpf_raw_tracepoint_args *ctx)
 	n = put_user_str(&e->hdr, e->tail, off, s2);
 	e->str_len[2] = n;
 	off += n;
-	emit(&e->hdr, sizeof(*e), off);
+	emit(ctx, &e->hdr, sizeof(*e), off);
 	return 0;
 }
 
@@ -218,6 +218,6 @@ int sys_memfd(struct bpf_raw_tracepoint_args *ctx)
 	e->arg[0] = a[1]; /* flags */
 	__u32 n = put_user_str(&e->hdr, e->tail, 0, (const char *)a[0]);
 	e->str_len[0] = n;
-	emit(&e->hdr, sizeof(*e), n);
+	emit(ctx, &e->hdr, sizeof(*e), n);
 	return 0;
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-// podguard kernel probes: one compilation unit, one ring buffer.
+// podguard kernel probes: one compilation unit, one event buffer (a ring
+// buffer, or a perf event array when built with -DPG_PERFBUF).
 //
 // Syscalls are seen through a single raw_tracepoint on raw_syscalls:sys_enter
 // that drops events from unwatched cgroups and tail-calls the handler for

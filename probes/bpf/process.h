@@ -151,7 +151,7 @@ int sched_exec(struct bpf_raw_tracepoint_args *ctx)
 	}
 	e->args_len = alen;
 	off += alen;
-	emit(&e->hdr, sizeof(*e), off);
+	emit(ctx, &e->hdr, sizeof(*e), off);
 	return 0;
 }
 
@@ -176,7 +176,7 @@ int sched_fork(struct bpf_raw_tracepoint_args *ctx)
 	e->arg[2] = 0;
 	e->arg[3] = 0;
 	e->str_len[0] = e->str_len[1] = e->str_len[2] = 0;
-	emit(&e->hdr, sizeof(*e), 0);
+	emit(ctx, &e->hdr, sizeof(*e), 0);
 	return 0;
 }
 
@@ -200,6 +200,6 @@ int sched_exit(struct bpf_raw_tracepoint_args *ctx)
 	e->arg[2] = 0;
 	e->arg[3] = 0;
 	e->str_len[0] = e->str_len[1] = e->str_len[2] = 0;
-	emit(&e->hdr, sizeof(*e), 0);
+	emit(ctx, &e->hdr, sizeof(*e), 0);
 	return 0;
 }
