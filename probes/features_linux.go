@@ -32,6 +32,8 @@ func ProbeFeatures() []Feature {
 			"helper in raw tracepoint programs", "no in-kernel kill: userspace terminates after the event"),
 		verdict("bpf_tail_call", features.HaveProgramHelper(ebpf.RawTracepoint, asm.FnTailCall),
 			"syscall dispatch from raw_syscalls:sys_enter", ""),
+		verdict("bpf_probe_read_{user,kernel}", features.HaveProgramHelper(ebpf.RawTracepoint, asm.FnProbeReadKernel),
+			"helpers in raw tracepoint programs (Linux 5.5)", ""),
 	)
 	for _, name := range rawTracepoints {
 		fs = append(fs, rawTracepointFeature(name))

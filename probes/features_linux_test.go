@@ -17,7 +17,7 @@ func TestProbeFeatures(t *testing.T) {
 		t.Logf("%-34s present=%-5v %s", f.Name, f.Present, f.Detail)
 		byName[f.Name] = f
 	}
-	for _, name := range []string{"BTF (CO-RE)", "ring buffer", "raw tracepoints", "bpf_send_signal", "bpf_tail_call",
+	for _, name := range []string{"BTF (CO-RE)", "ring buffer", "raw tracepoints", "bpf_send_signal", "bpf_tail_call", "bpf_probe_read_{user,kernel}",
 		"raw_tracepoint/sched_process_exec", "raw_tracepoint/sys_enter", "cgroup v2"} {
 		if f, ok := byName[name]; !ok || !f.Present {
 			t.Errorf("%s: %+v, want present", name, f)
