@@ -161,7 +161,8 @@ func report(t *testing.T, out []byte) string {
 	for sc.Scan() {
 		line := strings.TrimRight(sc.Text(), "\r")
 		switch {
-		case strings.HasPrefix(line, "kernel: "), strings.HasPrefix(line, "feature "), strings.HasPrefix(line, "CHECK "):
+		case strings.HasPrefix(line, "kernel: "), strings.HasPrefix(line, "preempt: "), strings.HasPrefix(line, "feature "),
+			strings.HasPrefix(line, "CHECK "), strings.HasPrefix(line, "stats: "), strings.HasPrefix(line, "  "):
 			t.Log(line)
 		case strings.HasPrefix(line, resultPrefix):
 			t.Log(line)
