@@ -65,7 +65,7 @@ func TestBenchmarks(t *testing.T) {
 	for _, s := range []struct {
 		name string
 		run  func()
-	}{{"matrix", h.Matrix}, {"hook", h.Hook}, {"ladder", h.Ladder}, {"latency", h.Latency}, {"kill", h.Kill}, {"isolation", h.Isolation}, {"mixed", h.Mixed}, {"profile", h.Profile}} {
+	}{{"matrix", h.Matrix}, {"hook", h.Hook}, {"ladder", h.Ladder}, {"latency", h.Latency}, {"kill", h.Kill}, {"isolation", h.Isolation}, {"mixed", h.Mixed}, {"profile", h.Profile}, {"engine", func() { engineBenchmarks(r) }}} {
 		if len(only) > 0 && !only[s.name] {
 			continue
 		}
@@ -75,4 +75,21 @@ func TestBenchmarks(t *testing.T) {
 	r.Finished = time.Now().UTC()
 	write()
 	fmt.Println("wrote", out)
+}
+
+// engineBenchmarks runs the rule-evaluation micro-benchmarks
+// (engine_bench_test.go) in process and keeps their results.
+func engineBenchmarks(r *Report) {
+	for _, b := range []struct {
+		name string
+		fn   func(*testing.B)
+	}{
+		{"open, 0% matching (/dev/shm/bench-file)", BenchmarkEngineOpenMiss},
+		{"open, matching (/etc/shadow)", BenchmarkEngineOpenHit},
+		{"exec storm step (fork + exec + exit)", BenchmarkEngineExecStorm},
+	} {
+		res := testing.Benchmark(b.fn)
+		r.Engine = append(r.Engine, EngineResult{Name: b.name, NsPerOp: float64(res.T.Nanoseconds()) / float64(res.N),
+			AllocsPerOp: res.AllocsPerOp(), BytesPerOp: res.AllocedBytesPerOp()})
+	}
 }

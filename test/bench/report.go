@@ -34,6 +34,14 @@ type Report struct {
 	AnonStorm, FileStorm                 Sample // KiB: RssAnon, RssFile after the exec storm
 
 	Profiles []Profile
+	Engine   []EngineResult
+}
+
+// EngineResult is one rule-evaluation micro-benchmark.
+type EngineResult struct {
+	Name                    string
+	NsPerOp                 float64
+	AllocsPerOp, BytesPerOp int64
 }
 
 func (r *Report) cell(workload, agent string) *Cell {
@@ -98,6 +106,7 @@ func (r *Report) Markdown() string {
 	r.ladder(p)
 	r.latency(p)
 	r.profiles(p)
+	r.engine(p)
 	r.method(p)
 	return b.String()
 }
@@ -328,6 +337,18 @@ func (r *Report) profiles(p func(string, ...any)) {
 	for _, pr := range r.Profiles {
 		p("%s (%s):\n\n```\n%s\n```\n\n", pr.Workload, pr.Samples, strings.Join(pr.Top, "\n"))
 	}
+}
+
+func (r *Report) engine(p func(string, ...any)) {
+	if len(r.Engine) == 0 {
+		return
+	}
+	p("## Rule evaluation alone (engine.Handle, default ruleset)\n\n")
+	p("In-process micro-benchmarks of the engine step only (no kernel, ring buffer, decode, queue or output): `go test -run '^$' -bench Engine -benchmem ./test/bench/`. The last column is the ceiling this step alone puts on one core.\n\n| event | ns per event | allocations | bytes | events/s on one core |\n| --- | --- | --- | --- | --- |\n")
+	for _, e := range r.Engine {
+		p("| %s | %.0f | %d | %d | %s |\n", e.Name, e.NsPerOp, e.AllocsPerOp, e.BytesPerOp, fnum(1e9/e.NsPerOp/1000, "%.0fK"))
+	}
+	p("\n")
 }
 
 func (r *Report) method(p func(string, ...any)) {
