@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -71,6 +72,9 @@ func TestBenchmarks(t *testing.T) {
 		}
 		s.run()
 		write()
+	}
+	if mountedTracefs {
+		syscall.Unmount("/sys/kernel/tracing", 0) // put the host back as found
 	}
 	r.Finished = time.Now().UTC()
 	write()

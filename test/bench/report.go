@@ -35,6 +35,16 @@ type Report struct {
 
 	Profiles []Profile
 	Engine   []EngineResult
+	Notes    []string
+}
+
+func (r *Report) note(s string) {
+	for _, n := range r.Notes {
+		if n == s {
+			return
+		}
+	}
+	r.Notes = append(r.Notes, s)
 }
 
 // EngineResult is one rule-evaluation micro-benchmark.
@@ -101,6 +111,12 @@ func (r *Report) Markdown() string {
 	}
 	p("- Reproduce (root; Debian packages containerd runc containernetworking-plugins busybox-static auditd bpftrace):\n\n  ```\n  %s\n  ```\n\n", Command)
 
+	for _, n := range r.Notes {
+		p("- Note: %s\n", n)
+	}
+	if len(r.Notes) > 0 {
+		p("\n")
+	}
 	r.targets(p)
 	r.matrix(p)
 	r.ladder(p)
@@ -208,7 +224,8 @@ func ladderWords(best, next *LadderStep) string {
 		w += fmt.Sprintf("; at %s/s (achieved %s/s) lost %d of %d (%s)", fnum(next.Target/1000, "%.0fK"), fnum(next.Achieved/1000, "%.0fK"),
 			max(next.Lost, next.Missing), next.Truth, fnum(100*float64(max(next.Lost, next.Missing))/float64(next.Truth), "%.2f%%"))
 	case best != nil && best.Saturated:
-		w += " — the workload could not go faster on 2 cores, so no lossy rate was reached"
+		w += fmt.Sprintf(" — the workload reached only %s/s of the %s/s asked under this agent, so no higher rate was tried",
+			fnum(best.Achieved/1000, "%.0fK"), fnum(best.Target/1000, "%.0fK"))
 	}
 	return w
 }

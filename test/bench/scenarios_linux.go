@@ -69,16 +69,40 @@ func (h *Harness) agents(withEmpty bool) []Agent {
 		as = append(as, &EmptyTP{})
 	}
 	as = append(as, &Auditd{Dir: filepath.Join(h.Dir, "auditd")}, &Bpftrace{Dir: filepath.Join(h.Dir, "bpftrace")}, h.PG)
-	if len(h.Only) == 0 {
-		return as
-	}
 	var out []Agent
 	for _, a := range as {
-		if h.Only[a.Name()] || a.Name() == "none" {
-			out = append(out, a)
+		if len(h.Only) > 0 && !h.Only[a.Name()] && a.Name() != "none" {
+			continue
 		}
+		if why := unavailable(a); why != "" {
+			h.R.note(fmt.Sprintf("%s not measured: %s", a.Name(), why))
+			continue
+		}
+		out = append(out, a)
 	}
 	return out
+}
+
+// unavailable says why a peer agent cannot run here ("" when it can).
+func unavailable(a Agent) string {
+	switch a.(type) {
+	case *Auditd:
+		if _, err := exec.LookPath("auditd"); err != nil {
+			return "auditd is not installed (apt-get install auditd)"
+		}
+		st, err := auditStatus()
+		if err != nil {
+			return err.Error()
+		}
+		if st["pid"] != "0" {
+			return "the host already runs an audit daemon (pid " + st["pid"] + "); the harness does not touch it"
+		}
+	case *Bpftrace:
+		if _, err := exec.LookPath("bpftrace"); err != nil {
+			return "bpftrace is not installed (apt-get install bpftrace)"
+		}
+	}
+	return ""
 }
 
 // Matrix runs each storm with each agent, Reps times, interleaved.
