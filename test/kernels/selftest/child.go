@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -27,6 +29,8 @@ func child(action string, args []string) int {
 		if err = unix.Unshare(unix.CLONE_NEWUTS); err == nil {
 			err = writeMarker(args[0])
 		}
+	case "child-storm": // see stormChild
+		err = stormChild(args[0], args[1])
 	case "child-marker":
 		err = writeMarker(args[0])
 	default:
@@ -86,4 +90,42 @@ func memfdExec(marker string) error {
 	_, _, e := unix.Syscall6(unix.SYS_EXECVEAT, uintptr(fd), uintptr(unsafe.Pointer(empty)),
 		uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&envp[0])), unix.AT_EMPTY_PATH, 0)
 	return fmt.Errorf("execveat: %w", e)
+}
+
+// stormChild opens path.0 … path.(n-1) (ENOENT is fine: the event is at
+// syscall entry) while four other threads of the process keep calling
+// tgkill(signal 0) and sleeping, so that on a preemptible kernel another
+// watched thread often wakes up on the CPU of a thread inside a probe.
+func stormChild(path, count string) error {
+	n, err := strconv.Atoi(count)
+	if err != nil {
+		return err
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runtime.LockOSThread()
+			pid, tid := unix.Getpid(), unix.Gettid()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				unix.Tgkill(pid, tid, 0)
+				unix.Nanosleep(&unix.Timespec{Nsec: 50_000}, nil)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if fd, err := unix.Openat(unix.AT_FDCWD, path+"."+strconv.Itoa(i), unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+			unix.Close(fd)
+		}
+	}
+	close(done)
+	wg.Wait()
+	return nil
 }

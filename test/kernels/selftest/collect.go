@@ -64,3 +64,12 @@ func (c *collector) summary() string {
 	}
 	return s
 }
+
+// each calls f for every event collected so far.
+func (c *collector) each(f func(*probes.Event)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.events {
+		f(e)
+	}
+}

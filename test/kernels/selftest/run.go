@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/podguard/podguard/probes"
@@ -81,6 +82,7 @@ func run(pid1 bool) error {
 	}
 	check("events", eventChecks(p, c, root, tmp, self, check))
 	check("kills", killChecks(p, c, root, tmp, self, check))
+	check("concurrent opens", stormCheck(p, c, root, tmp, self))
 	printStats(p)
 	if failed > 0 {
 		return fmt.Errorf("%d checks failed", failed)
@@ -307,4 +309,104 @@ func printStats(p *probes.Probes) {
 	}
 	fmt.Printf("stats: delivered %d, queue drops %d, ring drops %d, decode errors %d %v\n",
 		delivered, queue, ring, st.DecodeErrors, lost)
+	fmt.Printf("recursion misses: %s\n", recursionMisses())
+}
+
+// recursionMisses lists the loaded BPF programs the kernel skipped because
+// one was already running on that CPU (bpf_prog_info.recursion_misses,
+// 5.12+): events lost before podguard's own counters could see them.
+func recursionMisses() string {
+	var out []string
+	for id := ebpf.ProgramID(0); ; {
+		next, err := ebpf.ProgramGetNextID(id)
+		if err != nil {
+			break
+		}
+		id = next
+		prog, err := ebpf.NewProgramFromID(id)
+		if err != nil {
+			continue
+		}
+		st, serr := prog.Stats()
+		info, ierr := prog.Info()
+		prog.Close()
+		if serr == nil && ierr == nil && st.RecursionMisses > 0 {
+			out = append(out, fmt.Sprintf("%s:%d", info.Name, st.RecursionMisses))
+		}
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	return strings.Join(out, " ")
+}
+
+// stormOpens is how many opens stormCheck expects to see, each once.
+const stormOpens = 500
+
+// stormCheck runs stormChild and checks that every one of its opens was
+// reported exactly once, with its own path and syscall number, while
+// sibling threads produced kill events concurrently.
+func stormCheck(p *probes.Probes, c *collector, root, tmp, self string) error {
+	cg, err := newCgroup(root, "podguard-selftest-storm")
+	if err != nil {
+		return err
+	}
+	defer cg.remove()
+	if err := p.SetWatched(cg.id, probes.KindsOf(probes.KindOpen, probes.KindKill), 0); err != nil {
+		return err
+	}
+	defer p.Unwatch(cg.id)
+	path := filepath.Join(tmp, "storm")
+	pid, st, err := cg.start(self, "child-storm", path, strconv.Itoa(stormOpens))
+	if err != nil {
+		return err
+	}
+	if !st.Success() {
+		return fmt.Errorf("child: %v", st)
+	}
+	// the child's exit comes after all its opens: wait until its last
+	// open shows up, or the usual time
+	last := fmt.Sprintf("%s.%d", path, stormOpens-1)
+	c.waitFor("last storm open", func(e *probes.Event) bool { return int(e.TGID) == pid && e.Path == last })
+	seen := map[string]int{}
+	var kills, wrong int
+	var odd []string
+	c.each(func(e *probes.Event) {
+		if int(e.TGID) != pid {
+			return
+		}
+		switch {
+		case e.Kind == probes.KindOpen && e.Syscall == unix.SYS_OPENAT && strings.HasPrefix(e.Path, path+"."):
+			seen[e.Path]++
+		case e.Kind == probes.KindKill && e.Syscall == unix.SYS_TGKILL && (e.Signal == 0 || e.Signal == uint32(unix.SIGURG)):
+			kills++ // signal 0 from stormChild, SIGURG from the Go runtime
+		case e.Kind == probes.KindOpen && !strings.HasPrefix(e.Path, path+"."):
+			// the Go runtime's own opens at start-up
+		default:
+			wrong++
+			if len(odd) < 5 {
+				odd = append(odd, fmt.Sprintf("%s sc=%d path=%q sig=%d", e.Kind, e.Syscall, e.Path, e.Signal))
+			}
+		}
+	})
+	var missing, dup int
+	var gaps []string // runs of missing opens, first-last
+	for i := 0; i < stormOpens; i++ {
+		switch n := seen[fmt.Sprintf("%s.%d", path, i)]; {
+		case n == 0:
+			if missing++; i == 0 || seen[fmt.Sprintf("%s.%d", path, i-1)] != 0 {
+				gaps = append(gaps, strconv.Itoa(i))
+			} else {
+				gaps[len(gaps)-1] = strings.Split(gaps[len(gaps)-1], "-")[0] + "-" + strconv.Itoa(i)
+			}
+		case n > 1:
+			dup++
+		}
+	}
+	fmt.Printf("storm: %d opens expected, %d missing %v, %d duplicated, %d tgkill events, %d inconsistent %v\n",
+		stormOpens, missing, gaps, dup, kills, wrong, odd)
+	if missing+dup+wrong > 0 {
+		return fmt.Errorf("%d opens missing, %d duplicated, %d inconsistent events", missing, dup, wrong)
+	}
+	return nil
 }
