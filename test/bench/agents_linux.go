@@ -380,6 +380,9 @@ func (a *Auditd) Stop() error {
 	if a.saved != nil {
 		// auditd enables auditing on exit handling; put the flag back once more.
 		auditctl("-e", a.saved["enabled"])
+		if a.saved["lost"] == "0" {
+			auditctl("--reset-lost") // the lost counter was clean when we came
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("stop auditd: %s", strings.Join(errs, "; "))

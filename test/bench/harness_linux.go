@@ -115,6 +115,7 @@ type Cell struct {
 	AllPerOp  Sample // podguard: kernel events of every kind per operation
 	Errors    int64
 	Note      string
+	lastOps   float64
 }
 
 func (c *Cell) add(res Result, cpu []time.Duration, delivered, lost uint64) {
@@ -138,6 +139,13 @@ func (c *Cell) add(res Result, cpu []time.Duration, delivered, lost uint64) {
 // after) and adds the measurements to c.
 func Once(tb testing.TB, a Agent, tg Target, kind string, s Spec, c *Cell, after func(Agent)) Result {
 	tb.Helper()
+	return OnceHooks(tb, a, tg, kind, s, c, nil, after)
+}
+
+// OnceHooks is Once with a hook called after the agent started, before
+// the workload; after is called once the agent has drained.
+func OnceHooks(tb testing.TB, a Agent, tg Target, kind string, s Spec, c *Cell, before, after func(Agent)) Result {
+	tb.Helper()
 	if err := a.Start(tg.CgID); err != nil {
 		tb.Fatalf("start %s: %v", a.Name(), err)
 	}
@@ -153,6 +161,9 @@ func Once(tb testing.TB, a Agent, tg Target, kind string, s Spec, c *Cell, after
 	if isPG {
 		all0, allLost0, _ = pg.Counts("all")
 	}
+	if before != nil {
+		before(a)
+	}
 	c0 := cpuOf(pids)
 	res, err := tg.Run(s)
 	if err != nil {
@@ -167,6 +178,7 @@ func Once(tb testing.TB, a Agent, tg Target, kind string, s Spec, c *Cell, after
 	for i := range pids {
 		cpu[i] = c1[i] - c0[i]
 	}
+	c.lastOps = float64(res.Ops)
 	if isPG {
 		all1, allLost1, _ := pg.Counts("all")
 		c.AllPerOp = append(c.AllPerOp, float64(all1-all0+allLost1-allLost0)/float64(res.Ops))

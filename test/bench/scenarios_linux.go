@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/podguard/podguard/daemon/events"
@@ -171,9 +172,47 @@ func (h *Harness) Hook() {
 	h.exec(p, "app", "touch", "/dev/shm/bench-file")
 	tg := newTarget(p, "app")
 	reps := int(h.pick(7, 2))
+	// The kernel's own accounting of BPF run time (bpf_stats) for the
+	// sys_enter programs, while the storm runs.
+	stats, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
+	if err != nil {
+		h.R.note("bpf run-time statistics unavailable: " + err.Error())
+	} else {
+		defer stats.Close()
+	}
+	if h.R.HookKernelNs == nil {
+		h.R.HookKernelNs, h.R.HookRunsPerOp = map[string]Sample{}, map[string]Sample{}
+	}
 	for rep := 0; rep < reps; rep++ {
 		for _, a := range []Agent{none{}, &EmptyTP{}, h.PG} {
-			Once(h.T, a, tg, "open", Spec{Kind: "open", N: h.pick(200000, 20000), Path: "/dev/shm/bench-file"}, h.R.cell(HookName, a.Name()), nil)
+			var progs []*ebpf.Program
+			var rt0 time.Duration
+			var n0 uint64
+			before := maxProgramID()
+			start := func(ag Agent) {
+				switch ag := ag.(type) {
+				case *EmptyTP:
+					progs = []*ebpf.Program{ag.prog}
+				case *Podguard:
+					progs = programsAfter(before, "sys_enter")
+				}
+				rt0, n0, _ = runStats(progs)
+			}
+			after := func(Agent) {
+				rt1, n1, err := runStats(progs)
+				if err == nil && stats != nil {
+					c := h.R.cell(HookName, a.Name())
+					ops := c.lastOps
+					h.R.HookKernelNs[a.Name()] = append(h.R.HookKernelNs[a.Name()], float64((rt1-rt0).Nanoseconds())/ops)
+					h.R.HookRunsPerOp[a.Name()] = append(h.R.HookRunsPerOp[a.Name()], float64(n1-n0)/ops)
+				}
+				for _, p := range progs {
+					if _, ok := a.(*Podguard); ok {
+						p.Close()
+					}
+				}
+			}
+			OnceHooks(h.T, a, tg, "open", Spec{Kind: "open", N: h.pick(200000, 20000), Path: "/dev/shm/bench-file"}, h.R.cell(HookName, a.Name()), start, after)
 		}
 	}
 	p.Delete(h.T)
