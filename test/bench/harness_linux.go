@@ -115,6 +115,7 @@ type Cell struct {
 	AllPerOp  Sample // podguard: kernel events of every kind per operation
 	Errors    int64
 	Note      string
+	NoCounts  bool // the agent's event counts do not apply (mixed workload)
 	lastOps   float64
 }
 

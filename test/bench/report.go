@@ -277,7 +277,7 @@ func (r *Report) matrix(p func(string, ...any)) {
 				kcpu = c.KCPUPerOp.SpreadAuto() + " µs"
 			}
 			del, lost := "—", "—"
-			if a != "none" && a != "empty-raw-tp" {
+			if a != "none" && a != "empty-raw-tp" && !c.NoCounts {
 				del, lost = fnum(c.Delivered.Median(), "%.0f"), c.Lost.Spread("%.0f")
 			}
 			if len(c.AllPerOp) > 0 {

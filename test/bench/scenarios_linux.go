@@ -677,7 +677,9 @@ func (h *Harness) Mixed() {
 				cpu[i] = c1[i] - c0[i]
 			}
 			res := Result{Ops: okN, StartNs: t0.UnixNano(), EndNs: t0.Add(el).UnixNano(), Errors: nreq - okN}
-			h.R.cell(name, a.Name()).add(res, cpu, 0, 0)
+			c := h.R.cell(name, a.Name())
+			c.NoCounts = true
+			c.add(res, cpu, 0, 0)
 			h.T.Logf("%-9s mixed: %d/%d ok in %v cpu %v", a.Name(), okN, nreq, el.Round(time.Millisecond), cpu)
 		}
 	}
