@@ -304,12 +304,16 @@ static __always_inline __u32 put_kernel_str(struct event_hdr *h, __u8 *tail, __u
 #define WALK_TRUNCATED (1 << 16)
 
 /* walk_path walks from dentry d on mount vm up to the root, writing each
- * component name (leaf first, NUL-terminated) at s->buf[base + off].
- * Mount points are crossed through struct mount. It is a global function
- * so the verifier checks it once, not once per caller and loop state.
+ * component name (leaf first, NUL-terminated) at the scratch buffer's
+ * buf[base + off]. Mount points are crossed through struct mount. It is a
+ * global function so the verifier checks it once, not once per caller and
+ * loop state; it takes only scalars and looks the (per-CPU) scratch buffer
+ * up itself, because kernels before 5.12 reject pointer arguments to
+ * global functions ("Arg#0 type PTR in walk_path() is not supported yet").
  * Returns the bytes written, | WALK_TRUNCATED when the path was cut. */
-__noinline int walk_path(struct scratch *s, __u32 base, __u32 off, __u64 dentry, __u64 vfsmnt)
+__noinline int walk_path(__u32 base, __u32 off, __u64 dentry, __u64 vfsmnt)
 {
+	struct scratch *s = scratch();
 	struct dentry *d = (struct dentry *)dentry;
 	struct vfsmount *vm = (struct vfsmount *)vfsmnt;
 	__u32 start = off;
@@ -345,7 +349,7 @@ static __always_inline __u32 put_path(struct event_hdr *h, __u8 *tail, __u32 off
 				      struct dentry *d, struct vfsmount *vm)
 {
 	__u32 base = (__u32)((void *)tail - (void *)h);
-	int r = walk_path((struct scratch *)h, base, off, (__u64)d, (__u64)vm);
+	int r = walk_path(base, off, (__u64)d, (__u64)vm);
 	if (r & WALK_TRUNCATED)
 		h->flags |= FLAG_TRUNCATED;
 	return r & 0xffff;
