@@ -116,8 +116,14 @@ func printStatus(st daemon.Status) {
 		fmt.Printf(" — %s", st.Probes.Note)
 	}
 	fmt.Println()
+	if st.Probes.Transport != "" {
+		fmt.Printf("          events through the %s\n", st.Probes.Transport)
+	}
 	for kind, d := range st.Probes.Drops {
-		fmt.Printf("          lost %s events: %d in the kernel ring buffer, %d in the queue\n", kind, d.Ring, d.Queue)
+		fmt.Printf("          lost %s events: %d in the kernel buffer, %d in the queue\n", kind, d.Ring, d.Queue)
+	}
+	if n := st.Counters["kernel_lost_unattributed"]; n > 0 {
+		fmt.Printf("          lost %d events of unknown kind in the kernel (perf buffer overruns, probe runs the kernel skipped)\n", n)
 	}
 	c := st.Containerd
 	conn := "connected"

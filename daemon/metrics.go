@@ -41,7 +41,7 @@ var (
 	descEvents      = prometheus.NewDesc("podguard_events_total", "Rule matches, by rule and mitigation action (folded repeats included).", []string{"rule", "action"}, nil)
 	descMitigations = prometheus.NewDesc("podguard_mitigations_total", "Mitigations carried out, by action and result.", []string{"action", "result"}, nil)
 	descKernel      = prometheus.NewDesc("podguard_kernel_events_total", "Events delivered by the kernel probes, by kind.", []string{"kind"}, nil)
-	descDrops       = prometheus.NewDesc("podguard_kernel_events_dropped_total", "Kernel events lost, by kind and where (ring_buffer: the kernel could not reserve room; queue: the userspace queue was full).", []string{"kind", "where"}, nil)
+	descDrops       = prometheus.NewDesc("podguard_kernel_events_dropped_total", "Kernel events lost, by kind and where (ring_buffer: no room in the kernel buffer; queue: the userspace queue was full; kernel: a perf buffer overrun or a probe run the kernel skipped, kind unknown).", []string{"kind", "where"}, nil)
 	descOutDrops    = prometheus.NewDesc("podguard_output_events_dropped_total", "Detection events an output could not take.", []string{"output"}, nil)
 	descProbes      = prometheus.NewDesc("podguard_probes_attached", "Kernel programs attached.", nil, nil)
 	descWatched     = prometheus.NewDesc("podguard_watched_cgroups", "Container cgroups the kernel filter watches.", nil, nil)
@@ -90,6 +90,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descDrops, dr.Ring, kind, "ring_buffer")
 		counter(descDrops, dr.Queue, kind, "queue")
 	}
+	counter(descDrops, st.Counters["kernel_lost_unattributed"], "unknown", "kernel")
 	counter(descOutDrops, st.Counters["events_queue_dropped"], "queue")
 	counter(descOutDrops, st.Counters["events_file_write_lost"], "file")
 	gauge(descProbes, float64(len(st.Probes.Attached)))

@@ -72,10 +72,12 @@ type RulesStatus struct {
 
 // ProbesStatus lists the kernel probes attached.
 type ProbesStatus struct {
-	Attached []string             `json:"attached"`
-	Watched  int                  `json:"watched_cgroups"`
-	Events   map[string]uint64    `json:"events_by_kind,omitempty"`
-	Drops    map[string]KindDrops `json:"drops,omitempty"`
-	Error    string               `json:"error,omitempty"`
-	Note     string               `json:"note,omitempty"`
+	Attached []string `json:"attached"`
+	Watched  int      `json:"watched_cgroups"`
+	// Transport is the kernel event buffer: ring buffer or perf buffer.
+	Transport string               `json:"transport,omitempty"`
+	Events    map[string]uint64    `json:"events_by_kind,omitempty"`
+	Drops     map[string]KindDrops `json:"drops,omitempty"`
+	Error     string               `json:"error,omitempty"`
+	Note      string               `json:"note,omitempty"`
 }
