@@ -1,6 +1,9 @@
 # podguard — see README.md. Targets that touch the kernel or install
 # packages need root.
 GO      ?= go
+# A pipeline fails when any of its commands fails (test output is filtered).
+SHELL   := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 export PATH := /usr/local/go/bin:$(PATH)
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
@@ -9,9 +12,10 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 # runc, CNI plugins, busybox for images), and clang/bpftool to check the
 # generated eBPF objects against their sources.
 DEB_PACKAGES := containerd runc containernetworking-plugins busybox-static iproute2 \
-	clang llvm libbpf-dev bpftool rpm
+	clang llvm libbpf-dev bpftool rpm \
+	qemu-system-x86 xz-utils zstd cpio debian-archive-keyring
 
-.PHONY: all build deps test check generate generate-check fuzz demo clean package
+.PHONY: all build deps test check generate generate-check fuzz kernels demo clean package
 
 all: build
 
@@ -43,7 +47,16 @@ generate-check: generate
 test: deps check
 	CGO_ENABLED=0 $(GO) build -o /dev/null .
 	$(GO) test -p 1 -count=1 -timeout 25m ./...
+	$(MAKE) kernels
 	$(MAKE) fuzz
+
+# kernels: the probe self-test on Debian's kernels under qemu (TCG), fetched
+# with a private apt config into /var/cache/podguard-kernels (~550 MB).
+# sid (the newest kernel) is left out of CI: it loses events intermittently
+# (kernels.md); run it with KERNELS=bullseye,bookworm,trixie,sid.
+KERNELS ?= bullseye,bookworm,trixie
+kernels: deps
+	PODGUARD_KERNELS=$(KERNELS) $(GO) test -count=1 -timeout 15m -run '^TestKernels$$' -v ./test/kernels/ | grep -E '^(=== RUN|--- |\s+--- |ok|FAIL|PASS)|PODGUARD-SELFTEST'
 
 FUZZTIME ?= 15s
 fuzz:
