@@ -446,10 +446,10 @@ var rules = []Rule{
 	{
 		ID:          "podguard-tamper",
 		Name:        "Attempt to stop or weaken podguard",
-		Description: "A container touched podguard's binary, config, rules or state (through a host mount), signalled the podguard process, or loaded eBPF programs: trying to switch the guard off.",
+		Description: "A container touched podguard's binary, config, rules or state (through a host mount), signalled the podguard process, detached eBPF programs, or ran tc to delete or replace filters and qdiscs (where isolation lives) or bpftool: trying to switch the guard off.",
 		Tactic:      "TA0005", TacticName: "Defense Evasion",
 		Technique:  "T1562.001",
-		Events:     []string{"open", "unlink", "rename", "kill", "bpf"},
+		Events:     []string{"open", "unlink", "rename", "kill", "bpf", "exec"},
 		Mitigation: Terminate,
 	},
 }

@@ -44,6 +44,19 @@ var tamperConditions = map[string]condition{
 			if e.Cmd == bpfProgDetach || e.Cmd == bpfLinkDetach {
 				return Details{"cmd": bpfCmd(e.Cmd)}, true
 			}
+		case probes.KindExec:
+			// Tools that remove or replace tc filters and BPF programs
+			// (podguard's isolation lives there).
+			if c.is(set("bpftool")) {
+				return Details{"args": c.Proc.Args}, true
+			}
+			if c.is(set("tc")) {
+				_, filters := c.argsContain("filter", "qdisc", "clsact")
+				_, change := c.argsContain("del", "replace", "change", "flush")
+				if filters && change {
+					return Details{"args": c.Proc.Args}, true
+				}
+			}
 		default:
 			if ch, ok := c.changedMatching(c.self.touchesSelf); ok {
 				return ch.details(), true

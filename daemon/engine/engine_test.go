@@ -342,8 +342,14 @@ func TestRules(t *testing.T) {
 			},
 			func(w *world) []string { return w.handle(exec(200, 100, "/bin/dd", "dd", "if=/dev/zero", "of=/tmp/f")) }, nil},
 		{"podguard-tamper",
-			func(w *world) []string { return w.handle(open(100, "/host/etc/podguard/rules.d/x.toml", 0x241, 0o644)) },
-			func(w *world) []string { return w.handle(open(100, "/host/etc/podguard/rules.d/x.toml", 0, 0)) }, nil},
+			func(w *world) []string {
+				return append(w.handle(open(100, "/host/etc/podguard/rules.d/x.toml", 0x241, 0o644)),
+					w.handle(exec(201, 100, "/sbin/tc", "tc", "filter", "del", "dev", "veth1", "ingress"))...)
+			},
+			func(w *world) []string {
+				return append(w.handle(open(100, "/host/etc/podguard/rules.d/x.toml", 0, 0)),
+					w.handle(exec(201, 100, "/sbin/tc", "tc", "filter", "show", "dev", "veth1", "ingress"))...)
+			}, []string{"podguard-tamper"}}, // the file write and the tc command each raise it
 		{"kubernetes-api-contact", nil, nil, nil}, // needs a real init process environment: tested end to end
 	}
 	covered := map[string]bool{}
