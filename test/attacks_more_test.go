@@ -40,6 +40,7 @@ exec httpd -f -p 8080 -h /www`},
 		{"proc-mem-access", "dd if=/proc/1/mem of=/dev/null bs=1 count=1 2>/dev/null; true", detail("path", "/proc/1/mem")},
 		{"container-runtime-socket", "echo x > /run/containerd.sock; true", detail("path", "/run/containerd.sock")},
 		{"podguard-tamper", "mkdir -p /host/etc/podguard/rules.d && echo 'enabled = false' > /host/etc/podguard/config.toml", detail("path", "/host/etc/podguard/config.toml")},
+		{"podguard-tamper", "tc filter del dev eth0 ingress 2>/dev/null; true", nil},
 		{"shell-spawned-by-server", "wget -q -O /dev/null http://127.0.0.1:8080/cgi-bin/run; true", nil},
 	}
 	for _, a := range attacks {
