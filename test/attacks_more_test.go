@@ -4,6 +4,9 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/podguard/podguard/daemon/events"
 
 	"github.com/podguard/podguard/test/node"
 )
@@ -40,7 +43,6 @@ exec httpd -f -p 8080 -h /www`},
 		{"proc-mem-access", "dd if=/proc/1/mem of=/dev/null bs=1 count=1 2>/dev/null; true", detail("path", "/proc/1/mem")},
 		{"container-runtime-socket", "echo x > /run/containerd.sock; true", detail("path", "/run/containerd.sock")},
 		{"podguard-tamper", "mkdir -p /host/etc/podguard/rules.d && echo 'enabled = false' > /host/etc/podguard/config.toml", detail("path", "/host/etc/podguard/config.toml")},
-		{"podguard-tamper", "tc filter del dev eth0 ingress 2>/dev/null; true", nil},
 		{"shell-spawned-by-server", "wget -q -O /dev/null http://127.0.0.1:8080/cgi-bin/run; true", nil},
 	}
 	for _, a := range attacks {
@@ -52,6 +54,17 @@ exec httpd -f -p 8080 -h /www`},
 		if a.check != nil {
 			a.check(t, ev)
 		}
+	}
+	// The same rule again, through tc this time (a different event kind).
+	p.Exec(t, "app", "sh", "-c", "tc filter del dev eth0 ingress 2>/dev/null; true")
+	deadline := time.Now().Add(eventWait)
+	for !hasEvent(in.events(t), func(ev events.Event) bool {
+		return ev.Pod.UID == p.UID && ev.Rule.ID == "podguard-tamper" && ev.Kind == "exec"
+	}) {
+		if time.Now().After(deadline) {
+			t.Fatalf("tc deleting filters raised no podguard-tamper: %s", summarize(in.events(t)))
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	got := rulesFor(in.events(t), p)
 	if got["terminal-shell-in-container"] > 0 {
@@ -82,4 +95,13 @@ func TestTerminalShell(t *testing.T) {
 	if n := rulesFor(in.events(t), p)["terminal-shell-in-container"]; n != 1 {
 		t.Errorf("terminal-shell-in-container raised %d times, want once (the entrypoint and the plain exec are not interactive)", n)
 	}
+}
+
+func hasEvent(evs []events.Event, match func(events.Event) bool) bool {
+	for _, ev := range evs {
+		if match(ev) {
+			return true
+		}
+	}
+	return false
 }
