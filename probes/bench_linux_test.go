@@ -16,6 +16,7 @@ import (
 )
 
 // Run alone: go test -run '^$' -bench . ./probes
+// (PODGUARD_TEST_PERF_BUFFER=1 for the perf buffer)
 // Each benchmark runs the same storm (b.N operations in a helper process
 // inside a cgroup) twice: without probes, then with probes loaded and the
 // cgroup watched, and reports:
@@ -83,7 +84,7 @@ func benchStorm(b *testing.B, kind Kind, args func(n int) []string) {
 	b.ResetTimer()
 	base := run()
 
-	p, err := Load(Options{QueueLen: 1 << 16})
+	p, err := Load(Options{QueueLen: 1 << 16, ForcePerfBuffer: perfMode})
 	if err != nil {
 		b.Fatal(err)
 	}

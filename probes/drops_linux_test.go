@@ -17,7 +17,7 @@ import (
 // TestStormDropsAreCounted: a burst far beyond a one-page ring buffer and
 // a one-slot queue loses events, and Stats accounts for every one of them.
 func TestStormDropsAreCounted(t *testing.T) {
-	stormDrops(t, false)
+	stormDrops(t, perfMode)
 }
 
 // stormDrops runs the storm with the ring buffer, or with one-page perf
@@ -92,8 +92,8 @@ func stormDrops(t *testing.T, perfBuf bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Logf("%s: open: delivered %d, queue drops %d, ring drops %d for %d opens; lost samples %d",
-		p.Transport(), o.Delivered, o.QueueDrops, o.RingDrops, 2*n, s.LostSamples)
+	t.Logf("%s: open: delivered %d, queue drops %d, ring drops %d for %d opens",
+		p.Transport(), o.Delivered, o.QueueDrops, o.RingDrops, 2*n)
 	if total := o.Delivered + o.QueueDrops + o.RingDrops; total < 2*n {
 		t.Errorf("accounted %d open events, want >= %d: drops are hidden", total, 2*n)
 	}
@@ -108,12 +108,13 @@ func stormDrops(t *testing.T, perfBuf bool) {
 	}
 	// The perf buffers report their losses too, late (a CPU's lost record
 	// is written with its next sample that fits): they are some of the
-	// kernel-counted drops, never more.
+	// kernel-counted drops, never more, so none is of unknown kind.
 	var kernel uint64
 	for _, k := range s.Kinds {
 		kernel += k.RingDrops
 	}
-	if s.LostSamples > kernel {
-		t.Errorf("perf lost samples %d > %d kernel-counted drops: the helper hid failures", s.LostSamples, kernel)
+	t.Logf("perf buffers reported %d lost of %d kernel-counted drops", p.lostSamples.Load(), kernel)
+	if s.LostSamples != 0 {
+		t.Errorf("%d lost events of unknown kind: the perf buffers lost more than the kernel counted", s.LostSamples)
 	}
 }

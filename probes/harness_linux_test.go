@@ -24,6 +24,8 @@ var triggerBin, trigger386 string
 
 func TestMain(m *testing.M) {
 	code := func() int {
+		// PODGUARD_TEST_PERF_BUFFER=1 runs every test with the perf buffer.
+		perfMode = os.Getenv("PODGUARD_TEST_PERF_BUFFER") == "1"
 		if os.Geteuid() == 0 {
 			dir, err := os.MkdirTemp("", "probes-trigger-")
 			if err != nil {
@@ -76,8 +78,9 @@ type router struct {
 // Options.ForcePerfBuffer.
 var shared, sharedPerf router
 
-// perfMode makes sharedProbes hand out sharedPerf. Only TestPerfBuffer
-// sets it, around its subtests (tests in this package run one at a time).
+// perfMode makes sharedProbes hand out sharedPerf: set around
+// TestPerfBuffer's subtests (tests in this package run one at a time), or
+// for the whole run by PODGUARD_TEST_PERF_BUFFER=1.
 var perfMode bool
 
 // sharedProbes loads the probes once per transport for the package (host

@@ -16,7 +16,7 @@ import (
 // through the host default; SetHost(0, 0) turns it off again.
 func TestHostMonitoring(t *testing.T) {
 	needRoot(t)
-	p, err := Load(Options{HostMonitoring: true})
+	p, err := Load(Options{HostMonitoring: true, ForcePerfBuffer: perfMode})
 	if err != nil {
 		t.Fatal(err)
 	}

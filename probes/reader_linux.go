@@ -5,10 +5,9 @@ package probes
 import (
 	"errors"
 	"fmt"
-	"github.com/cilium/ebpf"
 	"os"
-	"time"
 
+	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/perf"
 	"github.com/cilium/ebpf/ringbuf"
 )
@@ -42,27 +41,20 @@ func (p *Probes) read() {
 	}
 }
 
-// readPerf drains the per-CPU perf buffers: when the kernel wakes it (a
-// buffer reached the watermark) and every perfFlushInterval (deadline).
-// A lost-samples record counts into Stats.LostSamples (the kernel counted
-// the same losses per kind when bpf_perf_event_output failed). Samples may
-// carry up to 7 bytes of padding; decode reads only the announced lengths.
+// readPerf drains the per-CPU perf buffers. Lost-samples records are
+// summed for Stats.LostSamples. Samples may carry up to 7 bytes of
+// padding; decode reads only the lengths the kernel announced.
 func (p *Probes) readPerf() {
 	var rec perf.Record
-	p.perf.SetDeadline(time.Now().Add(perfFlushInterval))
 	for {
 		if err := p.perf.ReadInto(&rec); err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				p.perf.SetDeadline(time.Now().Add(perfFlushInterval))
-				continue
-			}
 			if errors.Is(err, perf.ErrClosed) || errors.Is(err, os.ErrClosed) {
 				return
 			}
 			p.log.Warn("perf buffer read", "err", err)
 			continue
 		}
-		if rec.LostSamples > 0 {
+		if rec.LostSamples > 0 { // see Stats.LostSamples
 			p.lostSamples.Add(rec.LostSamples)
 			continue
 		}
@@ -102,11 +94,13 @@ type Stats struct {
 	DecodeErrors uint64      // ring buffer records that did not decode
 	// Transport is the event buffer in use.
 	Transport Transport
-	// LostSamples (perf buffer only) is what the perf buffers reported
-	// lost, late: a CPU's count arrives with its next sample that fits.
-	// The same losses are in the kinds' RingDrops already, counted when
-	// bpf_perf_event_output failed, so it is kept apart, not added. More
-	// than the RingDrops sum would mean the helper hid failures.
+	// LostSamples (perf buffer only) counts events the perf buffers
+	// reported lost beyond the kinds' RingDrops: lost events of unknown
+	// kind. Every failed bpf_perf_event_output is already in RingDrops
+	// (per kind), and the perf buffers report the same losses again,
+	// late (a CPU's count arrives with its next sample that fits), so
+	// only the excess is counted here. It stays 0 unless the kernel's
+	// helper hides failures.
 	LostSamples uint64
 	// RecursionMisses counts runs of the attached programs the kernel
 	// skipped because a BPF program was already running on that CPU
@@ -118,13 +112,14 @@ type Stats struct {
 // Stats reads the counters: userspace ones and the kernel's per-CPU
 // output failures.
 func (p *Probes) Stats() (Stats, error) {
-	s := Stats{DecodeErrors: p.decodeErrors.Load(), Transport: p.transport, LostSamples: p.lostSamples.Load()}
+	s := Stats{DecodeErrors: p.decodeErrors.Load(), Transport: p.transport}
 	for _, prog := range []*ebpf.Program{p.objs.SchedExec, p.objs.SchedFork, p.objs.SchedExit, p.objs.SysEnter} {
 		if st, err := prog.Stats(); err == nil {
 			s.RecursionMisses += st.RecursionMisses
 		}
 	}
 	var percpu []uint64
+	var kernelDrops uint64 // all kinds
 	for _, k := range Kinds() {
 		if err := p.objs.RingDrops.Lookup(uint32(k), &percpu); err != nil {
 			return s, fmt.Errorf("read ring_drops[%s]: %w", k, err)
@@ -139,6 +134,10 @@ func (p *Probes) Stats() (Stats, error) {
 			QueueDrops: p.queueDrops[k].Load(),
 			RingDrops:  ring,
 		})
+		kernelDrops += ring
+	}
+	if lost := p.lostSamples.Load(); lost > kernelDrops {
+		s.LostSamples = lost - kernelDrops
 	}
 	return s, nil
 }
