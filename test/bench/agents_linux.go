@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -563,4 +564,45 @@ func ensureTracefs() error {
 func repoRoot() string {
 	wd, _ := os.Getwd()
 	return filepath.Clean(filepath.Join(wd, "..", ".."))
+}
+
+// smapsTop sums the resident memory of pid by mapping name (anonymous
+// mappings as "anonymous") and returns the largest, "N.N MiB name".
+func smapsTop(pid, n int) []string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
+	if err != nil {
+		return nil
+	}
+	by := map[string]uint64{}
+	name := ""
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		switch {
+		case len(f) >= 5 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":"):
+			name = "anonymous"
+			if len(f) >= 6 {
+				name = filepath.Base(f[5])
+				if strings.HasPrefix(f[5], "[") || strings.HasPrefix(f[5], "anon_inode:") {
+					name = f[5]
+				}
+			}
+		case len(f) >= 2 && f[0] == "Rss:":
+			v, _ := strconv.ParseUint(f[1], 10, 64)
+			by[name] += v
+		}
+	}
+	type kv struct {
+		k string
+		v uint64
+	}
+	var all []kv
+	for k, v := range by {
+		all = append(all, kv{k, v})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].v > all[j].v })
+	var out []string
+	for i := 0; i < len(all) && i < n; i++ {
+		out = append(out, fmt.Sprintf("%.1f MiB %s", float64(all[i].v)/1024, all[i].k))
+	}
+	return out
 }

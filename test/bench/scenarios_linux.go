@@ -152,6 +152,7 @@ func (h *Harness) Matrix() {
 						h.R.HWMStorm = append(h.R.HWMStorm, float64(m["VmHWM"]))
 						h.R.AnonStorm = append(h.R.AnonStorm, float64(m["RssAnon"]))
 						h.R.FileStorm = append(h.R.FileStorm, float64(m["RssFile"]))
+						h.R.Smaps = smapsTop(a.PIDs()[0], 5)
 					}
 				}
 				Once(h.T, a, tg, w.Kind, auditN(a, w.Spec), h.R.cell(w.Name, a.Name()), after)
