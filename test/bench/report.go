@@ -302,12 +302,16 @@ func (r *Report) matrix(p func(string, ...any)) {
 		}
 		pg, au, bt := r.get(w, "podguard"), r.get(w, "auditd"), r.get(w, "bpftrace")
 		auc := au.CPUPerOp.Median() + au.KCPUPerOp.Median()
+		if len(au.NsPerOp) == 0 && len(bt.NsPerOp) == 0 {
+			p("\n")
+			continue
+		}
 		p("\nRatios (podguard ÷ peer): agent CPU per op vs auditd+kauditd %s, vs auditd alone %s, vs bpftrace %s; wall time vs auditd %s, vs bpftrace %s.\n\n",
 			ratio(pg.CPUPerOp.Median(), auc), ratio(pg.CPUPerOp.Median(), au.CPUPerOp.Median()), ratio(pg.CPUPerOp.Median(), bt.CPUPerOp.Median()),
 			ratio(pg.NsPerOp.Median(), au.NsPerOp.Median()), ratio(pg.NsPerOp.Median(), bt.NsPerOp.Median()))
 	}
 	if len(r.HWMStorm) > 0 {
-		p("podguard memory: idle VmRSS %s MiB (VmHWM %s MiB); after an exec storm VmRSS %s MiB, VmHWM %s MiB, of which anonymous %s MiB and file-backed (the binary's pages) %s MiB.\n\n",
+		p("podguard memory: idle VmRSS %s MiB (VmHWM %s MiB); after an exec storm VmRSS %s MiB, VmHWM %s MiB, of which anonymous %s MiB and file-backed %s MiB (the binary and the ring buffer's mapping, see below).\n\n",
 			fnum(r.RSSIdle.Median()/1024, "%.1f"), fnum(r.HWMIdle.Median()/1024, "%.1f"), r.RSSStorm.scale(1.0/1024).Spread("%.1f"), r.HWMStorm.scale(1.0/1024).Spread("%.1f"),
 			r.AnonStorm.scale(1.0/1024).Spread("%.1f"), r.FileStorm.scale(1.0/1024).Spread("%.1f"))
 		if len(r.Smaps) > 0 {
