@@ -29,6 +29,7 @@ type PodSpec struct {
 type ContainerSpec struct {
 	Name    string
 	Command []string // ["sleep", "infinity"] when empty
+	Env     map[string]string
 }
 
 // Pod is a running pod on a node.
@@ -130,6 +131,14 @@ func (p *Pod) sandboxConfig() *runtime.PodSandboxConfig {
 	}
 }
 
+func envs(m map[string]string) []*runtime.KeyValue {
+	var out []*runtime.KeyValue
+	for k, v := range m {
+		out = append(out, &runtime.KeyValue{Key: k, Value: []byte(v)})
+	}
+	return out
+}
+
 // namespaces are the pod's namespace modes, as kubelet sets them.
 func (p *Pod) namespaces() *runtime.NamespaceOption {
 	netMode := runtime.NamespaceMode_POD
@@ -156,6 +165,7 @@ func (p *Pod) runContainer(ctx context.Context, sb *runtime.PodSandboxConfig, c 
 			"io.kubernetes.pod.uid":        p.UID,
 		},
 		Annotations: map[string]string{"io.kubernetes.container.restartCount": fmt.Sprint(c.attempt)},
+		Envs:        envs(c.spec.Env),
 		LogPath:     fmt.Sprintf("%s_%d.log", c.spec.Name, c.attempt),
 		Linux: &runtime.LinuxContainerConfig{SecurityContext: &runtime.LinuxContainerSecurityContext{
 			NamespaceOptions: p.namespaces(),

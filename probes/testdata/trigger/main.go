@@ -6,6 +6,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -75,6 +76,22 @@ func main() {
 		}
 	case "misc":
 		err = misc(args[0])
+	case "bpf-prog-load": // bpf(BPF_PROG_LOAD) with no attributes: EFAULT, seen at entry
+		unix.Syscall(unix.SYS_BPF, 5, 0, 0)
+	case "setuid0": // drop to nobody, then ask for root back (EPERM)
+		if err = unix.Setresuid(65534, 65534, 65534); err == nil {
+			unix.Setuid(0)
+		}
+	case "tcp": // connect to addr:port over TCP, whatever answers
+		var s int
+		if s, err = unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0); err == nil {
+			ip := net.ParseIP(args[0]).To4()
+			port, _ := strconv.Atoi(args[1])
+			sa := &unix.SockaddrInet4{Port: port}
+			copy(sa.Addr[:], ip)
+			unix.Connect(s, sa) // refused or unreachable is fine: the attempt is the event
+			unix.Close(s)
+		}
 	case "storm-open": // open+close path n times
 		n, _ := strconv.Atoi(args[1])
 		for i := 0; i < n && err == nil; i++ {
