@@ -57,12 +57,12 @@ func TestAttacksInPods(t *testing.T) {
 
 	attacks := []attack{
 		{"shadow-file-read", "cat /etc/shadow", detail("path", "/etc/shadow")},
+		{"write-below-etc", "echo 'Welcome' > /etc/motd", detail("path", "/etc/motd")},
 		{"new-executable-in-container", "cp /bin/busybox /tmp/bb", detail("path", "/tmp/bb")},
 		{"container-drift", "/tmp/bb true", detail("path", "/tmp/bb")},
 		{"exec-from-tmp", "/tmp/bb true", detail("path", "/tmp/bb")},
 		{"setuid-bit-set", "chmod u+s /tmp/bb", detail("mode", "04755")},
 		{"account-manipulation", "echo 'eve:x:0:0::/root:/bin/sh' >> /etc/passwd", detail("path", "/etc/passwd")},
-		{"write-below-etc", "echo 'Welcome' > /etc/motd", detail("path", "/etc/motd")},
 		{"cron-persistence", "mkdir -p /etc/cron.d && echo '* * * * * root /tmp/bb' > /etc/cron.d/x", detail("path", "/etc/cron.d/x")},
 		{"clear-logs", "mkdir -p /var/log && echo a > /var/log/app.log && : > /var/log/app.log", detail("path", "/var/log/app.log")},
 		{"clear-history", "echo ls > /root/.ash_history; rm /root/.ash_history", detail("path", "/root/.ash_history")},
