@@ -44,7 +44,7 @@ func TestSyscallAttacksInPods(t *testing.T) {
 	gw := gateway(t, n)
 	p := n.CreatePod(t, node.PodSpec{Name: "sys", Labels: map[string]string{"app": "php-sys"}, Containers: []node.ContainerSpec{{
 		Name: "app", Command: []string{"sleep", "infinity"},
-		Env:  map[string]string{"KUBERNETES_SERVICE_HOST": gw, "KUBERNETES_SERVICE_PORT": "6443"},
+		Env: map[string]string{"KUBERNETES_SERVICE_HOST": gw, "KUBERNETES_SERVICE_PORT": "6443"},
 	}}})
 	installTrigger(t, p, "app", "/opt/trigger", "/usr/local/bin/python3")
 	attacks := []attack{
@@ -70,7 +70,7 @@ func TestSyscallAttacksInPods(t *testing.T) {
 	// another port than the API server's, raise neither rule.
 	q := n.CreatePod(t, node.PodSpec{Name: "sys-quiet", Labels: map[string]string{"app": "php-sys"}, Containers: []node.ContainerSpec{{
 		Name: "app", Command: []string{"sleep", "infinity"},
-		Env:  map[string]string{"KUBERNETES_SERVICE_HOST": gw, "KUBERNETES_SERVICE_PORT": "6443"},
+		Env: map[string]string{"KUBERNETES_SERVICE_HOST": gw, "KUBERNETES_SERVICE_PORT": "6443"},
 	}}})
 	installTrigger(t, q, "app", "/usr/local/bin/python3")
 	q.Exec(t, "app", "sh", "-c", "python3 tcp "+gw+" 443; timeout 2 wget -q -O /dev/null http://"+gw+":8080/; true")
