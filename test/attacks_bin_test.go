@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -26,12 +25,8 @@ func installTrigger(t *testing.T, p *node.Pod, container string, paths ...string
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := "/proc/" + strconv.Itoa(p.ContainerPID(container)) + "/root"
 	for _, path := range paths {
-		os.MkdirAll(filepath.Dir(root+path), 0o755)
-		if err := os.WriteFile(root+path, data, 0o755); err != nil {
-			t.Fatalf("copy trigger to %s: %v", path, err)
-		}
+		p.WriteFile(t, container, path, data, 0o755)
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 
 	"github.com/podguard/podguard/probes"
@@ -31,10 +30,7 @@ func TestPodEveryKind(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := "/proc/" + strconv.Itoa(pod.ContainerPID("app")) + "/root"
-	if err := os.WriteFile(root+"/trigger", data, 0o755); err != nil {
-		t.Fatalf("copy trigger into the container: %v", err)
-	}
+	pod.WriteFile(t, "app", "/trigger", data, 0o755)
 
 	p, err := probes.Load(probes.Options{})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -161,4 +162,17 @@ func (p *Pod) readSandboxStatus(ctx context.Context) error {
 		return fmt.Errorf("pod has no ip (%q) or netns (%q)", p.ip, p.netns)
 	}
 	return nil
+}
+
+// WriteFile writes a file into a running container's root file system
+// (so on its writable layer, like a file the container itself wrote).
+func (p *Pod) WriteFile(tb testing.TB, container, path string, data []byte, mode os.FileMode) {
+	tb.Helper()
+	full := "/proc/" + strconv.Itoa(p.ContainerPID(container)) + "/root" + path
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		tb.Fatalf("write %s into %s/%s: %v", path, p.Name, container, err)
+	}
+	if err := os.WriteFile(full, data, mode); err != nil {
+		tb.Fatalf("write %s into %s/%s: %v", path, p.Name, container, err)
+	}
 }
