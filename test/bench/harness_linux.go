@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -55,16 +56,37 @@ func (tg Target) Run(s Spec) (Result, error) {
 	cmd := exec.Command(self)
 	cmd.Env = append(os.Environ(), childEnv+"="+string(js))
 	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cg.Fd())}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
+	var stderr, stdout bytes.Buffer
+	cmd.Stderr, cmd.Stdout = &stderr, &stdout
+	if err := startWithLoginUID(cmd); err != nil {
+		return res, fmt.Errorf("workload %s: %w", s.Kind, err)
+	}
+	if err := cmd.Wait(); err != nil {
 		return res, fmt.Errorf("workload %s: %w: %s", s.Kind, err, stderr.String())
 	}
+	out := stdout.Bytes()
 	if err := json.Unmarshal(out, &res); err != nil {
 		return res, fmt.Errorf("workload %s output %q: %w", s.Kind, out, err)
 	}
 	return res, nil
+}
+
+// startWithLoginUID starts cmd from a thread whose audit login uid is
+// benchLoginUID, so the child and everything it forks inherit it (the
+// login uid is per task and copied at fork; only the task itself may
+// write its /proc entry). The thread is never unlocked: it ends with its
+// goroutine instead of carrying the login uid into other work.
+func startWithLoginUID(cmd *exec.Cmd) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := os.WriteFile("/proc/thread-self/loginuid", []byte(fmt.Sprint(benchLoginUID)), 0); err != nil {
+			errc <- fmt.Errorf("set loginuid: %w", err)
+			return
+		}
+		errc <- cmd.Start()
+	}()
+	return <-errc
 }
 
 // cpuOf sums the CPU time of pids (missing ones count 0).

@@ -75,9 +75,6 @@ func RunChild() bool {
 
 func (s Spec) run() (Result, error) {
 	res := Result{PID: os.Getpid()}
-	if err := os.WriteFile("/proc/self/loginuid", []byte(fmt.Sprint(benchLoginUID)), 0); err != nil {
-		return res, fmt.Errorf("set loginuid: %w", err)
-	}
 	var nsfd int = -1
 	if s.NetNS != "" {
 		fd, err := unix.Open(s.NetNS, unix.O_RDONLY|unix.O_CLOEXEC, 0)
