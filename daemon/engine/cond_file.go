@@ -20,6 +20,9 @@ var (
 // procTarget returns the pid a /proc/<pid>/<file> path names and whether
 // it is another process than the caller.
 func (c *Ctx) procTarget(p, file string) (string, bool) {
+	if !strings.HasPrefix(p, "/proc/") {
+		return "", false // most paths: skip the regexp
+	}
 	m := procPidFile.FindStringSubmatch(p)
 	if m == nil || m[2] != file {
 		return "", false

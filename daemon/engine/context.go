@@ -195,7 +195,14 @@ func (c *Ctx) changedMatching(match func(string) bool) (change, bool) {
 	return change{}, false
 }
 
-func (ch change) details() Details { return Details{"path": ch.path, "operation": ch.op} }
+// details describes a change; nil for no change, so that a condition that
+// does not match allocates nothing (it runs for every event of its kinds).
+func (ch change) details() Details {
+	if ch.op == "" {
+		return nil
+	}
+	return Details{"path": ch.path, "operation": ch.op}
+}
 
 // opened returns the path of an open event and whether it writes.
 func (c *Ctx) opened() (string, bool, bool) {

@@ -36,6 +36,7 @@ type Engine struct {
 	env      *envCache
 	rules    atomic.Pointer[rulesets.Snapshot]
 	pods     map[string]*podRules // by pod UID
+	ctx      Ctx                  // scratch for Handle, reused
 }
 
 // podRules are the rules that apply to one pod, indexed by event kind.
@@ -115,9 +116,12 @@ func (e *Engine) Handle(ev *probes.Event, out []Match) []Match {
 	if len(refs) == 0 {
 		return out
 	}
-	c := Ctx{Ev: ev, ID: id, Proc: p, procs: e.procs, env: e.env, self: &e.self}
+	// One Ctx reused for every event (Handle runs on one goroutine): the
+	// conditions are func values, so a local Ctx would escape to the heap.
+	c := &e.ctx
+	*c = Ctx{Ev: ev, ID: id, Proc: p, procs: e.procs, env: e.env, self: &e.self}
 	for _, ref := range refs {
-		d, ok := ref.cond(&c)
+		d, ok := ref.cond(c)
 		if !ok {
 			continue
 		}
