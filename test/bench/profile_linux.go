@@ -19,6 +19,23 @@ type Profile struct {
 	Workload string
 	Samples  string   // perf's sample count line
 	Top      []string // "percent symbol" lines, highest first
+	Stages   []string // inclusive percent of the pipeline's stages
+}
+
+// profileStages are the entry points whose inclusive time says where the
+// CPU goes, in pipeline order.
+var profileStages = []struct{ sym, what string }{
+	{"probes.(*Probes).read", "ring buffer reader goroutine"},
+	{"ringbuf.(*Reader).ReadInto", "reading the ring, including epoll waits"},
+	{"probes.(*Probes).deliver", "decode and queue"},
+	{"daemon.(*pipeline).run", "rule pipeline goroutine"},
+	{"engine.(*Engine).Handle", "rule evaluation"},
+	{"workload.(*Resolver).Resolve", "cgroup to pod"},
+	{"events.(*Writer).Run", "event output"},
+	{"runtime.gcBgMarkWorker", "garbage collector"},
+	{"runtime.mallocgc", "allocation"},
+	{"runtime.sysmon", "runtime monitor thread"},
+	{"runtime.schedule", "goroutine scheduler"},
 }
 
 // Profile runs perf record on an unstripped podguard during an unpaced
@@ -84,7 +101,25 @@ func (h *Harness) Profile() {
 				pr.Top = append(pr.Top, strings.Join(strings.Fields(l), " "))
 			}
 		}
-		h.T.Logf("profile %s: %s\n%s", w.Name, pr.Samples, strings.Join(pr.Top, "\n"))
+		// Inclusive time of the pipeline's stages and the runtime's own work.
+		if rep, err := exec.Command("perf", "report", "-i", data, "--stdio", "--children", "--sort", "symbol", "-g", "none").Output(); err == nil {
+			sc := bufio.NewScanner(bytes.NewReader(rep))
+			seen := map[string]bool{}
+			for sc.Scan() {
+				f := strings.Fields(sc.Text())
+				if len(f) < 4 || strings.HasPrefix(f[0], "#") {
+					continue
+				}
+				sym := f[3]
+				for _, stage := range profileStages {
+					if strings.HasSuffix(sym, stage.sym) && !seen[stage.sym] {
+						seen[stage.sym] = true
+						pr.Stages = append(pr.Stages, fmt.Sprintf("%s %s (%s)", f[0], stage.sym, stage.what))
+					}
+				}
+			}
+		}
+		h.T.Logf("profile %s: %s\n%s\n%s", w.Name, pr.Samples, strings.Join(pr.Stages, "\n"), strings.Join(pr.Top, "\n"))
 		h.R.Profiles = append(h.R.Profiles, pr)
 	}
 	p.Delete(h.T)

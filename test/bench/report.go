@@ -396,10 +396,11 @@ func (r *Report) profiles(p func(string, ...any)) {
 	if len(r.Profiles) == 0 {
 		return
 	}
-	p("## Where podguard spends its CPU (perf, self time)\n\n")
-	p("`perf record -F 1999 -g -p <podguard>` on a podguard built without `-s -w` (same code), during each storm; `perf report --no-children --sort symbol`, symbols over 1.5%%.\n\n")
+	p("## Where podguard spends its CPU (perf)\n\n")
+	p("`perf record -F 1999 -g -p <podguard>` on a podguard built without `-s -w` (same code), during each storm; `perf report --children` for the stages, `--no-children --sort symbol` (symbols over 1.5%%) for self time.\n\n")
 	for _, pr := range r.Profiles {
-		p("%s (%s):\n\n```\n%s\n```\n\n", pr.Workload, pr.Samples, strings.Join(pr.Top, "\n"))
+		p("%s (%s). Inclusive time of the pipeline's stages:\n\n```\n%s\n```\n\nSelf time, top symbols (in this VM perf samples with a software clock, so time in the scheduler shows as finish_task_switch):\n\n```\n%s\n```\n\n",
+			pr.Workload, pr.Samples, strings.Join(pr.Stages, "\n"), strings.Join(pr.Top, "\n"))
 	}
 }
 
@@ -427,6 +428,7 @@ func (r *Report) method(p func(string, ...any)) {
   - **bpftrace**: ` + "`tracepoint:sched:sched_process_exec`, `syscalls:sys_enter_openat`, `sys_enter_open`, `sys_enter_connect`" + `, each filtered in the kernel to the container's cgroup id and printing one line per event to a file (` + "`bpftrace -o`" + `).
   - **podguard**: the binary built like ` + "`make build`" + `, the shipped default ruleset (every managed rule, log) for every pod, plus two rulesets for the kill and isolation pods only.
 - Agent CPU is /proc/<pid>/stat utime+stime (10 ms ticks) from the start of the workload until the agent has drained (its CPU and counters unchanged for 400 ms).
+- Once auditing has been enabled in a boot (auditd's run here, or any earlier one), Linux gives every new task an audit context, so every syscall takes audit's entry/exit path even after auditd stops and auditing is disabled (audit_ever_enabled; only a reboot clears it). Every agent's runs, "none" included, carry that cost alike.
 - The exec storm runs /bin/true (busybox, static) from the image by fork+exec+wait, one at a time. Each open is open+close (two syscalls). The connect storm reconnects one UDP socket to 127.0.0.1:9 (no packet is sent).
 `)
 }
