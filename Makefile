@@ -15,7 +15,7 @@ DEB_PACKAGES := containerd runc containernetworking-plugins busybox-static iprou
 	clang llvm libbpf-dev bpftool rpm \
 	qemu-system-x86 xz-utils zstd cpio debian-archive-keyring
 
-.PHONY: all build deps test check generate generate-check fuzz kernels demo clean package
+.PHONY: all build deps test check generate generate-check fuzz kernels demo bench clean package
 
 all: build
 
@@ -67,6 +67,13 @@ fuzz:
 # demo: a local node, podguard, pods and real attacks (root, about a minute).
 demo: deps
 	@PODGUARD_DEMO=1 $(GO) test -count=1 -run '^TestDemo$$' -v ./test/ | grep -v -e '^=== RUN' -e '^--- PASS' -e '^PASS$$' -e '^ok ' -e 'demo_test.go'
+
+# bench: podguard side by side with no agent, an empty raw tracepoint,
+# auditd and bpftrace; writes BENCHMARKS.md (root; long; not part of test).
+bench: deps
+	@command -v auditctl >/dev/null && command -v bpftrace >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends auditd bpftrace >/dev/null; }
+	$(GO) test -tags bench -count=1 -timeout 90m -v -run TestBenchmarks ./test/bench/
 
 # package: dist/podguard_*.deb, *.rpm, *.tar.gz (see packaging/README.md)
 package: build
