@@ -39,6 +39,7 @@ const (
 	probePerfMapCurSc          = "cur_sc"
 	probePerfMapEvents         = "events"
 	probePerfMapIa32Nr         = "ia32_nr"
+	probePerfMapRbPending      = "rb_pending"
 	probePerfMapRingDrops      = "ring_drops"
 	probePerfMapScratchMap     = "scratch_map"
 	probePerfMapSyscallProgs   = "syscall_progs"
@@ -136,6 +137,7 @@ type probePerfMapSpecs struct {
 	CurSc        *ebpf.MapSpec `ebpf:"cur_sc"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
 	Ia32Nr       *ebpf.MapSpec `ebpf:"ia32_nr"`
+	RbPending    *ebpf.MapSpec `ebpf:"rb_pending"`
 	RingDrops    *ebpf.MapSpec `ebpf:"ring_drops"`
 	ScratchMap   *ebpf.MapSpec `ebpf:"scratch_map"`
 	SyscallProgs *ebpf.MapSpec `ebpf:"syscall_progs"`
@@ -177,6 +179,7 @@ type probePerfMaps struct {
 	CurSc        *ebpf.Map `ebpf:"cur_sc"`
 	Events       *ebpf.Map `ebpf:"events"`
 	Ia32Nr       *ebpf.Map `ebpf:"ia32_nr"`
+	RbPending    *ebpf.Map `ebpf:"rb_pending"`
 	RingDrops    *ebpf.Map `ebpf:"ring_drops"`
 	ScratchMap   *ebpf.Map `ebpf:"scratch_map"`
 	SyscallProgs *ebpf.Map `ebpf:"syscall_progs"`
@@ -188,6 +191,7 @@ func (m *probePerfMaps) Close() error {
 		m.CurSc,
 		m.Events,
 		m.Ia32Nr,
+		m.RbPending,
 		m.RingDrops,
 		m.ScratchMap,
 		m.SyscallProgs,

@@ -109,6 +109,7 @@ const (
 	probeMapCurSc          = "cur_sc"
 	probeMapEvents         = "events"
 	probeMapIa32Nr         = "ia32_nr"
+	probeMapRbPending      = "rb_pending"
 	probeMapRingDrops      = "ring_drops"
 	probeMapScratchMap     = "scratch_map"
 	probeMapSyscallProgs   = "syscall_progs"
@@ -206,6 +207,7 @@ type probeMapSpecs struct {
 	CurSc        *ebpf.MapSpec `ebpf:"cur_sc"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
 	Ia32Nr       *ebpf.MapSpec `ebpf:"ia32_nr"`
+	RbPending    *ebpf.MapSpec `ebpf:"rb_pending"`
 	RingDrops    *ebpf.MapSpec `ebpf:"ring_drops"`
 	ScratchMap   *ebpf.MapSpec `ebpf:"scratch_map"`
 	SyscallProgs *ebpf.MapSpec `ebpf:"syscall_progs"`
@@ -247,6 +249,7 @@ type probeMaps struct {
 	CurSc        *ebpf.Map `ebpf:"cur_sc"`
 	Events       *ebpf.Map `ebpf:"events"`
 	Ia32Nr       *ebpf.Map `ebpf:"ia32_nr"`
+	RbPending    *ebpf.Map `ebpf:"rb_pending"`
 	RingDrops    *ebpf.Map `ebpf:"ring_drops"`
 	ScratchMap   *ebpf.Map `ebpf:"scratch_map"`
 	SyscallProgs *ebpf.Map `ebpf:"syscall_progs"`
@@ -258,6 +261,7 @@ func (m *probeMaps) Close() error {
 		m.CurSc,
 		m.Events,
 		m.Ia32Nr,
+		m.RbPending,
 		m.RingDrops,
 		m.ScratchMap,
 		m.SyscallProgs,

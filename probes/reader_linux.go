@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/perf"
@@ -29,17 +30,29 @@ func (p *Probes) read() {
 		return
 	}
 	var rec ringbuf.Record
+	p.ring.SetDeadline(time.Now().Add(straggler))
 	for {
 		if err := p.ring.ReadInto(&rec); err != nil {
-			if errors.Is(err, ringbuf.ErrClosed) || errors.Is(err, os.ErrClosed) {
+			switch {
+			case errors.Is(err, ringbuf.ErrClosed) || errors.Is(err, os.ErrClosed):
 				return
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				// Nothing left: look again after straggler, in case a
+				// record was written without waking us (see emit in
+				// bpf/common.h: fork and exit do not wake the reader).
+				p.ring.SetDeadline(time.Now().Add(straggler))
+			default:
+				p.log.Warn("ring buffer read", "err", err)
 			}
-			p.log.Warn("ring buffer read", "err", err)
 			continue
 		}
 		p.deliver(rec.RawSample)
 	}
 }
+
+// straggler bounds how long a record written without a wakeup can wait in
+// the ring buffer when no other event follows it.
+const straggler = 10 * time.Millisecond
 
 // readPerf drains the per-CPU perf buffers. Lost-samples records are
 // summed for Stats.LostSamples. Samples may carry up to 7 bytes of

@@ -179,6 +179,15 @@ struct {
 	__type(value, __u64);
 } ring_drops SEC(".maps");
 
+/* rb_pending is 1 while a fork or exit record waits in the ring without
+ * having woken the reader (see emit). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} rb_pending SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -254,7 +263,22 @@ static __always_inline void emit(void *ctx, struct event_hdr *h, __u32 fixed, __
 #ifdef PG_PERFBUF
 	long err = bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, h, size);
 #else
-	long err = bpf_ringbuf_output(&events, h, size, 0);
+	/* fork and exit only keep the process table: they ride along with
+	 * the next event instead of waking the reader. That next event must
+	 * force the wakeup, since the ring's adaptive wakeup fires only for a
+	 * record the reader was waiting for. */
+	__u32 zero = 0;
+	__u32 *pending = bpf_map_lookup_elem(&rb_pending, &zero);
+	__u64 flags = 0;
+	if (h->kind == KIND_FORK || h->kind == KIND_EXIT) {
+		flags = BPF_RB_NO_WAKEUP;
+		if (pending && !*pending)
+			*pending = 1;
+	} else if (pending && *pending) {
+		*pending = 0;
+		flags = BPF_RB_FORCE_WAKEUP;
+	}
+	long err = bpf_ringbuf_output(&events, h, size, flags);
 #endif
 	if (err != 0) {
 		__u32 k = h->kind & (KIND_MAX - 1);
