@@ -70,6 +70,9 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	d := &Daemon{opts: opts, log: opts.Logger, started: time.Now(), cfg: cfg}
+	if os.Geteuid() != 0 {
+		d.log.Error("podguard runs as root on a node (BPF, tc, containerd, every /proc entry); as this user it can only load and report rules")
+	}
 	unlock, err := lockInstance(cfg)
 	if err != nil {
 		return err
