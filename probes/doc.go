@@ -21,7 +21,10 @@
 //     (5.8+), else through a perf event array (one buffer per CPU, events
 //     of different CPUs may arrive out of order); Options.ForcePerfBuffer
 //     forces the latter. Load logs the choice and why; Transport reports
-//     it. The programs are the same C built twice (-DPG_PERFBUF).
+//     it. The programs are the same C built twice (-DPG_PERFBUF). In the
+//     ring buffer, fork and exit records do not wake the reader (they only
+//     feed the process table); the next other record forces the wakeup,
+//     and the reader looks again every 10 ms for records left waiting.
 //   - One reader goroutine drains the buffer into the bounded Events
 //     channel. It never blocks: a full channel drops the event and counts
 //     it per kind; kernel output failures (buffer full) are counted per
