@@ -35,7 +35,7 @@ func (e *enforcer) start(ctx context.Context) {
 	if e.probes != nil {
 		return
 	}
-	p, err := probes.Load(probes.Options{Logger: e.d.log.With("component", "probes")})
+	p, err := probes.Load(probes.Options{Logger: e.d.log.With("component", "probes"), Handler: e.d.pipe.handle})
 	e.err = err
 	if err != nil {
 		e.d.log.Error("kernel probes not attached: no detection until this is fixed", "err", err)
@@ -44,7 +44,7 @@ func (e *enforcer) start(ctx context.Context) {
 	e.probes = p
 	e.programmed = map[uint64]watch{}
 	ctx, e.cancel = context.WithCancel(ctx)
-	go e.d.pipe.run(ctx, p.Events())
+	go e.d.pipe.run(ctx)
 	e.reprogramLocked()
 	e.d.log.Info("kernel probes attached", "programs", len(p.Attached()))
 }

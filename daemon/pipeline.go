@@ -21,8 +21,9 @@ import (
 const foldWindow = 10 * time.Second
 
 // pipeline turns kernel events into detection events and mitigations:
-// probes → engine → folder → (mitigation worker) → writer. The kernel
-// reader never waits on it; it never waits on mitigations or outputs.
+// probes → engine → folder → (mitigation worker) → writer. The engine
+// runs on the kernel reader's goroutine; it never waits on mitigations
+// or outputs.
 type pipeline struct {
 	d      *Daemon
 	eng    *engine.Engine
@@ -30,7 +31,9 @@ type pipeline struct {
 	mit    *mitigate.Mitigator
 	out    *events.Writer
 	jobs   chan job
-	forget chan workload.Identity
+	forget chan workload.Identity // containers gone, for handle to forget
+	// scratch holds handle's matches, reused (handle runs on one goroutine).
+	scratch []engine.Match
 
 	matches, mitigationDrops atomic.Uint64
 	monoToWall               time.Duration
@@ -69,26 +72,34 @@ func monoOffset() time.Duration {
 	return time.Duration(time.Now().UnixNano() - ts.Nano())
 }
 
-// run evaluates events from the probes until the channel closes or ctx
-// ends.
-func (p *pipeline) run(ctx context.Context, in <-chan *probes.Event) {
+// handle evaluates one kernel event. It runs on the probes' reader
+// goroutine (probes.Options.Handler), so an event costs no hand-off; it
+// never blocks: mitigations and outputs are queued.
+func (p *pipeline) handle(ev *probes.Event) {
+	for {
+		select {
+		case id := <-p.forget:
+			p.eng.Forget(id)
+			continue
+		default:
+		}
+		break
+	}
+	p.scratch = p.eng.Handle(ev, p.scratch[:0])
+	for i := range p.scratch {
+		p.match(&p.scratch[i])
+	}
+	clear(p.scratch) // keep no event alive until the next match
+}
+
+// run emits the summaries of expired fold windows until ctx ends.
+func (p *pipeline) run(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	var matches []engine.Match
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case ev, ok := <-in:
-			if !ok {
-				return
-			}
-			matches = p.eng.Handle(ev, matches[:0])
-			for i := range matches {
-				p.match(&matches[i])
-			}
-		case id := <-p.forget:
-			p.eng.Forget(id)
 		case now := <-tick.C:
 			for _, ev := range p.fold.Expired(now) {
 				p.out.Emit(ev)

@@ -14,7 +14,6 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/perf"
-	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
 )
 
@@ -25,9 +24,11 @@ type Probes struct {
 	links     []link.Link
 	attached  []string
 	transport Transport
-	ring      *ringbuf.Reader // TransportRingBuffer
-	perf      *perf.Reader    // TransportPerfBuffer
-	reading   bool            // the read goroutine was started
+	ring      *ring        // TransportRingBuffer
+	perf      *perf.Reader // TransportPerfBuffer
+	reading   bool         // the read goroutine was started
+	stopping  atomic.Bool  // Close was called: the reader ends
+	handler   func(*Event) // Options.Handler, or nil for the Events channel
 	events    chan *Event
 	done      chan struct{}
 	log       *slog.Logger
@@ -76,6 +77,7 @@ func load(opts Options) (*Probes, error) {
 		events:    make(chan *Event, opts.QueueLen),
 		done:      make(chan struct{}),
 		log:       opts.Logger,
+		handler:   opts.Handler,
 	}
 	// Both objects have the same programs, maps and variables (only the
 	// type of "events" differs), so either loads into probeObjects.
@@ -160,12 +162,12 @@ func (p *Probes) openReader(ringSize int) (int, error) {
 		p.perf = rd
 		return rd.BufferSize(), nil
 	}
-	rd, err := ringbuf.NewReader(p.objs.Events)
+	rd, err := openRing(p.objs.Events.FD(), int(p.objs.Events.MaxEntries()))
 	if err != nil {
 		return 0, fmt.Errorf("open ring buffer reader: %w", err)
 	}
 	p.ring = rd
-	return rd.BufferSize(), nil
+	return rd.size(), nil
 }
 
 // perfBufferBytes splits total over the possible CPUs: a power-of-two
@@ -260,8 +262,9 @@ func (p *Probes) shutdown() {
 		for i := len(p.links) - 1; i >= 0; i-- {
 			p.links[i].Close()
 		}
+		p.stopping.Store(true)
 		if p.ring != nil {
-			p.ring.Close()
+			p.ring.stop()
 		}
 		if p.perf != nil {
 			p.perf.Close()
@@ -270,6 +273,9 @@ func (p *Probes) shutdown() {
 			<-p.done
 		} else {
 			close(p.events)
+		}
+		if p.ring != nil {
+			p.ring.close() // unmaps: the reader is gone
 		}
 		p.objs.Close()
 	})

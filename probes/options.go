@@ -22,6 +22,13 @@ type Options struct {
 	// perf buffer otherwise. For tests and for kernels whose ring buffer
 	// misbehaves.
 	ForcePerfBuffer bool
+	// Handler, when set, receives every event on the reader goroutine,
+	// synchronously, instead of the Events channel (which then stays
+	// empty): no hand-off per event. The *Event is reused for the next
+	// event once Handler returns (its strings and slices are not); a
+	// slow Handler backs up into the kernel buffer, whose overflow the
+	// kernel drops and counts (KindStats.RingDrops).
+	Handler func(*Event)
 	// Logger receives load and reader messages (default slog.Default()).
 	Logger *slog.Logger
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/perf"
-	"github.com/cilium/ebpf/ringbuf"
 )
 
 // Events returns the channel decoded events arrive on. It is closed by
@@ -19,9 +18,9 @@ func (p *Probes) Events() <-chan *Event {
 	return p.events
 }
 
-// read is the one reader goroutine: ReadInto a reused record of the
-// event buffer (ring or perf), decode, and hand off without ever
-// blocking; a full queue drops and counts.
+// read is the one reader goroutine: drain the event buffer (ring or
+// perf), decode each record and hand it to Options.Handler or the Events
+// channel, never blocking on the channel (a full queue drops and counts).
 func (p *Probes) read() {
 	defer close(p.done)
 	defer close(p.events)
@@ -29,24 +28,21 @@ func (p *Probes) read() {
 		p.readPerf()
 		return
 	}
-	var rec ringbuf.Record
-	p.ring.SetDeadline(time.Now().Add(straggler))
-	for {
-		if err := p.ring.ReadInto(&rec); err != nil {
-			switch {
-			case errors.Is(err, ringbuf.ErrClosed) || errors.Is(err, os.ErrClosed):
-				return
-			case errors.Is(err, os.ErrDeadlineExceeded):
-				// Nothing left: look again after straggler, in case a
-				// record was written without waking us (see emit in
-				// bpf/common.h: fork and exit do not wake the reader).
-				p.ring.SetDeadline(time.Now().Add(straggler))
-			default:
-				p.log.Warn("ring buffer read", "err", err)
-			}
+	var ev Event // reused for Options.Handler
+	deliver := func(raw []byte) { p.deliver(raw, &ev) }
+	for !p.stopping.Load() {
+		if p.ring.drain(deliver) > 0 {
 			continue
 		}
-		p.deliver(rec.RawSample)
+		// Nothing committed: sleep until the kernel wakes us. Records
+		// written without a wakeup (fork and exit, see emit in
+		// bpf/common.h) are picked up by the next wakeup or, with no
+		// other event, after straggler.
+		err := p.ring.wait(time.Now().Add(straggler))
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) && !p.stopping.Load() {
+			p.log.Warn("ring buffer wait", "err", err)
+			time.Sleep(straggler) // do not spin on a persistent error
+		}
 	}
 }
 
@@ -59,6 +55,7 @@ const straggler = 10 * time.Millisecond
 // padding; decode reads only the lengths the kernel announced.
 func (p *Probes) readPerf() {
 	var rec perf.Record
+	var ev Event
 	for {
 		if err := p.perf.ReadInto(&rec); err != nil {
 			if errors.Is(err, perf.ErrClosed) || errors.Is(err, os.ErrClosed) {
@@ -71,13 +68,17 @@ func (p *Probes) readPerf() {
 			p.lostSamples.Add(rec.LostSamples)
 			continue
 		}
-		p.deliver(rec.RawSample)
+		p.deliver(rec.RawSample, &ev)
 	}
 }
 
-// deliver decodes one sample and queues it, or drops and counts it.
-func (p *Probes) deliver(raw []byte) {
-	ev := new(Event)
+// deliver decodes one sample and hands it to the Handler (decoded into
+// reuse) or queues it (a new Event), or drops and counts it.
+func (p *Probes) deliver(raw []byte, reuse *Event) {
+	ev := reuse
+	if p.handler == nil {
+		ev = new(Event)
+	}
 	if err := decode(raw, ev); err != nil {
 		if p.decodeErrors.Add(1) == 1 {
 			p.log.Warn("decode event", "err", err)
@@ -85,6 +86,11 @@ func (p *Probes) deliver(raw []byte) {
 		return
 	}
 	k := ev.Kind % maxKindSlots
+	if p.handler != nil {
+		p.handler(ev)
+		p.delivered[k].Add(1)
+		return
+	}
 	select {
 	case p.events <- ev:
 		p.delivered[k].Add(1)
@@ -96,7 +102,7 @@ func (p *Probes) deliver(raw []byte) {
 // KindStats counts one kind's events since Load.
 type KindStats struct {
 	Kind       Kind
-	Delivered  uint64 // handed to the Events channel
+	Delivered  uint64 // handed to Options.Handler or the Events channel
 	QueueDrops uint64 // dropped because the Events channel was full
 	RingDrops  uint64 // dropped in the kernel: the ring (or this CPU's perf) buffer was full
 }
