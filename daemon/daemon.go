@@ -228,8 +228,8 @@ func (d *Daemon) reloadConfig() {
 	d.mu.Lock()
 	d.cfg, d.cfgProbs = cfg, nil
 	d.mu.Unlock()
-	if cfg.API.Socket != old.API.Socket || cfg.StateDir != old.StateDir {
-		d.log.Warn("api.socket and state_dir changes take effect at the next restart")
+	if cfg.API.Socket != old.API.Socket || cfg.StateDir != old.StateDir || cfg.Probes != old.Probes {
+		d.log.Warn("api.socket, state_dir and [probes] changes take effect at the next restart")
 	}
 	d.store.SetSource(d.rulesSource(cfg))
 	d.store.SetPolicy(cfg.Policy.Rulesets)

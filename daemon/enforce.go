@@ -35,7 +35,8 @@ func (e *enforcer) start(ctx context.Context) {
 	if e.probes != nil {
 		return
 	}
-	p, err := probes.Load(probes.Options{Logger: e.d.log.With("component", "probes"), Handler: e.d.pipe.handle})
+	p, err := probes.Load(probes.Options{Logger: e.d.log.With("component", "probes"), Handler: e.d.pipe.handle,
+		RingSize: e.d.config().Probes.BufferKiB << 10})
 	e.err = err
 	if err != nil {
 		e.d.log.Error("kernel probes not attached: no detection until this is fixed", "err", err)

@@ -12,7 +12,7 @@ type Options struct {
 	// the reader drops the event and counts it (Stats.QueueDrops).
 	QueueLen int
 	// RingSize is the ring buffer size in bytes: a power of two and a
-	// multiple of the page size (default 4 MiB). With the perf buffer it
+	// multiple of the page size (default 2 MiB). With the perf buffer it
 	// is the total over all possible CPUs: each CPU gets RingSize/CPUs
 	// rounded down to a power-of-two number of pages, at least one page.
 	RingSize int
@@ -38,7 +38,7 @@ func (o Options) withDefaults() Options {
 		o.QueueLen = 4096
 	}
 	if o.RingSize <= 0 {
-		o.RingSize = 4 << 20
+		o.RingSize = 2 << 20
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -35,6 +35,7 @@ type Config struct {
 	Policy     Policy     `toml:"policy"`
 	Isolate    Isolate    `toml:"isolate"`
 	Metrics    Metrics    `toml:"metrics"`
+	Probes     Probes     `toml:"probes"`
 
 	// Path is the file the config was read from; "" means built-in defaults.
 	Path string `toml:"-"`
@@ -86,6 +87,15 @@ type Metrics struct {
 	Listen string `toml:"listen"`
 }
 
+// Probes configures the kernel side.
+type Probes struct {
+	// BufferKiB is the kernel event buffer: the ring buffer's size, or
+	// the perf buffers' total on kernels before 5.8. A power of two, at
+	// least 64. A larger buffer rides out longer stalls of the reader at
+	// the cost of memory (the ring's pages count twice in RSS).
+	BufferKiB int `toml:"buffer_kib"`
+}
+
 // Default returns the configuration used when no file exists.
 func Default() *Config {
 	node, _ := os.Hostname()
@@ -98,6 +108,7 @@ func Default() *Config {
 		Events:     Events{File: "/var/log/podguard/events.jsonl"},
 		API:        API{Socket: "/run/podguard/podguard.sock"},
 		Metrics:    Metrics{Listen: "127.0.0.1:9464"},
+		Probes:     Probes{BufferKiB: 2048},
 	}
 }
 
@@ -161,6 +172,9 @@ func (c *Config) validate(f *tomlfile.File) tomlfile.Problems {
 		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
 			bad([]any{"metrics", "listen"}, "metrics.listen %q is not host:port; write it like \"127.0.0.1:9464\", or \"\" to turn metrics off", c.Metrics.Listen)
 		}
+	}
+	if k := c.Probes.BufferKiB; k < 64 || k&(k-1) != 0 || k > 1<<20 {
+		bad([]any{"probes", "buffer_kib"}, "probes.buffer_kib = %d: use a power of two from 64 to 1048576 (KiB), e.g. 2048", k)
 	}
 	if u := c.Events.Webhook.URL; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 		bad([]any{"events", "webhook", "url"}, "events.webhook.url %q must start with http:// or https://", u)

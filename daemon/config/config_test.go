@@ -34,25 +34,28 @@ address = "/tmp/c.sock"
 rulesets = ["php", "default"]
 [isolate]
 allow = ["10.0.0.10/32", "fd00::/64"]
+[probes]
+buffer_kib = 8192
 `
 	c, err := Parse("c.toml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Enabled || c.Cluster != "prod-eu" || c.Node != "node-7" || !c.DryRun || c.Containerd.Address != "/tmp/c.sock" ||
-		c.Containerd.Namespace != "k8s.io" || len(c.Policy.Rulesets) != 2 || len(c.AllowPrefixes()) != 2 {
+		c.Containerd.Namespace != "k8s.io" || len(c.Policy.Rulesets) != 2 || len(c.AllowPrefixes()) != 2 || c.Probes.BufferKiB != 8192 {
 		t.Fatalf("config = %+v", c)
 	}
 }
 
 func TestParseProblems(t *testing.T) {
 	cases := map[string]struct{ src, want string }{
-		"unknown key":   {"enabled = true\nenable = false\n", `c.toml:2: unknown key "enable"; valid keys there are: api, cluster, containerd, dry_run, enabled, events, isolate, metrics, node, policy, rules_dir, state_dir`},
-		"unknown table": {"[event]\nfile = \"/x\"\n", `c.toml:1: unknown key "event"; valid keys there are: api, cluster, containerd, dry_run, enabled, events, isolate, metrics, node, policy, rules_dir, state_dir`},
+		"unknown key":   {"enabled = true\nenable = false\n", `c.toml:2: unknown key "enable"; valid keys there are: api, cluster, containerd, dry_run, enabled, events, isolate, metrics, node, policy, probes, rules_dir, state_dir`},
+		"unknown table": {"[event]\nfile = \"/x\"\n", `c.toml:1: unknown key "event"; valid keys there are: api, cluster, containerd, dry_run, enabled, events, isolate, metrics, node, policy, probes, rules_dir, state_dir`},
 		"nested key":    {"[containerd]\nsocket = \"/x\"\n", `c.toml:2: unknown key "socket" in [containerd]; valid keys there are: address, namespace`},
 		"wrong type":    {"enabled = \"yes\"\n", `c.toml:1: wrong type for "enabled": TOML value has type string; destination has type boolean`},
 		"relative path": {"rules_dir = \"rules.d\"\n", `c.toml:1: rules_dir must be an absolute path, got "rules.d"`},
 		"bad cidr":      {"[isolate]\nallow = [\"10.0.0.1\"]\n", `c.toml:2: isolate.allow[0] "10.0.0.1" is not a CIDR; write it like "10.0.0.1/32" or "fd00::/64"`},
+		"buffer size":   {"[probes]\nbuffer_kib = 3000\n", `c.toml:2: probes.buffer_kib = 3000: use a power of two from 64 to 1048576 (KiB), e.g. 2048`},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
