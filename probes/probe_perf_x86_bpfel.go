@@ -37,6 +37,7 @@ type probePerfScArgs struct {
 	A      [6]uint64
 	Compat uint32
 	Pad    uint32
+	W      probePerfWatch
 }
 
 type probePerfScratch struct {

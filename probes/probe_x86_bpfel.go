@@ -97,6 +97,7 @@ type probeScArgs struct {
 	A      [6]uint64
 	Compat uint32
 	Pad    uint32
+	W      probeWatch
 }
 
 type probeScratch struct {
