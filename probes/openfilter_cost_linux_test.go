@@ -30,7 +30,8 @@ var catalogOpenFilter = &OpenFilter{
 // what the probes cost per open+close of a /dev/shm file that no rule
 // matches, in a watched cgroup without and with the catalog's open
 // prefilter, beside an unwatched cgroup and an empty raw tracepoint on
-// sys_enter. Opt-in (PODGUARD_OPENFILTER_COST=1; root): it runs 100 000
+// sys_enter; and an open the filter passes (a basename prefix), for the
+// filter's own cost on top of emitting. Opt-in (PODGUARD_OPENFILTER_COST=1; root): it runs 100 000
 // open+close per case (PODGUARD_OPENFILTER_COST_N to change), three
 // rounds, and logs the median of each.
 //
@@ -46,13 +47,16 @@ func TestOpenFilterCost(t *testing.T) {
 	r := sharedProbes(t)
 	cg := r.newCgroup(t, KindsOf(KindOpen), 0)
 	t.Cleanup(func() { r.p.ClearOpenFilter() })
-	target := "/dev/shm/podguard-openfilter-cost"
-	if err := os.WriteFile(target, nil, 0o600); err != nil {
-		t.Fatal(err)
+	// target matches no rule; hit is a basename the filter passes
+	target, hit := "/dev/shm/podguard-openfilter-cost", "/dev/shm/id_podguard-openfilter-cost"
+	for _, p := range []string{target, hit} {
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Remove(p) })
 	}
-	t.Cleanup(func() { os.Remove(target) })
-	if catalogOpenFilter.Passes(target, 0) {
-		t.Fatalf("%s passes the catalog filter", target)
+	if catalogOpenFilter.Passes(target, 0) || !catalogOpenFilter.Passes(hit, 0) {
+		t.Fatalf("the catalog filter passes %s or hides %s", target, hit)
 	}
 
 	stats, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
@@ -74,7 +78,7 @@ func TestOpenFilterCost(t *testing.T) {
 	defer l.Close()
 
 	type sample struct{ probes, empty, runs float64 }
-	measure := func(watched bool, f *OpenFilter) sample {
+	measure := func(watched bool, f *OpenFilter, target string) sample {
 		if err := r.p.SetOpenFilter(f); err != nil {
 			t.Fatal(err)
 		}
@@ -102,16 +106,18 @@ func TestOpenFilterCost(t *testing.T) {
 		name    string
 		watched bool
 		f       *OpenFilter
+		target  string
 	}{
-		{"unwatched cgroup", false, nil},
-		{"watched, no filter", true, nil},
-		{"watched, catalog filter", true, catalogOpenFilter},
+		{"unwatched cgroup", false, nil, target},
+		{"watched, no filter", true, nil, target},
+		{"watched, catalog filter", true, catalogOpenFilter, target},
+		{"filter passes (id_*)", true, catalogOpenFilter, hit},
 	}
 	res := make([][]sample, len(cases))
 	before, _ := r.p.Stats()
 	for round := 0; round < 3; round++ {
 		for i, c := range cases {
-			res[i] = append(res[i], measure(c.watched, c.f))
+			res[i] = append(res[i], measure(c.watched, c.f, c.target))
 			time.Sleep(100 * time.Millisecond) // let the reader drain
 		}
 	}
@@ -124,7 +130,7 @@ func TestOpenFilterCost(t *testing.T) {
 		slices.Sort(v)
 		return v[len(v)/2]
 	}
-	t.Logf("%d open+close of %s per case, median of 3 rounds, ns per open+close (sys_enter runs per open+close):", n, target)
+	t.Logf("%d open+close of %s (last case: %s) per case, median of 3 rounds, ns per open+close (sys_enter runs per open+close):", n, target, hit)
 	for i, c := range cases {
 		t.Logf("  %-24s podguard %7.0f ns (%.2f runs)   empty raw tracepoint %5.0f ns", c.name,
 			median(res[i], func(s sample) float64 { return s.probes }), median(res[i], func(s sample) float64 { return s.runs }),
