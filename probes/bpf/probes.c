@@ -101,10 +101,10 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 			return 0;
 	} else {
 		/* One read of the argument registers instead of one per
-		 * register: r10 up to di in x86_64's struct pt_regs, a layout
-		 * as fixed as the syscall ABI (bpf_tracing.h reads it the same
-		 * way without CO-RE). Every helper call counts here: this runs
-		 * for every syscall of a watched cgroup. */
+		 * register: eight words from regs->r10 (CO-RE relocated) up to
+		 * di, an order x86_64's struct pt_regs has always had
+		 * (_Static_assert above). Every helper call counts here: this
+		 * runs for every syscall of a watched cgroup. */
 		struct arg_regs r = {};
 		bpf_probe_read_kernel(&r, sizeof(r), &regs->r10);
 		sc->compat = 0;
