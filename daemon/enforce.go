@@ -21,6 +21,7 @@ type enforcer struct {
 	err    error
 	// programmed are the cgroups in the kernel's watched map.
 	programmed map[uint64]watch
+	openFilter openFilterState
 }
 
 type watch struct {
@@ -77,6 +78,7 @@ func (e *enforcer) reprogramLocked() {
 	if e.probes == nil {
 		return
 	}
+	e.openFilterLocked()
 	seen := map[uint64]bool{}
 	for _, id := range e.d.resolver.Workloads() {
 		e.watchLocked(id)

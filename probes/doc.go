@@ -12,6 +12,13 @@
 //     Host tasks are silent unless Options.HostMonitoring (then SetHost
 //     applies). Events are seen at syscall entry: a failing syscall is
 //     reported too, and user strings are read before the kernel copies them.
+//   - Opens can be filtered further (SetOpenFilter, OpenFilter): once a
+//     filter is installed, a read open is emitted only if its raw path or
+//     its basename starts with one of the filter's prefixes; writes
+//     (O_WRONLY, O_RDWR, O_CREAT, O_TRUNC), relative and unjudgeable paths
+//     always pass. Without a filter (after Load, after ClearOpenFilter)
+//     every open of a watched cgroup is emitted. OpenFilter.Passes is the
+//     Go mirror of the kernel's predicate.
 //   - Kills (KillSet) happen in the kernel with bpf_send_signal(SIGKILL):
 //     at sched_process_exec before the new image runs a user instruction,
 //     or at syscall entry (the syscall itself still runs, the task dies on

@@ -13,12 +13,31 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type probePerfOpenFilter struct {
+	_   structs.HostLayout
+	Gen uint32
+	Pad uint32
+}
+
+type probePerfOpenKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Data      [256]uint8
+}
+
+type probePerfOpenKeys struct {
+	_    structs.HostLayout
+	Path probePerfOpenKey
+	Base probePerfOpenKey
+}
+
 type probePerfScArgs struct {
 	_      structs.HostLayout
 	Nr     uint64
 	A      [6]uint64
 	Compat uint32
 	Pad    uint32
+	W      probePerfWatch
 }
 
 type probePerfScratch struct {
@@ -39,6 +58,10 @@ const (
 	probePerfMapCurSc          = "cur_sc"
 	probePerfMapEvents         = "events"
 	probePerfMapIa32Nr         = "ia32_nr"
+	probePerfMapOpenBasenames  = "open_basenames"
+	probePerfMapOpenFilter     = "open_filter"
+	probePerfMapOpenKeys       = "open_keys"
+	probePerfMapOpenPrefixes   = "open_prefixes"
 	probePerfMapRbPending      = "rb_pending"
 	probePerfMapRingDrops      = "ring_drops"
 	probePerfMapScratchMap     = "scratch_map"
@@ -134,14 +157,18 @@ type probePerfProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probePerfMapSpecs struct {
-	CurSc        *ebpf.MapSpec `ebpf:"cur_sc"`
-	Events       *ebpf.MapSpec `ebpf:"events"`
-	Ia32Nr       *ebpf.MapSpec `ebpf:"ia32_nr"`
-	RbPending    *ebpf.MapSpec `ebpf:"rb_pending"`
-	RingDrops    *ebpf.MapSpec `ebpf:"ring_drops"`
-	ScratchMap   *ebpf.MapSpec `ebpf:"scratch_map"`
-	SyscallProgs *ebpf.MapSpec `ebpf:"syscall_progs"`
-	Watched      *ebpf.MapSpec `ebpf:"watched"`
+	CurSc         *ebpf.MapSpec `ebpf:"cur_sc"`
+	Events        *ebpf.MapSpec `ebpf:"events"`
+	Ia32Nr        *ebpf.MapSpec `ebpf:"ia32_nr"`
+	OpenBasenames *ebpf.MapSpec `ebpf:"open_basenames"`
+	OpenFilter    *ebpf.MapSpec `ebpf:"open_filter"`
+	OpenKeys      *ebpf.MapSpec `ebpf:"open_keys"`
+	OpenPrefixes  *ebpf.MapSpec `ebpf:"open_prefixes"`
+	RbPending     *ebpf.MapSpec `ebpf:"rb_pending"`
+	RingDrops     *ebpf.MapSpec `ebpf:"ring_drops"`
+	ScratchMap    *ebpf.MapSpec `ebpf:"scratch_map"`
+	SyscallProgs  *ebpf.MapSpec `ebpf:"syscall_progs"`
+	Watched       *ebpf.MapSpec `ebpf:"watched"`
 }
 
 // probePerfVariableSpecs contains global variables before they are loaded into the kernel.
@@ -176,14 +203,18 @@ func (o *probePerfObjects) Close() error {
 //
 // It can be passed to loadProbePerfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probePerfMaps struct {
-	CurSc        *ebpf.Map `ebpf:"cur_sc"`
-	Events       *ebpf.Map `ebpf:"events"`
-	Ia32Nr       *ebpf.Map `ebpf:"ia32_nr"`
-	RbPending    *ebpf.Map `ebpf:"rb_pending"`
-	RingDrops    *ebpf.Map `ebpf:"ring_drops"`
-	ScratchMap   *ebpf.Map `ebpf:"scratch_map"`
-	SyscallProgs *ebpf.Map `ebpf:"syscall_progs"`
-	Watched      *ebpf.Map `ebpf:"watched"`
+	CurSc         *ebpf.Map `ebpf:"cur_sc"`
+	Events        *ebpf.Map `ebpf:"events"`
+	Ia32Nr        *ebpf.Map `ebpf:"ia32_nr"`
+	OpenBasenames *ebpf.Map `ebpf:"open_basenames"`
+	OpenFilter    *ebpf.Map `ebpf:"open_filter"`
+	OpenKeys      *ebpf.Map `ebpf:"open_keys"`
+	OpenPrefixes  *ebpf.Map `ebpf:"open_prefixes"`
+	RbPending     *ebpf.Map `ebpf:"rb_pending"`
+	RingDrops     *ebpf.Map `ebpf:"ring_drops"`
+	ScratchMap    *ebpf.Map `ebpf:"scratch_map"`
+	SyscallProgs  *ebpf.Map `ebpf:"syscall_progs"`
+	Watched       *ebpf.Map `ebpf:"watched"`
 }
 
 func (m *probePerfMaps) Close() error {
@@ -191,6 +222,10 @@ func (m *probePerfMaps) Close() error {
 		m.CurSc,
 		m.Events,
 		m.Ia32Nr,
+		m.OpenBasenames,
+		m.OpenFilter,
+		m.OpenKeys,
+		m.OpenPrefixes,
 		m.RbPending,
 		m.RingDrops,
 		m.ScratchMap,

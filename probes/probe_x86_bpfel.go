@@ -73,12 +73,31 @@ type probeNetEvent struct {
 	Tail     [0]uint8
 }
 
+type probeOpenFilter struct {
+	_   structs.HostLayout
+	Gen uint32
+	Pad uint32
+}
+
+type probeOpenKey struct {
+	_         structs.HostLayout
+	Prefixlen uint32
+	Data      [256]uint8
+}
+
+type probeOpenKeys struct {
+	_    structs.HostLayout
+	Path probeOpenKey
+	Base probeOpenKey
+}
+
 type probeScArgs struct {
 	_      structs.HostLayout
 	Nr     uint64
 	A      [6]uint64
 	Compat uint32
 	Pad    uint32
+	W      probeWatch
 }
 
 type probeScratch struct {
@@ -109,6 +128,10 @@ const (
 	probeMapCurSc          = "cur_sc"
 	probeMapEvents         = "events"
 	probeMapIa32Nr         = "ia32_nr"
+	probeMapOpenBasenames  = "open_basenames"
+	probeMapOpenFilter     = "open_filter"
+	probeMapOpenKeys       = "open_keys"
+	probeMapOpenPrefixes   = "open_prefixes"
 	probeMapRbPending      = "rb_pending"
 	probeMapRingDrops      = "ring_drops"
 	probeMapScratchMap     = "scratch_map"
@@ -204,14 +227,18 @@ type probeProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probeMapSpecs struct {
-	CurSc        *ebpf.MapSpec `ebpf:"cur_sc"`
-	Events       *ebpf.MapSpec `ebpf:"events"`
-	Ia32Nr       *ebpf.MapSpec `ebpf:"ia32_nr"`
-	RbPending    *ebpf.MapSpec `ebpf:"rb_pending"`
-	RingDrops    *ebpf.MapSpec `ebpf:"ring_drops"`
-	ScratchMap   *ebpf.MapSpec `ebpf:"scratch_map"`
-	SyscallProgs *ebpf.MapSpec `ebpf:"syscall_progs"`
-	Watched      *ebpf.MapSpec `ebpf:"watched"`
+	CurSc         *ebpf.MapSpec `ebpf:"cur_sc"`
+	Events        *ebpf.MapSpec `ebpf:"events"`
+	Ia32Nr        *ebpf.MapSpec `ebpf:"ia32_nr"`
+	OpenBasenames *ebpf.MapSpec `ebpf:"open_basenames"`
+	OpenFilter    *ebpf.MapSpec `ebpf:"open_filter"`
+	OpenKeys      *ebpf.MapSpec `ebpf:"open_keys"`
+	OpenPrefixes  *ebpf.MapSpec `ebpf:"open_prefixes"`
+	RbPending     *ebpf.MapSpec `ebpf:"rb_pending"`
+	RingDrops     *ebpf.MapSpec `ebpf:"ring_drops"`
+	ScratchMap    *ebpf.MapSpec `ebpf:"scratch_map"`
+	SyscallProgs  *ebpf.MapSpec `ebpf:"syscall_progs"`
+	Watched       *ebpf.MapSpec `ebpf:"watched"`
 }
 
 // probeVariableSpecs contains global variables before they are loaded into the kernel.
@@ -246,14 +273,18 @@ func (o *probeObjects) Close() error {
 //
 // It can be passed to loadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probeMaps struct {
-	CurSc        *ebpf.Map `ebpf:"cur_sc"`
-	Events       *ebpf.Map `ebpf:"events"`
-	Ia32Nr       *ebpf.Map `ebpf:"ia32_nr"`
-	RbPending    *ebpf.Map `ebpf:"rb_pending"`
-	RingDrops    *ebpf.Map `ebpf:"ring_drops"`
-	ScratchMap   *ebpf.Map `ebpf:"scratch_map"`
-	SyscallProgs *ebpf.Map `ebpf:"syscall_progs"`
-	Watched      *ebpf.Map `ebpf:"watched"`
+	CurSc         *ebpf.Map `ebpf:"cur_sc"`
+	Events        *ebpf.Map `ebpf:"events"`
+	Ia32Nr        *ebpf.Map `ebpf:"ia32_nr"`
+	OpenBasenames *ebpf.Map `ebpf:"open_basenames"`
+	OpenFilter    *ebpf.Map `ebpf:"open_filter"`
+	OpenKeys      *ebpf.Map `ebpf:"open_keys"`
+	OpenPrefixes  *ebpf.Map `ebpf:"open_prefixes"`
+	RbPending     *ebpf.Map `ebpf:"rb_pending"`
+	RingDrops     *ebpf.Map `ebpf:"ring_drops"`
+	ScratchMap    *ebpf.Map `ebpf:"scratch_map"`
+	SyscallProgs  *ebpf.Map `ebpf:"syscall_progs"`
+	Watched       *ebpf.Map `ebpf:"watched"`
 }
 
 func (m *probeMaps) Close() error {
@@ -261,6 +292,10 @@ func (m *probeMaps) Close() error {
 		m.CurSc,
 		m.Events,
 		m.Ia32Nr,
+		m.OpenBasenames,
+		m.OpenFilter,
+		m.OpenKeys,
+		m.OpenPrefixes,
 		m.RbPending,
 		m.RingDrops,
 		m.ScratchMap,

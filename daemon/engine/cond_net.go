@@ -16,10 +16,11 @@ const (
 )
 
 var (
-	metadataAddrs = []netip.Addr{netip.MustParseAddr("169.254.169.254"), netip.MustParseAddr("fd00:ec2::254"), netip.MustParseAddr("100.100.100.200")}
-	runtimeSocks  = set("docker.sock", "containerd.sock", "crio.sock", "dockershim.sock", "cri-dockerd.sock", "podman.sock")
-	poolPorts     = map[uint16]bool{3333: true, 3334: true, 3335: true, 3336: true, 3357: true, 4444: true, 5555: true, 7777: true, 8888: true, 9999: true, 14433: true, 14444: true, 45560: true, 45700: true}
-	usualPorts    = map[uint16]bool{53: true, 80: true, 443: true}
+	metadataAddrs    = []netip.Addr{netip.MustParseAddr("169.254.169.254"), netip.MustParseAddr("fd00:ec2::254"), netip.MustParseAddr("100.100.100.200")}
+	runtimeSockNames = []string{"docker.sock", "containerd.sock", "crio.sock", "dockershim.sock", "cri-dockerd.sock", "podman.sock"}
+	runtimeSocks     = set(runtimeSockNames...)
+	poolPorts        = map[uint16]bool{3333: true, 3334: true, 3335: true, 3336: true, 3357: true, 4444: true, 5555: true, 7777: true, 8888: true, 9999: true, 14433: true, 14444: true, 45560: true, 45700: true}
+	usualPorts       = map[uint16]bool{53: true, 80: true, 443: true}
 )
 
 // inetConnect returns the destination of an AF_INET/AF_INET6 connect.
@@ -99,4 +100,9 @@ var netConditions = map[string]condition{
 		}
 		return dest(a, port), true
 	},
+}
+
+// netOpenInterest: the opens netConditions match (see fileOpenInterest).
+var netOpenInterest = map[string]OpenInterest{
+	"container-runtime-socket": {BasePrefixes: runtimeSockNames},
 }

@@ -65,3 +65,9 @@ var tamperConditions = map[string]condition{
 		return nil, false
 	},
 }
+
+// tamperOpenInterest: podguard-tamper matches opens only when they write
+// (changedMatching), wherever podguard's paths are mounted.
+var tamperOpenInterest = map[string]OpenInterest{
+	"podguard-tamper": {Writes: true},
+}

@@ -56,6 +56,7 @@ func (w *world) handle(ev *probes.Event) []string {
 		ids = append(ids, m.Rule.ID)
 	}
 	sort.Strings(ids)
+	checkOpenFilter(w, ev, ids)
 	return ids
 }
 

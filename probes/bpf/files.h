@@ -3,6 +3,7 @@
 #pragma once
 
 #include "syscall.h"
+#include "openfilter.h"
 
 #define O_WRONLY 01
 #define O_CREAT 0100
@@ -54,36 +55,43 @@ SEC("raw_tracepoint/sys_enter")
 int sys_open(struct bpf_raw_tracepoint_args *ctx)
 {
 	SYSCALL_PROLOGUE(KIND_OPEN);
-	struct file_event *e = file_start(KIND_OPEN, nr);
-	if (!e)
-		return 0;
 	const char *path;
+	__s32 dirfd = AT_FDCWD;
+	__u32 flags, mode;
 	switch (nr) {
 	case NR_open:
 		path = (const char *)a[0];
-		e->flags = a[1];
-		e->mode = a[2];
+		flags = a[1];
+		mode = a[2];
 		break;
 	case NR_creat:
 		path = (const char *)a[0];
-		e->flags = O_CREAT | O_WRONLY | O_TRUNC;
-		e->mode = a[1];
+		flags = O_CREAT | O_WRONLY | O_TRUNC;
+		mode = a[1];
 		break;
 	case NR_openat2: {
 		struct open_how how = {};
 		bpf_probe_read_user(&how, sizeof(how), (void *)a[2]);
-		e->dirfd = a[0];
+		dirfd = a[0];
 		path = (const char *)a[1];
-		e->flags = how.flags;
-		e->mode = how.mode;
+		flags = how.flags;
+		mode = how.mode;
 		break;
 	}
 	default: /* openat */
-		e->dirfd = a[0];
+		dirfd = a[0];
 		path = (const char *)a[1];
-		e->flags = a[2];
-		e->mode = a[3];
+		flags = a[2];
+		mode = a[3];
 	}
+	if (!open_wanted(flags, path))
+		return 0;
+	struct file_event *e = file_start(KIND_OPEN, nr);
+	if (!e)
+		return 0;
+	e->dirfd = dirfd;
+	e->flags = flags;
+	e->mode = mode;
 	file_emit(ctx, e, path, NULL, true);
 	return 0;
 }

@@ -34,6 +34,14 @@ struct {
 	__type(value, __u32);
 } ia32_nr SEC(".maps");
 
+/* struct pt_regs from r10 to di (x86_64). */
+struct arg_regs {
+	__u64 r10, r9, r8, ax, cx, dx, si, di;
+};
+_Static_assert(__builtin_offsetof(struct pt_regs, di) - __builtin_offsetof(struct pt_regs, r10) ==
+		       __builtin_offsetof(struct arg_regs, di),
+	       "pt_regs layout");
+
 #define IA32_UMOUNT 22
 #define IA32_SOCKETCALL 102
 #define SYS_SOCKET 1
@@ -78,11 +86,13 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	__u64 nr = ctx->args[1];
 	if (nr >= NR_MAX)
 		return 0;
-	if (!watch_for(bpf_get_current_cgroup_id()))
+	struct watch *w = watch_for(bpf_get_current_cgroup_id());
+	if (!w)
 		return 0;
 	struct sc_args *sc = cur_args();
 	if (!sc)
 		return 0;
+	sc->w = *w;
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	if (BPF_CORE_READ(task, thread_info.status) & TS_COMPAT) {
@@ -90,14 +100,21 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		if (!compat_args(regs, nr, sc))
 			return 0;
 	} else {
+		/* One read of the argument registers instead of one per
+		 * register: eight words from regs->r10 (CO-RE relocated) up to
+		 * di, an order x86_64's struct pt_regs has always had
+		 * (_Static_assert above). Every helper call counts here: this
+		 * runs for every syscall of a watched cgroup. */
+		struct arg_regs r = {};
+		bpf_probe_read_kernel(&r, sizeof(r), &regs->r10);
 		sc->compat = 0;
 		sc->nr = nr;
-		sc->a[0] = BPF_CORE_READ(regs, di);
-		sc->a[1] = BPF_CORE_READ(regs, si);
-		sc->a[2] = BPF_CORE_READ(regs, dx);
-		sc->a[3] = BPF_CORE_READ(regs, r10);
-		sc->a[4] = BPF_CORE_READ(regs, r8);
-		sc->a[5] = BPF_CORE_READ(regs, r9);
+		sc->a[0] = r.di;
+		sc->a[1] = r.si;
+		sc->a[2] = r.dx;
+		sc->a[3] = r.r10;
+		sc->a[4] = r.r8;
+		sc->a[5] = r.r9;
 	}
 	bpf_tail_call(ctx, &syscall_progs, (__u32)sc->nr);
 	return 0;

@@ -68,6 +68,7 @@ struct sc_args {
 	__u64 a[6];
 	__u32 compat; /* 1: ia32 syscall (int 0x80 or a 32-bit task) */
 	__u32 _pad;
+	struct watch w; /* the cgroup's entry in watched, copied by the dispatcher */
 };
 
 struct {
@@ -90,7 +91,7 @@ static __always_inline struct sc_args *cur_args(void)
 	if (!sc)                                                          \
 		return 0;                                                 \
 	__u64 nr = sc->nr;                                                \
-	struct watch *w = watch_for(bpf_get_current_cgroup_id());         \
+	struct watch *w = &sc->w;                                         \
 	if (!wants(w, (kind)))                                            \
 		return 0;                                                 \
 	__u64 *a = sc->a;                                                 \

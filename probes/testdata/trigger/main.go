@@ -92,6 +92,14 @@ func main() {
 			unix.Connect(s, sa) // refused or unreachable is fine: the attempt is the event
 			unix.Close(s)
 		}
+	case "open-read": // open(path, O_RDONLY) for each path; failures are fine
+		for _, p := range args {
+			closeFd(unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0))
+		}
+	case "open-write": // open(path, O_WRONLY|O_CREAT, 0600) for each path
+		for _, p := range args {
+			closeFd(unix.Open(p, unix.O_WRONLY|unix.O_CREAT|unix.O_CLOEXEC, 0o600))
+		}
 	case "storm-open": // open+close path n times
 		n, _ := strconv.Atoi(args[1])
 		for i := 0; i < n && err == nil; i++ {

@@ -31,6 +31,8 @@ func child(action string, args []string) int {
 		}
 	case "child-storm": // see stormChild
 		err = stormChild(args[0], args[1])
+	case "child-opens": // see openPaths
+		err = openPaths(args)
 	case "child-marker":
 		err = writeMarker(args[0])
 	default:

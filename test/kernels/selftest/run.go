@@ -83,6 +83,7 @@ func run(pid1 bool) error {
 	check("events", eventChecks(p, c, root, tmp, self, check))
 	check("kills", killChecks(p, c, root, tmp, self, check))
 	check("concurrent opens", stormCheck(p, c, root, tmp, self))
+	check("open prefilter", openFilterCheck(p, c, root, tmp, self))
 	printStats(p)
 	if failed > 0 {
 		return fmt.Errorf("%d checks failed", failed)

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0
+// The open prefilter: which opens sys_open emits at all. Userspace
+// (probes/openfilter_linux.go) installs the union of what the active rules
+// can match; probes/openfilter.go mirrors this predicate in Go, and the two
+// must stay in step.
+#pragma once
+
+#include "common.h"
+
+#define OPEN_W_FLAGS (01 | 02 | 0100 | 01000) /* O_WRONLY|O_RDWR|O_CREAT|O_TRUNC */
+#define OPEN_KEY_DATA 256                    /* LPM_DATA_SIZE_MAX */
+
+/* An LPM trie key: data[0] is the filter generation, the path or basename
+ * (prefix) follows, without its NUL. */
+struct open_key {
+	__u32 prefixlen; /* bits of data that count */
+	__u8 data[OPEN_KEY_DATA];
+};
+
+struct open_keys {
+	struct open_key path;
+	struct open_key base;
+};
+
+/* gen 0: no filter, every open is emitted (the state after load). Else
+ * only trie entries whose data[0] is gen count, so that userspace can
+ * fill a new generation beside the old one and switch with one write. */
+struct open_filter {
+	__u32 gen;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct open_filter);
+} open_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__type(key, struct open_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} open_prefixes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 4096);
+	__type(key, struct open_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} open_basenames SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct open_keys);
+} open_keys SEC(".maps");
+
+/* open_wanted decides whether an open (flags, user path) is emitted: with
+ * no filter installed, when it asks for writing, when the path is relative,
+ * unreadable, empty, ends in '/' or is too long to judge (>= 254 bytes),
+ * or when the path or its basename has a prefix in the tries. It runs
+ * before any ring buffer work: a rejected open costs a user string copy,
+ * a backwards scan of its basename and two trie lookups. */
+static __always_inline bool open_wanted(__u64 flags, const char *upath)
+{
+	__u32 zero = 0;
+	struct open_filter *f = bpf_map_lookup_elem(&open_filter, &zero);
+	if (!f || !f->gen)
+		return true;
+	if (flags & OPEN_W_FLAGS)
+		return true;
+	struct open_keys *k = bpf_map_lookup_elem(&open_keys, &zero);
+	if (!k)
+		return true;
+	/* data[1..n-1]: the path, data[n]: its NUL */
+	long n = bpf_probe_read_user_str(&k->path.data[1], OPEN_KEY_DATA - 1, upath);
+	if (n <= 1 || n >= OPEN_KEY_DATA - 1)
+		return true;
+	if (k->path.data[1] != '/')
+		return true;
+	__u8 gen = f->gen;
+	k->path.data[0] = gen;
+	k->path.prefixlen = n * 8;
+	if (bpf_map_lookup_elem(&open_prefixes, &k->path))
+		return true;
+
+	/* the last '/': data[1] is one, so the scan stops there at worst */
+	__u64 j = n - 1;
+	for (int i = 0; i < OPEN_KEY_DATA - 1; i++) {
+		if (k->path.data[bounded(j, OPEN_KEY_DATA - 1)] == '/')
+			break;
+		j--;
+	}
+	__u64 len = n - 1 - j; /* basename bytes */
+	if (len == 0 || len > OPEN_KEY_DATA - 2)
+		return true; /* trailing '/' (or no '/' found, cannot happen) */
+	bpf_probe_read_kernel(&k->base.data[1], bounded(len, OPEN_KEY_DATA - 1),
+			      &k->path.data[bounded(j + 1, OPEN_KEY_DATA - 1)]);
+	k->base.data[0] = gen;
+	k->base.prefixlen = (len + 1) * 8;
+	return bpf_map_lookup_elem(&open_basenames, &k->base) != NULL;
+}

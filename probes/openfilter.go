@@ -1,0 +1,84 @@
+package probes
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// OpenFilter says which opens the kernel emits once installed with
+// Probes.SetOpenFilter (without one, every open of a watched cgroup is
+// emitted). An open passes when it asks for writing (O_WRONLY, O_RDWR,
+// O_CREAT or O_TRUNC), when its path is relative, or when its absolute
+// path starts with one of PathPrefixes or its basename with one of
+// BasePrefixes. Paths are the raw strings the process passed, compared
+// byte for byte: no cleaning, no symlinks. Passes is the Go mirror of the
+// kernel's predicate (probes/bpf/openfilter.h).
+type OpenFilter struct {
+	PathPrefixes []string // each starts with '/'
+	BasePrefixes []string // each without '/'
+}
+
+// OpenPrefixMax is the longest prefix a filter holds (bytes). The kernel
+// judges paths up to this long; longer ones always pass.
+const OpenPrefixMax = openKeyData - 2
+
+const (
+	openKeyData  = 256 // LPM_DATA_SIZE_MAX: generation byte + path
+	openWFlags   = 0x1 | 0x2 | 0x40 | 0x200
+	errPrefixFmt = "open filter: %s prefix %q: %w"
+)
+
+var errBadPrefix = errors.New("must be 1 to 254 bytes, path prefixes starting with '/', basename prefixes without '/', no NUL")
+
+// Validate checks the prefixes the kernel can hold.
+func (f *OpenFilter) Validate() error {
+	for _, p := range f.PathPrefixes {
+		if len(p) == 0 || len(p) > OpenPrefixMax || p[0] != '/' || strings.IndexByte(p, 0) >= 0 {
+			return fmt.Errorf(errPrefixFmt, "path", p, errBadPrefix)
+		}
+	}
+	for _, p := range f.BasePrefixes {
+		if len(p) == 0 || len(p) > OpenPrefixMax || strings.ContainsAny(p, "/\x00") {
+			return fmt.Errorf(errPrefixFmt, "basename", p, errBadPrefix)
+		}
+	}
+	return nil
+}
+
+// Passes reports whether the kernel, with f installed, emits an open of
+// rawPath (the string passed to the syscall) with these flags. A nil
+// filter passes everything. The kernel also passes an open whose path it
+// cannot read.
+func (f *OpenFilter) Passes(rawPath string, flags uint32) bool {
+	if f == nil || flags&openWFlags != 0 {
+		return true
+	}
+	if i := strings.IndexByte(rawPath, 0); i >= 0 {
+		rawPath = rawPath[:i]
+	}
+	n := len(rawPath)
+	if n == 0 || rawPath[0] != '/' || n > OpenPrefixMax-1 || rawPath[n-1] == '/' {
+		return true // relative, empty, too long to judge, or a trailing '/'
+	}
+	for _, p := range f.PathPrefixes {
+		if strings.HasPrefix(rawPath, p) {
+			return true
+		}
+	}
+	base := rawPath[strings.LastIndexByte(rawPath, '/')+1:]
+	for _, p := range f.BasePrefixes {
+		if strings.HasPrefix(base, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Prefixes is the number of prefixes in f.
+func (f *OpenFilter) Prefixes() int {
+	if f == nil {
+		return 0
+	}
+	return len(f.PathPrefixes) + len(f.BasePrefixes)
+}

@@ -1,0 +1,155 @@
+//go:build linux && amd64
+
+package probes
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+)
+
+// TestOpenFilter: with a filter installed a watched cgroup's read opens
+// arrive only when their path or basename has a listed prefix, while
+// write and relative opens always do; replacing the filter drops the old
+// prefixes, and clearing it lets every open through again. Each delivery
+// is also checked against the Go mirror, OpenFilter.Passes.
+func TestOpenFilter(t *testing.T) {
+	r := sharedProbes(t)
+	cg := r.newCgroup(t, KindsOf(KindOpen), 0)
+	t.Cleanup(func() {
+		if err := r.p.ClearOpenFilter(); err != nil {
+			t.Errorf("clear: %v", err)
+		}
+	})
+	dir := realDir(t)
+	for _, d := range []string{"in", "out", "other"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in := func(p string) string { return filepath.Join(dir, p) }
+
+	// round opens reads (and writes) in the cgroup, then a barrier the
+	// filter passes, and checks which arrived.
+	round := func(name string, f *OpenFilter, reads, writes []string, want map[string]bool) {
+		t.Helper()
+		barrier := in("barrier-" + name) // a write: always passes
+		args := append([]string{"open-read"}, reads...)
+		cg.trigger(t, dir, args...)
+		cg.trigger(t, dir, append([]string{"open-write"}, append(writes, barrier)...)...)
+		got := map[string]bool{}
+		cg.waitFor(t, name+" barrier", func(e *Event) bool {
+			if e.Kind == KindOpen && e.Comm == "trigger" {
+				got[e.RawPath] = true
+			}
+			return e.Kind == KindOpen && e.RawPath == barrier
+		})
+		// perf buffers are per CPU: give stragglers a moment
+		drain := time.After(200 * time.Millisecond)
+	loop:
+		for {
+			select {
+			case e := <-cg.events:
+				if e.Kind == KindOpen && e.Comm == "trigger" {
+					got[e.RawPath] = true
+				}
+			case <-drain:
+				break loop
+			}
+		}
+		for p, w := range want {
+			if got[p] != w {
+				t.Errorf("%s: %q delivered = %v, want %v", name, p, got[p], w)
+			}
+		}
+		for _, p := range reads {
+			if got[p] != f.Passes(p, 0) {
+				t.Errorf("%s: %q delivered = %v, but the Go mirror says %v", name, p, got[p], f.Passes(p, 0))
+			}
+		}
+	}
+
+	reads := []string{in("out/miss"), in("in/hit"), in("out/pgkey_x"), in("out/x_pgkey"), "rel/path", in("other/o"), in("out") + "/"}
+	f := &OpenFilter{PathPrefixes: []string{in("in/"), "/pg-nonexistent/"}, BasePrefixes: []string{"pgkey_"}}
+	if err := r.p.SetOpenFilter(f); err != nil {
+		t.Fatal(err)
+	}
+	round("filtered", f, reads, []string{in("out/w")}, map[string]bool{
+		in("out/miss"):    false, // no prefix matches
+		in("in/hit"):      true,  // path prefix
+		in("out/pgkey_x"): true,  // basename prefix
+		in("out/x_pgkey"): false, // a basename suffix is no prefix
+		"rel/path":        true,  // relative: the kernel cannot judge it
+		in("other/o"):     false,
+		in("out") + "/":   true, // trailing '/': passes
+		in("out/w"):       true, // a write
+	})
+
+	g := &OpenFilter{PathPrefixes: []string{in("other/")}}
+	if err := r.p.SetOpenFilter(g); err != nil {
+		t.Fatal(err)
+	}
+	round("replaced", g, reads, nil, map[string]bool{
+		in("in/hit"):      false,
+		in("out/pgkey_x"): false,
+		in("other/o"):     true,
+		"rel/path":        true,
+	})
+
+	if err := r.p.ClearOpenFilter(); err != nil {
+		t.Fatal(err)
+	}
+	var none *OpenFilter
+	round("cleared", none, reads, nil, map[string]bool{
+		in("out/miss"):    true,
+		in("in/hit"):      true,
+		in("out/x_pgkey"): true,
+		in("other/o"):     true,
+	})
+	for _, m := range []struct {
+		name string
+		n    func() int
+	}{{"open_prefixes", func() int { return countKeys(t, r.p.objs.OpenPrefixes) }}, {"open_basenames", func() int { return countKeys(t, r.p.objs.OpenBasenames) }}} {
+		if n := m.n(); n != 0 {
+			t.Errorf("%s holds %d entries after clear, want 0", m.name, n)
+		}
+	}
+}
+
+func TestOpenFilterValidate(t *testing.T) {
+	r := sharedProbes(t)
+	for _, f := range []*OpenFilter{
+		{PathPrefixes: []string{"relative/"}},
+		{PathPrefixes: []string{""}},
+		{BasePrefixes: []string{"a/b"}},
+		{BasePrefixes: []string{string(make([]byte, 300))}},
+	} {
+		if err := r.p.SetOpenFilter(f); err == nil {
+			t.Errorf("SetOpenFilter(%+v) accepted", f)
+			r.p.ClearOpenFilter()
+		}
+	}
+	if gen, err := r.p.openFilterGen(); err != nil || gen != 0 {
+		t.Errorf("generation after rejected filters = %d (%v), want 0", gen, err)
+	}
+}
+
+func countKeys(t *testing.T, m *ebpf.Map) int {
+	t.Helper()
+	var (
+		k probeOpenKey
+		v uint8
+		n int
+	)
+	it := m.Iterate()
+	for it.Next(&k, &v) {
+		n++
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -1,0 +1,79 @@
+//go:build linux && amd64
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/podguard/podguard/probes"
+	"golang.org/x/sys/unix"
+)
+
+// openFilterCheck installs an open prefilter and checks, in a watched
+// cgroup, that a read open matching no prefix is not reported while a
+// path prefix, a basename prefix, a relative path and a write are; then
+// clears the filter again.
+func openFilterCheck(p *probes.Probes, c *collector, root, tmp, self string) error {
+	cg, err := newCgroup(root, "podguard-selftest-openfilter")
+	if err != nil {
+		return err
+	}
+	defer cg.remove()
+	if err := p.SetWatched(cg.id, probes.KindsOf(probes.KindOpen), 0); err != nil {
+		return err
+	}
+	defer p.Unwatch(cg.id)
+	dir := filepath.Join(tmp, "openfilter")
+	if err := os.MkdirAll(filepath.Join(dir, "pass"), 0o755); err != nil {
+		return err
+	}
+	f := &probes.OpenFilter{PathPrefixes: []string{dir + "/pass/"}, BasePrefixes: []string{"pgbase_"}}
+	if err := p.SetOpenFilter(f); err != nil {
+		return err
+	}
+	defer p.ClearOpenFilter()
+	miss, prefix, base, barrier := dir+"/miss", dir+"/pass/x", dir+"/pgbase_y", dir+"/barrier"
+	pid, st, err := cg.start(self, "child-opens", miss, prefix, base, "relative", "w:"+barrier)
+	if err != nil {
+		return err
+	}
+	if !st.Success() {
+		return fmt.Errorf("child: %v", st)
+	}
+	if err := c.waitFor("write open of "+barrier, func(e *probes.Event) bool { return int(e.TGID) == pid && e.Path == barrier }); err != nil {
+		return err
+	}
+	var got []string
+	c.each(func(e *probes.Event) {
+		if int(e.TGID) == pid && e.Kind == probes.KindOpen {
+			got = append(got, e.RawPath)
+		}
+	})
+	for _, want := range []string{prefix, base, "relative", barrier} {
+		if !slices.Contains(got, want) {
+			return fmt.Errorf("open of %s not reported (got %q)", want, got)
+		}
+	}
+	if slices.Contains(got, miss) {
+		return fmt.Errorf("open of %s reported despite the filter", miss)
+	}
+	return nil
+}
+
+// openPaths opens each path read-only, or "w:path" for writing; failures
+// do not matter (the probes see the attempt).
+func openPaths(paths []string) error {
+	for _, p := range paths {
+		flags := unix.O_RDONLY
+		if len(p) > 2 && p[:2] == "w:" {
+			p, flags = p[2:], unix.O_WRONLY|unix.O_CREAT
+		}
+		if fd, err := unix.Open(p, flags|unix.O_CLOEXEC, 0o600); err == nil {
+			unix.Close(fd)
+		}
+	}
+	return nil
+}
