@@ -165,7 +165,7 @@ func (r *Report) targets(p func(string, ...any)) {
 		pg, au, no := r.get(w, "podguard"), r.get(w, "auditd"), r.get(w, "none")
 		pgc := pg.CPUPerOp.Median()
 		auc := au.CPUPerOp.Median() + au.KCPUPerOp.Median()
-		p("| exec storm: podguard CPU per exec ≤ 1/10 of auditd's | podguard %s µs, auditd %s µs (auditd %s + kauditd %s): podguard is %s of auditd | %s | %s kernel events per exec (fork, exec, exit); evaluating them costs %s µs (rule-evaluation micro-benchmark), so the rest is the Go runtime waking for each event at this rate (see the perf profile: scheduler, sysmon and epoll wakeups) |\n",
+		p("| exec storm: podguard CPU per exec ≤ 1/10 of auditd's | podguard %s µs, auditd %s µs (auditd %s + kauditd %s): podguard is %s of auditd | %s | %s kernel events per exec (fork, exec, exit); evaluating them costs %s µs (rule-evaluation micro-benchmark), fork and exit ride along with the exec's record, so the reader wakes once per exec; the rest is that wakeup, in the kernel and the Go scheduler (see the perf profile) |\n",
 			fnum(pgc, "%.1f"), fnum(auc, "%.1f"), fnum(au.CPUPerOp.Median(), "%.1f"), fnum(au.KCPUPerOp.Median(), "%.1f"), ratio(pgc, auc), metGap(pgc <= auc/10),
 			fnum(pg.AllPerOp.Median(), "%.2f"), fnum(eng("exec")/1000, "%.1f"))
 		ov := pg.NsPerOp.Median()/no.NsPerOp.Median() - 1
@@ -182,7 +182,7 @@ func (r *Report) targets(p func(string, ...any)) {
 		pg, em := r.get(w, "podguard"), r.get(w, "empty-raw-tp")
 		d := pg.NsPerOp.Median() - em.NsPerOp.Median()
 		kp, ke := r.HookKernelNs["podguard"].Median(), r.HookKernelNs["empty-raw-tp"].Median()
-		why := "every open of a watched container is copied into the ring buffer and sent to userspace: there is no in-kernel filter on the path, so a non-matching open costs as much as a matching one"
+		why := "a non-matching open is dropped in the kernel (open prefilter), but it still pays for the sys_enter dispatcher, which runs for every syscall of a watched container (close too), and for the filter's path copy and two LPM trie lookups (path and basename prefixes of the active rules); each helper call is expensive on this CPU"
 		if !math.IsNaN(kp) && !math.IsNaN(ke) {
 			runs := r.HookRunsPerOp["podguard"].Median()
 			kd := kp - ke
@@ -197,12 +197,12 @@ func (r *Report) targets(p func(string, ...any)) {
 	if steps := r.Ladder["podguard"]; len(steps) > 0 {
 		best, next := zeroLoss(steps)
 		last := steps[len(steps)-1]
-		p("| zero loss at ≥ 500K events/s delivered to rule evaluation | %s | %s | podguard spends %s µs of CPU per event at the last step (one core: about %s events/s); rule evaluation alone is %s ns per non-matching open; the rest is decoding, the queue hand-off, allocation and GC, and wakeups; the workload shares the 2 cores with it |\n",
+		p("| zero loss at ≥ 500K events/s delivered to rule evaluation | %s | %s | podguard spends %s µs of CPU per event at the last step (one core: about %s events/s); rule evaluation alone is %s ns per non-matching open; the rest is decoding, allocation and GC, and wakeups; the workload shares the 2 cores with it |\n",
 			ladderWords(best, next), metGap(best != nil && best.Achieved >= 500000), fnum(last.AgentCPUPerOpUs, "%.1f"), fnum(1e6/last.AgentCPUPerOpUs/1000, "%.0fK"), fnum(eng("open, 0%"), "%.0f"))
 	}
 	if len(r.LatencyUs) > 0 {
 		p99 := math.Max(r.LatencyUs.Quantile(0.99), r.LatencyLoadUs.Quantile(0.99))
-		p("| delivery latency p99 ≤ 1 ms | idle p99 %s µs (p50 %s, n=%d); under a 200K/s open storm p99 %s µs (p50 %s, n=%d) | %s | each event crosses four wakeups (ring buffer reader, rule pipeline, writer, file reader); the tail is scheduling delay on 2 cores, larger while a storm keeps both busy |\n",
+		p("| delivery latency p99 ≤ 1 ms | idle p99 %s µs (p50 %s, n=%d); under a 200K/s open storm p99 %s µs (p50 %s, n=%d) | %s | each event crosses three wakeups (ring buffer reader, which also evaluates the rules; writer; file reader); the tail is scheduling delay on 2 cores, larger while a storm keeps both busy |\n",
 			fnum(r.LatencyUs.Quantile(0.99), "%.0f"), fnum(r.LatencyUs.Median(), "%.0f"), len(r.LatencyUs),
 			fnum(r.LatencyLoadUs.Quantile(0.99), "%.0f"), fnum(r.LatencyLoadUs.Median(), "%.0f"), len(r.LatencyLoadUs), metGap(p99 <= 1000))
 	}
@@ -224,8 +224,8 @@ func (r *Report) targets(p func(string, ...any)) {
 	}
 	if len(r.HWMStorm) > 0 {
 		mb := r.HWMStorm.Max() / 1024
-		p("| RSS ≤ 30 MB under the exec storm | VmHWM %s MiB (max over runs), VmRSS after the storm %s MiB, idle %s MiB | %s | file-backed pages are %s MiB of it, anonymous memory %s MiB; the largest mappings are listed under the storms |\n",
-			fnum(mb, "%.1f"), fnum(r.RSSStorm.Median()/1024, "%.1f"), fnum(r.RSSIdle.Median()/1024, "%.1f"), metGap(mb <= 30),
+		p("| RSS ≤ 30 MB under the exec storm | VmHWM %s MiB = %s MB (max over runs), VmRSS after the storm %s MiB, idle %s MiB | %s | file-backed pages are %s MiB of it, anonymous memory %s MiB; the largest mappings are listed under the storms |\n",
+			fnum(mb, "%.1f"), fnum(r.HWMStorm.Max()*1024/1e6, "%.1f"), fnum(r.RSSStorm.Median()/1024, "%.1f"), fnum(r.RSSIdle.Median()/1024, "%.1f"), metGap(r.HWMStorm.Max()*1024 <= 30e6),
 			fnum(r.FileStorm.Median()/1024, "%.1f"), fnum(r.AnonStorm.Median()/1024, "%.1f"))
 	}
 	p("\n")
@@ -340,8 +340,8 @@ func (r *Report) ladder(p func(string, ...any)) {
 	if len(r.Ladder) == 0 {
 		return
 	}
-	p("## Loss ladder: open storm (0%% matching), rate doubled until events are lost\n\n")
-	p("Each step is a fresh agent and a paced run of about 2 s (two threads from 250K/s). When the workload cannot reach a paced rate under the agent, one last run goes as fast as two threads can (\"max\"). podguard's loss is its drop counters (ring buffer reservation failures + full userspace queue) from `podguard status --json`; auditd's is `auditctl -s` lost plus records missing from its log; bpftrace's is its \"Lost N events\" plus lines missing from its output.\n\n")
+	p("## Loss ladder: open storm (0%% matching, %s: passed by podguard's kernel filter, so each open reaches rule evaluation), rate doubled until events are lost\n\n", passPath)
+	p("Each step is a fresh agent and a paced run of about 2 s (two threads from 250K/s). When the workload cannot reach a paced rate under the agent, one last run goes as fast as two threads can (\"max\"). podguard's loss is its drop counters (ring buffer reservation failures; the rules run on the reader, with no queue between) plus events missing from its delivered count, from `podguard status --json`; auditd's is `auditctl -s` lost plus records missing from its log; bpftrace's is its \"Lost N events\" plus lines missing from its output.\n\n")
 	p("| agent | highest zero-loss rate, and loss at twice it | steps (target → achieved: lost/ops, agent CPU per event) |\n| --- | --- | --- |\n")
 	for _, a := range []string{"auditd", "bpftrace", "podguard"} {
 		steps := r.Ladder[a]
@@ -430,5 +430,6 @@ func (r *Report) method(p func(string, ...any)) {
 - Agent CPU is /proc/<pid>/stat utime+stime (10 ms ticks) from the start of the workload until the agent has drained (its CPU and counters unchanged for 400 ms).
 - Once auditing has been enabled in a boot (auditd's run here, or any earlier one), Linux gives every new task an audit context, so every syscall takes audit's entry/exit path even after auditd stops and auditing is disabled (audit_ever_enabled; only a reboot clears it). Every agent's runs, "none" included, carry that cost alike.
 - The exec storm runs /bin/true (busybox, static) from the image by fork+exec+wait, one at a time. Each open is open+close (two syscalls). The connect storm reconnects one UDP socket to 127.0.0.1:9 (no packet is sent).
+- podguard's kernel open filter drops, before any copy to userspace, reads whose path and basename match no prefix the active rules declare: in the "0% matching" open storm it delivers no event, by design. The storm on a path the filter passes but no rule matches shows the cost of an open that reaches rule evaluation; the loss ladder uses that path.
 `)
 }
