@@ -32,10 +32,15 @@
 //     ring buffer, fork and exit records do not wake the reader (they only
 //     feed the process table); the next other record forces the wakeup,
 //     and the reader looks again every 10 ms for records left waiting.
-//   - One reader goroutine drains the buffer into the bounded Events
-//     channel. It never blocks: a full channel drops the event and counts
-//     it per kind; kernel output failures (buffer full) are counted per
-//     kind too (Stats). Each *Event is owned by the receiver.
+//   - One reader goroutine drains the buffer. The ring buffer is consumed
+//     in place (no copy per record) and waited for through the Go
+//     netpoller, so an idle runtime wakes straight into the reader. With
+//     Options.Handler each event is handed to the handler on that
+//     goroutine (no hand-off; the *Event is reused); otherwise it goes to
+//     the bounded Events channel, never blocking: a full channel drops the
+//     event and counts it per kind, and each *Event is owned by the
+//     receiver. Kernel output failures (buffer full) are counted per kind
+//     too (Stats).
 //   - Paths: Exe and Cwd are resolved in the kernel by a dentry walk
 //     (bounded to 24 components; FlagTruncated when cut). File syscall
 //     paths are the raw user string; when relative, the kernel walks the
