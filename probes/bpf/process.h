@@ -79,7 +79,7 @@ int sched_exec(struct bpf_raw_tracepoint_args *ctx)
 	if (!w)
 		return 0;
 
-	struct exec_event *e = scratch();
+	struct exec_event *e = scratch(SCRATCH_EXEC);
 	if (!e)
 		return 0;
 	fill_hdr(&e->hdr, KIND_EXEC);
@@ -166,7 +166,7 @@ int sched_fork(struct bpf_raw_tracepoint_args *ctx)
 	__u32 ctgid = BPF_CORE_READ(child, tgid);
 	if (cpid != ctgid) /* a new thread, not a process */
 		return 0;
-	struct sys_event *e = scratch();
+	struct sys_event *e = scratch(SCRATCH_FORK);
 	if (!e)
 		return 0;
 	fill_hdr(&e->hdr, KIND_FORK);
@@ -190,7 +190,7 @@ int sched_exit(struct bpf_raw_tracepoint_args *ctx)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if ((__u32)pid_tgid != (pid_tgid >> 32)) /* a thread, not the process */
 		return 0;
-	struct sys_event *e = scratch();
+	struct sys_event *e = scratch(SCRATCH_EXIT);
 	if (!e)
 		return 0;
 	fill_hdr(&e->hdr, KIND_EXIT);
