@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 			}
 		}
 		code := m.Run()
-		for _, r := range []*router{&shared, &sharedPerf} {
+		for _, r := range []*router{&shared, &sharedPerf, &sharedTp} {
 			if r.p != nil {
 				r.p.Close()
 			}
@@ -78,6 +78,12 @@ type router struct {
 // Options.ForcePerfBuffer.
 var shared, sharedPerf router
 
+// sharedTp is shared loaded with Options.ForceSyscallTracepoint, for
+// TestSyscallTracepoint (tpMode set around its subtests).
+var sharedTp router
+
+var tpMode bool
+
 // perfMode makes sharedProbes hand out sharedPerf: set around
 // TestPerfBuffer's subtests (tests in this package run one at a time), or
 // for the whole run by PODGUARD_TEST_PERF_BUFFER=1.
@@ -91,11 +97,13 @@ func sharedProbes(tb testing.TB) *router {
 	r := &shared
 	if perfMode {
 		r = &sharedPerf
+	} else if tpMode {
+		r = &sharedTp
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.p == nil {
-		p, err := Load(Options{QueueLen: 1 << 14, ForcePerfBuffer: perfMode})
+		p, err := Load(Options{QueueLen: 1 << 14, ForcePerfBuffer: perfMode, ForceSyscallTracepoint: tpMode})
 		if err != nil {
 			tb.Fatalf("load probes: %v", err)
 		}

@@ -22,6 +22,9 @@ type Options struct {
 	// perf buffer otherwise. For tests and for kernels whose ring buffer
 	// misbehaves.
 	ForcePerfBuffer bool
+	// ForceSyscallTracepoint hooks syscalls with HookTracepoint even
+	// where Load would use HookRawTracepoint. For tests.
+	ForceSyscallTracepoint bool
 	// Logger receives load and reader messages (default slog.Default()).
 	Logger *slog.Logger
 }

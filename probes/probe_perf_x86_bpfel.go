@@ -43,6 +43,7 @@ const (
 	probePerfMapRingDrops      = "ring_drops"
 	probePerfMapScratchMap     = "scratch_map"
 	probePerfMapSyscallProgs   = "syscall_progs"
+	probePerfMapSyscallProgsTp = "syscall_progs_tp"
 	probePerfMapWatched        = "watched"
 	probePerfProgSchedExec     = "sched_exec"
 	probePerfProgSchedExit     = "sched_exit"
@@ -50,6 +51,7 @@ const (
 	probePerfProgSysConnect    = "sys_connect"
 	probePerfProgSysDup        = "sys_dup"
 	probePerfProgSysEnter      = "sys_enter"
+	probePerfProgSysEnterTp    = "sys_enter_tp"
 	probePerfProgSysMemfd      = "sys_memfd"
 	probePerfProgSysMode       = "sys_mode"
 	probePerfProgSysModule     = "sys_module"
@@ -117,6 +119,7 @@ type probePerfProgramSpecs struct {
 	SysConnect *ebpf.ProgramSpec `ebpf:"sys_connect"`
 	SysDup     *ebpf.ProgramSpec `ebpf:"sys_dup"`
 	SysEnter   *ebpf.ProgramSpec `ebpf:"sys_enter"`
+	SysEnterTp *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
 	SysMemfd   *ebpf.ProgramSpec `ebpf:"sys_memfd"`
 	SysMode    *ebpf.ProgramSpec `ebpf:"sys_mode"`
 	SysModule  *ebpf.ProgramSpec `ebpf:"sys_module"`
@@ -134,14 +137,15 @@ type probePerfProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probePerfMapSpecs struct {
-	CurSc        *ebpf.MapSpec `ebpf:"cur_sc"`
-	Events       *ebpf.MapSpec `ebpf:"events"`
-	Ia32Nr       *ebpf.MapSpec `ebpf:"ia32_nr"`
-	RbPending    *ebpf.MapSpec `ebpf:"rb_pending"`
-	RingDrops    *ebpf.MapSpec `ebpf:"ring_drops"`
-	ScratchMap   *ebpf.MapSpec `ebpf:"scratch_map"`
-	SyscallProgs *ebpf.MapSpec `ebpf:"syscall_progs"`
-	Watched      *ebpf.MapSpec `ebpf:"watched"`
+	CurSc          *ebpf.MapSpec `ebpf:"cur_sc"`
+	Events         *ebpf.MapSpec `ebpf:"events"`
+	Ia32Nr         *ebpf.MapSpec `ebpf:"ia32_nr"`
+	RbPending      *ebpf.MapSpec `ebpf:"rb_pending"`
+	RingDrops      *ebpf.MapSpec `ebpf:"ring_drops"`
+	ScratchMap     *ebpf.MapSpec `ebpf:"scratch_map"`
+	SyscallProgs   *ebpf.MapSpec `ebpf:"syscall_progs"`
+	SyscallProgsTp *ebpf.MapSpec `ebpf:"syscall_progs_tp"`
+	Watched        *ebpf.MapSpec `ebpf:"watched"`
 }
 
 // probePerfVariableSpecs contains global variables before they are loaded into the kernel.
@@ -176,14 +180,15 @@ func (o *probePerfObjects) Close() error {
 //
 // It can be passed to loadProbePerfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probePerfMaps struct {
-	CurSc        *ebpf.Map `ebpf:"cur_sc"`
-	Events       *ebpf.Map `ebpf:"events"`
-	Ia32Nr       *ebpf.Map `ebpf:"ia32_nr"`
-	RbPending    *ebpf.Map `ebpf:"rb_pending"`
-	RingDrops    *ebpf.Map `ebpf:"ring_drops"`
-	ScratchMap   *ebpf.Map `ebpf:"scratch_map"`
-	SyscallProgs *ebpf.Map `ebpf:"syscall_progs"`
-	Watched      *ebpf.Map `ebpf:"watched"`
+	CurSc          *ebpf.Map `ebpf:"cur_sc"`
+	Events         *ebpf.Map `ebpf:"events"`
+	Ia32Nr         *ebpf.Map `ebpf:"ia32_nr"`
+	RbPending      *ebpf.Map `ebpf:"rb_pending"`
+	RingDrops      *ebpf.Map `ebpf:"ring_drops"`
+	ScratchMap     *ebpf.Map `ebpf:"scratch_map"`
+	SyscallProgs   *ebpf.Map `ebpf:"syscall_progs"`
+	SyscallProgsTp *ebpf.Map `ebpf:"syscall_progs_tp"`
+	Watched        *ebpf.Map `ebpf:"watched"`
 }
 
 func (m *probePerfMaps) Close() error {
@@ -195,6 +200,7 @@ func (m *probePerfMaps) Close() error {
 		m.RingDrops,
 		m.ScratchMap,
 		m.SyscallProgs,
+		m.SyscallProgsTp,
 		m.Watched,
 	)
 }
@@ -221,6 +227,7 @@ type probePerfPrograms struct {
 	SysConnect *ebpf.Program `ebpf:"sys_connect"`
 	SysDup     *ebpf.Program `ebpf:"sys_dup"`
 	SysEnter   *ebpf.Program `ebpf:"sys_enter"`
+	SysEnterTp *ebpf.Program `ebpf:"sys_enter_tp"`
 	SysMemfd   *ebpf.Program `ebpf:"sys_memfd"`
 	SysMode    *ebpf.Program `ebpf:"sys_mode"`
 	SysModule  *ebpf.Program `ebpf:"sys_module"`
@@ -242,6 +249,7 @@ func (p *probePerfPrograms) Close() error {
 		p.SysConnect,
 		p.SysDup,
 		p.SysEnter,
+		p.SysEnterTp,
 		p.SysMemfd,
 		p.SysMode,
 		p.SysModule,

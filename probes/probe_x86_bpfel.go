@@ -113,6 +113,7 @@ const (
 	probeMapRingDrops      = "ring_drops"
 	probeMapScratchMap     = "scratch_map"
 	probeMapSyscallProgs   = "syscall_progs"
+	probeMapSyscallProgsTp = "syscall_progs_tp"
 	probeMapWatched        = "watched"
 	probeProgSchedExec     = "sched_exec"
 	probeProgSchedExit     = "sched_exit"
@@ -120,6 +121,7 @@ const (
 	probeProgSysConnect    = "sys_connect"
 	probeProgSysDup        = "sys_dup"
 	probeProgSysEnter      = "sys_enter"
+	probeProgSysEnterTp    = "sys_enter_tp"
 	probeProgSysMemfd      = "sys_memfd"
 	probeProgSysMode       = "sys_mode"
 	probeProgSysModule     = "sys_module"
@@ -187,6 +189,7 @@ type probeProgramSpecs struct {
 	SysConnect *ebpf.ProgramSpec `ebpf:"sys_connect"`
 	SysDup     *ebpf.ProgramSpec `ebpf:"sys_dup"`
 	SysEnter   *ebpf.ProgramSpec `ebpf:"sys_enter"`
+	SysEnterTp *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
 	SysMemfd   *ebpf.ProgramSpec `ebpf:"sys_memfd"`
 	SysMode    *ebpf.ProgramSpec `ebpf:"sys_mode"`
 	SysModule  *ebpf.ProgramSpec `ebpf:"sys_module"`
@@ -204,14 +207,15 @@ type probeProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probeMapSpecs struct {
-	CurSc        *ebpf.MapSpec `ebpf:"cur_sc"`
-	Events       *ebpf.MapSpec `ebpf:"events"`
-	Ia32Nr       *ebpf.MapSpec `ebpf:"ia32_nr"`
-	RbPending    *ebpf.MapSpec `ebpf:"rb_pending"`
-	RingDrops    *ebpf.MapSpec `ebpf:"ring_drops"`
-	ScratchMap   *ebpf.MapSpec `ebpf:"scratch_map"`
-	SyscallProgs *ebpf.MapSpec `ebpf:"syscall_progs"`
-	Watched      *ebpf.MapSpec `ebpf:"watched"`
+	CurSc          *ebpf.MapSpec `ebpf:"cur_sc"`
+	Events         *ebpf.MapSpec `ebpf:"events"`
+	Ia32Nr         *ebpf.MapSpec `ebpf:"ia32_nr"`
+	RbPending      *ebpf.MapSpec `ebpf:"rb_pending"`
+	RingDrops      *ebpf.MapSpec `ebpf:"ring_drops"`
+	ScratchMap     *ebpf.MapSpec `ebpf:"scratch_map"`
+	SyscallProgs   *ebpf.MapSpec `ebpf:"syscall_progs"`
+	SyscallProgsTp *ebpf.MapSpec `ebpf:"syscall_progs_tp"`
+	Watched        *ebpf.MapSpec `ebpf:"watched"`
 }
 
 // probeVariableSpecs contains global variables before they are loaded into the kernel.
@@ -246,14 +250,15 @@ func (o *probeObjects) Close() error {
 //
 // It can be passed to loadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probeMaps struct {
-	CurSc        *ebpf.Map `ebpf:"cur_sc"`
-	Events       *ebpf.Map `ebpf:"events"`
-	Ia32Nr       *ebpf.Map `ebpf:"ia32_nr"`
-	RbPending    *ebpf.Map `ebpf:"rb_pending"`
-	RingDrops    *ebpf.Map `ebpf:"ring_drops"`
-	ScratchMap   *ebpf.Map `ebpf:"scratch_map"`
-	SyscallProgs *ebpf.Map `ebpf:"syscall_progs"`
-	Watched      *ebpf.Map `ebpf:"watched"`
+	CurSc          *ebpf.Map `ebpf:"cur_sc"`
+	Events         *ebpf.Map `ebpf:"events"`
+	Ia32Nr         *ebpf.Map `ebpf:"ia32_nr"`
+	RbPending      *ebpf.Map `ebpf:"rb_pending"`
+	RingDrops      *ebpf.Map `ebpf:"ring_drops"`
+	ScratchMap     *ebpf.Map `ebpf:"scratch_map"`
+	SyscallProgs   *ebpf.Map `ebpf:"syscall_progs"`
+	SyscallProgsTp *ebpf.Map `ebpf:"syscall_progs_tp"`
+	Watched        *ebpf.Map `ebpf:"watched"`
 }
 
 func (m *probeMaps) Close() error {
@@ -265,6 +270,7 @@ func (m *probeMaps) Close() error {
 		m.RingDrops,
 		m.ScratchMap,
 		m.SyscallProgs,
+		m.SyscallProgsTp,
 		m.Watched,
 	)
 }
@@ -291,6 +297,7 @@ type probePrograms struct {
 	SysConnect *ebpf.Program `ebpf:"sys_connect"`
 	SysDup     *ebpf.Program `ebpf:"sys_dup"`
 	SysEnter   *ebpf.Program `ebpf:"sys_enter"`
+	SysEnterTp *ebpf.Program `ebpf:"sys_enter_tp"`
 	SysMemfd   *ebpf.Program `ebpf:"sys_memfd"`
 	SysMode    *ebpf.Program `ebpf:"sys_mode"`
 	SysModule  *ebpf.Program `ebpf:"sys_module"`
@@ -312,6 +319,7 @@ func (p *probePrograms) Close() error {
 		p.SysConnect,
 		p.SysDup,
 		p.SysEnter,
+		p.SysEnterTp,
 		p.SysMemfd,
 		p.SysMode,
 		p.SysModule,

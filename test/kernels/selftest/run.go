@@ -69,6 +69,7 @@ func run(pid1 bool) error {
 	}
 	defer p.Close()
 	fmt.Printf("CHECK load: ok (%d programs attached)\n", len(p.Attached()))
+	fmt.Printf("syscall hook: %s\n", p.SyscallHook())
 	c := newCollector(p)
 
 	failed := 0
