@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 			}
 		}
 		code := m.Run()
-		for _, r := range []*router{&shared, &sharedPerf, &sharedTp} {
+		for _, r := range []*router{&shared, &sharedPerf, &sharedTp, &sharedPerfTp} {
 			if r.p != nil {
 				r.p.Close()
 			}
@@ -78,9 +78,10 @@ type router struct {
 // Options.ForcePerfBuffer.
 var shared, sharedPerf router
 
-// sharedTp is shared loaded with Options.ForceSyscallTracepoint, for
-// TestSyscallTracepoint (tpMode set around its subtests).
-var sharedTp router
+// sharedTp (and sharedPerfTp, with the perf buffer too) is shared loaded
+// with Options.ForceSyscallTracepoint, for TestSyscallTracepoint (tpMode
+// set around its subtests).
+var sharedTp, sharedPerfTp router
 
 var tpMode bool
 
@@ -95,9 +96,12 @@ func sharedProbes(tb testing.TB) *router {
 	tb.Helper()
 	needRoot(tb)
 	r := &shared
-	if perfMode {
+	switch {
+	case perfMode && tpMode:
+		r = &sharedPerfTp
+	case perfMode:
 		r = &sharedPerf
-	} else if tpMode {
+	case tpMode:
 		r = &sharedTp
 	}
 	r.mu.Lock()

@@ -65,4 +65,27 @@ func TestSyscallTracepoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("recursion misses with the tracepoint hook: %d", st.RecursionMisses)
+
+	// The perf buffer object with the tracepoint hook: the handlers'
+	// bpf_perf_event_output gets a tracepoint context.
+	t.Run("PerfBuffer", func(t *testing.T) {
+		perfMode = true
+		t.Cleanup(func() { perfMode = false })
+		r := sharedProbes(t)
+		if r.p.SyscallHook() != HookTracepoint || r.p.Transport() != TransportPerfBuffer {
+			t.Fatalf("hook %q transport %q, want %q and %q", r.p.SyscallHook(), r.p.Transport(), HookTracepoint, TransportPerfBuffer)
+		}
+		for _, tc := range []struct {
+			name string
+			test func(*testing.T)
+		}{
+			{"ExecEvent", TestExecEvent},
+			{"FileSyscalls", TestFileSyscalls},
+			{"Connect", TestConnect},
+			{"IA32Syscalls", TestIA32Syscalls},
+			{"KillUnshare", TestKillUnshare},
+		} {
+			t.Run(tc.name, tc.test)
+		}
+	})
 }
