@@ -21,11 +21,12 @@ func TestSyscallHookDefault(t *testing.T) {
 	}
 }
 
-// TestSyscallTracepoint runs the syscall, kill and compat tests again with
-// Options.ForceSyscallTracepoint: the dispatcher as a tracepoint program
-// on raw_syscalls:sys_enter with the handlers loaded as tracepoint
-// programs (the hook Load picks on kernels with faultable syscall
-// tracepoints), here on a kernel that would use the raw tracepoint.
+// TestSyscallTracepoint runs the exec, syscall, kill and compat tests
+// again with Options.ForceSyscallTracepoint: the dispatcher as a
+// tracepoint program on raw_syscalls:sys_enter with the handlers loaded as
+// tracepoint programs, exec and exit as tracepoint programs (the hooks
+// Load picks on kernels with faultable tracepoints), here on a kernel
+// that would use raw tracepoints.
 func TestSyscallTracepoint(t *testing.T) {
 	needRoot(t)
 	if perfMode {
@@ -43,6 +44,13 @@ func TestSyscallTracepoint(t *testing.T) {
 	}{
 		{"ExecEvent", TestExecEvent},
 		{"ForkExitCode", TestForkExitCode},
+		{"ExecFromMemfd", TestExecFromMemfd},
+		{"ExecOverlayUpper", TestExecOverlayUpper},
+		{"ExecWithSocketStdin", TestExecWithSocketStdin},
+		{"ExecOnTTY", TestExecOnTTY},
+		{"KillMemfdExec", TestKillMemfdExec},
+		{"KillReverseShell", TestKillReverseShell},
+		{"KillDrift", TestKillDrift},
 		{"OpenRelativeToCwd", TestOpenRelativeToCwd},
 		{"OpenRelativeToDirfd", TestOpenRelativeToDirfd},
 		{"Openat2AndCreat", TestOpenat2AndCreat},

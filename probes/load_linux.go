@@ -295,35 +295,42 @@ func (p *Probes) attach() error {
 		}
 		p.attached = append(p.attached, fmt.Sprintf("syscall %s(%d)", sc.name, sc.nr))
 	}
-	rts := []struct {
-		name string
-		prog *ebpf.Program
-	}{
-		{"sched_process_exec", p.objs.SchedExec},
-		{"sched_process_fork", p.objs.SchedFork},
-		{"sched_process_exit", p.objs.SchedExit},
+	type hook struct {
+		group, name string // group "": a raw tracepoint
+		prog        *ebpf.Program
 	}
-	if p.hook == HookRawTracepoint {
-		rts = append(rts, struct {
-			name string
-			prog *ebpf.Program
-		}{"sys_enter", p.objs.SysEnter})
-	}
-	for _, rt := range rts {
-		l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: rt.name, Program: rt.prog})
-		if err != nil {
-			return fmt.Errorf("attach raw tracepoint %s: %w", rt.name, err)
-		}
-		p.links = append(p.links, l)
-		p.attached = append(p.attached, "raw_tracepoint/"+rt.name)
+	hooks := []hook{
+		{"", "sched_process_exec", p.objs.SchedExec},
+		{"", "sched_process_fork", p.objs.SchedFork},
+		{"", "sched_process_exit", p.objs.SchedExit},
+		{"", "sys_enter", p.objs.SysEnter},
 	}
 	if p.hook == HookTracepoint {
-		l, err := link.Tracepoint("raw_syscalls", "sys_enter", p.objs.SysEnterTp, nil)
+		// fork stays a raw tracepoint: its record lacks the child's
+		// tgid, which tells a new process from a new thread.
+		hooks = []hook{
+			{"sched", "sched_process_exec", p.objs.SchedExecTp},
+			{"", "sched_process_fork", p.objs.SchedFork},
+			{"sched", "sched_process_exit", p.objs.SchedExitTp},
+			{"raw_syscalls", "sys_enter", p.objs.SysEnterTp},
+		}
+	}
+	for _, h := range hooks {
+		if h.group == "" {
+			l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: h.name, Program: h.prog})
+			if err != nil {
+				return fmt.Errorf("attach raw tracepoint %s: %w", h.name, err)
+			}
+			p.links = append(p.links, l)
+			p.attached = append(p.attached, "raw_tracepoint/"+h.name)
+			continue
+		}
+		l, err := link.Tracepoint(h.group, h.name, h.prog, nil)
 		if err != nil {
-			return fmt.Errorf("attach tracepoint raw_syscalls/sys_enter: %w", err)
+			return fmt.Errorf("attach tracepoint %s/%s: %w", h.group, h.name, err)
 		}
 		p.links = append(p.links, l)
-		p.attached = append(p.attached, string(HookTracepoint))
+		p.attached = append(p.attached, "tracepoint/"+h.group+"/"+h.name)
 	}
 	return nil
 }

@@ -46,7 +46,9 @@ const (
 	probePerfMapSyscallProgsTp = "syscall_progs_tp"
 	probePerfMapWatched        = "watched"
 	probePerfProgSchedExec     = "sched_exec"
+	probePerfProgSchedExecTp   = "sched_exec_tp"
 	probePerfProgSchedExit     = "sched_exit"
+	probePerfProgSchedExitTp   = "sched_exit_tp"
 	probePerfProgSchedFork     = "sched_fork"
 	probePerfProgSysConnect    = "sys_connect"
 	probePerfProgSysDup        = "sys_dup"
@@ -113,24 +115,26 @@ type probePerfSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probePerfProgramSpecs struct {
-	SchedExec  *ebpf.ProgramSpec `ebpf:"sched_exec"`
-	SchedExit  *ebpf.ProgramSpec `ebpf:"sched_exit"`
-	SchedFork  *ebpf.ProgramSpec `ebpf:"sched_fork"`
-	SysConnect *ebpf.ProgramSpec `ebpf:"sys_connect"`
-	SysDup     *ebpf.ProgramSpec `ebpf:"sys_dup"`
-	SysEnter   *ebpf.ProgramSpec `ebpf:"sys_enter"`
-	SysEnterTp *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
-	SysMemfd   *ebpf.ProgramSpec `ebpf:"sys_memfd"`
-	SysMode    *ebpf.ProgramSpec `ebpf:"sys_mode"`
-	SysModule  *ebpf.ProgramSpec `ebpf:"sys_module"`
-	SysMount   *ebpf.ProgramSpec `ebpf:"sys_mount"`
-	SysNs      *ebpf.ProgramSpec `ebpf:"sys_ns"`
-	SysNumeric *ebpf.ProgramSpec `ebpf:"sys_numeric"`
-	SysOpen    *ebpf.ProgramSpec `ebpf:"sys_open"`
-	SysPtrace  *ebpf.ProgramSpec `ebpf:"sys_ptrace"`
-	SysSocket  *ebpf.ProgramSpec `ebpf:"sys_socket"`
-	SysTwopath *ebpf.ProgramSpec `ebpf:"sys_twopath"`
-	SysUnlink  *ebpf.ProgramSpec `ebpf:"sys_unlink"`
+	SchedExec   *ebpf.ProgramSpec `ebpf:"sched_exec"`
+	SchedExecTp *ebpf.ProgramSpec `ebpf:"sched_exec_tp"`
+	SchedExit   *ebpf.ProgramSpec `ebpf:"sched_exit"`
+	SchedExitTp *ebpf.ProgramSpec `ebpf:"sched_exit_tp"`
+	SchedFork   *ebpf.ProgramSpec `ebpf:"sched_fork"`
+	SysConnect  *ebpf.ProgramSpec `ebpf:"sys_connect"`
+	SysDup      *ebpf.ProgramSpec `ebpf:"sys_dup"`
+	SysEnter    *ebpf.ProgramSpec `ebpf:"sys_enter"`
+	SysEnterTp  *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
+	SysMemfd    *ebpf.ProgramSpec `ebpf:"sys_memfd"`
+	SysMode     *ebpf.ProgramSpec `ebpf:"sys_mode"`
+	SysModule   *ebpf.ProgramSpec `ebpf:"sys_module"`
+	SysMount    *ebpf.ProgramSpec `ebpf:"sys_mount"`
+	SysNs       *ebpf.ProgramSpec `ebpf:"sys_ns"`
+	SysNumeric  *ebpf.ProgramSpec `ebpf:"sys_numeric"`
+	SysOpen     *ebpf.ProgramSpec `ebpf:"sys_open"`
+	SysPtrace   *ebpf.ProgramSpec `ebpf:"sys_ptrace"`
+	SysSocket   *ebpf.ProgramSpec `ebpf:"sys_socket"`
+	SysTwopath  *ebpf.ProgramSpec `ebpf:"sys_twopath"`
+	SysUnlink   *ebpf.ProgramSpec `ebpf:"sys_unlink"`
 }
 
 // probePerfMapSpecs contains maps before they are loaded into the kernel.
@@ -221,30 +225,34 @@ type probePerfVariables struct {
 //
 // It can be passed to loadProbePerfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probePerfPrograms struct {
-	SchedExec  *ebpf.Program `ebpf:"sched_exec"`
-	SchedExit  *ebpf.Program `ebpf:"sched_exit"`
-	SchedFork  *ebpf.Program `ebpf:"sched_fork"`
-	SysConnect *ebpf.Program `ebpf:"sys_connect"`
-	SysDup     *ebpf.Program `ebpf:"sys_dup"`
-	SysEnter   *ebpf.Program `ebpf:"sys_enter"`
-	SysEnterTp *ebpf.Program `ebpf:"sys_enter_tp"`
-	SysMemfd   *ebpf.Program `ebpf:"sys_memfd"`
-	SysMode    *ebpf.Program `ebpf:"sys_mode"`
-	SysModule  *ebpf.Program `ebpf:"sys_module"`
-	SysMount   *ebpf.Program `ebpf:"sys_mount"`
-	SysNs      *ebpf.Program `ebpf:"sys_ns"`
-	SysNumeric *ebpf.Program `ebpf:"sys_numeric"`
-	SysOpen    *ebpf.Program `ebpf:"sys_open"`
-	SysPtrace  *ebpf.Program `ebpf:"sys_ptrace"`
-	SysSocket  *ebpf.Program `ebpf:"sys_socket"`
-	SysTwopath *ebpf.Program `ebpf:"sys_twopath"`
-	SysUnlink  *ebpf.Program `ebpf:"sys_unlink"`
+	SchedExec   *ebpf.Program `ebpf:"sched_exec"`
+	SchedExecTp *ebpf.Program `ebpf:"sched_exec_tp"`
+	SchedExit   *ebpf.Program `ebpf:"sched_exit"`
+	SchedExitTp *ebpf.Program `ebpf:"sched_exit_tp"`
+	SchedFork   *ebpf.Program `ebpf:"sched_fork"`
+	SysConnect  *ebpf.Program `ebpf:"sys_connect"`
+	SysDup      *ebpf.Program `ebpf:"sys_dup"`
+	SysEnter    *ebpf.Program `ebpf:"sys_enter"`
+	SysEnterTp  *ebpf.Program `ebpf:"sys_enter_tp"`
+	SysMemfd    *ebpf.Program `ebpf:"sys_memfd"`
+	SysMode     *ebpf.Program `ebpf:"sys_mode"`
+	SysModule   *ebpf.Program `ebpf:"sys_module"`
+	SysMount    *ebpf.Program `ebpf:"sys_mount"`
+	SysNs       *ebpf.Program `ebpf:"sys_ns"`
+	SysNumeric  *ebpf.Program `ebpf:"sys_numeric"`
+	SysOpen     *ebpf.Program `ebpf:"sys_open"`
+	SysPtrace   *ebpf.Program `ebpf:"sys_ptrace"`
+	SysSocket   *ebpf.Program `ebpf:"sys_socket"`
+	SysTwopath  *ebpf.Program `ebpf:"sys_twopath"`
+	SysUnlink   *ebpf.Program `ebpf:"sys_unlink"`
 }
 
 func (p *probePerfPrograms) Close() error {
 	return _ProbePerfClose(
 		p.SchedExec,
+		p.SchedExecTp,
 		p.SchedExit,
+		p.SchedExitTp,
 		p.SchedFork,
 		p.SysConnect,
 		p.SysDup,

@@ -116,7 +116,9 @@ const (
 	probeMapSyscallProgsTp = "syscall_progs_tp"
 	probeMapWatched        = "watched"
 	probeProgSchedExec     = "sched_exec"
+	probeProgSchedExecTp   = "sched_exec_tp"
 	probeProgSchedExit     = "sched_exit"
+	probeProgSchedExitTp   = "sched_exit_tp"
 	probeProgSchedFork     = "sched_fork"
 	probeProgSysConnect    = "sys_connect"
 	probeProgSysDup        = "sys_dup"
@@ -183,24 +185,26 @@ type probeSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probeProgramSpecs struct {
-	SchedExec  *ebpf.ProgramSpec `ebpf:"sched_exec"`
-	SchedExit  *ebpf.ProgramSpec `ebpf:"sched_exit"`
-	SchedFork  *ebpf.ProgramSpec `ebpf:"sched_fork"`
-	SysConnect *ebpf.ProgramSpec `ebpf:"sys_connect"`
-	SysDup     *ebpf.ProgramSpec `ebpf:"sys_dup"`
-	SysEnter   *ebpf.ProgramSpec `ebpf:"sys_enter"`
-	SysEnterTp *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
-	SysMemfd   *ebpf.ProgramSpec `ebpf:"sys_memfd"`
-	SysMode    *ebpf.ProgramSpec `ebpf:"sys_mode"`
-	SysModule  *ebpf.ProgramSpec `ebpf:"sys_module"`
-	SysMount   *ebpf.ProgramSpec `ebpf:"sys_mount"`
-	SysNs      *ebpf.ProgramSpec `ebpf:"sys_ns"`
-	SysNumeric *ebpf.ProgramSpec `ebpf:"sys_numeric"`
-	SysOpen    *ebpf.ProgramSpec `ebpf:"sys_open"`
-	SysPtrace  *ebpf.ProgramSpec `ebpf:"sys_ptrace"`
-	SysSocket  *ebpf.ProgramSpec `ebpf:"sys_socket"`
-	SysTwopath *ebpf.ProgramSpec `ebpf:"sys_twopath"`
-	SysUnlink  *ebpf.ProgramSpec `ebpf:"sys_unlink"`
+	SchedExec   *ebpf.ProgramSpec `ebpf:"sched_exec"`
+	SchedExecTp *ebpf.ProgramSpec `ebpf:"sched_exec_tp"`
+	SchedExit   *ebpf.ProgramSpec `ebpf:"sched_exit"`
+	SchedExitTp *ebpf.ProgramSpec `ebpf:"sched_exit_tp"`
+	SchedFork   *ebpf.ProgramSpec `ebpf:"sched_fork"`
+	SysConnect  *ebpf.ProgramSpec `ebpf:"sys_connect"`
+	SysDup      *ebpf.ProgramSpec `ebpf:"sys_dup"`
+	SysEnter    *ebpf.ProgramSpec `ebpf:"sys_enter"`
+	SysEnterTp  *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
+	SysMemfd    *ebpf.ProgramSpec `ebpf:"sys_memfd"`
+	SysMode     *ebpf.ProgramSpec `ebpf:"sys_mode"`
+	SysModule   *ebpf.ProgramSpec `ebpf:"sys_module"`
+	SysMount    *ebpf.ProgramSpec `ebpf:"sys_mount"`
+	SysNs       *ebpf.ProgramSpec `ebpf:"sys_ns"`
+	SysNumeric  *ebpf.ProgramSpec `ebpf:"sys_numeric"`
+	SysOpen     *ebpf.ProgramSpec `ebpf:"sys_open"`
+	SysPtrace   *ebpf.ProgramSpec `ebpf:"sys_ptrace"`
+	SysSocket   *ebpf.ProgramSpec `ebpf:"sys_socket"`
+	SysTwopath  *ebpf.ProgramSpec `ebpf:"sys_twopath"`
+	SysUnlink   *ebpf.ProgramSpec `ebpf:"sys_unlink"`
 }
 
 // probeMapSpecs contains maps before they are loaded into the kernel.
@@ -291,30 +295,34 @@ type probeVariables struct {
 //
 // It can be passed to loadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probePrograms struct {
-	SchedExec  *ebpf.Program `ebpf:"sched_exec"`
-	SchedExit  *ebpf.Program `ebpf:"sched_exit"`
-	SchedFork  *ebpf.Program `ebpf:"sched_fork"`
-	SysConnect *ebpf.Program `ebpf:"sys_connect"`
-	SysDup     *ebpf.Program `ebpf:"sys_dup"`
-	SysEnter   *ebpf.Program `ebpf:"sys_enter"`
-	SysEnterTp *ebpf.Program `ebpf:"sys_enter_tp"`
-	SysMemfd   *ebpf.Program `ebpf:"sys_memfd"`
-	SysMode    *ebpf.Program `ebpf:"sys_mode"`
-	SysModule  *ebpf.Program `ebpf:"sys_module"`
-	SysMount   *ebpf.Program `ebpf:"sys_mount"`
-	SysNs      *ebpf.Program `ebpf:"sys_ns"`
-	SysNumeric *ebpf.Program `ebpf:"sys_numeric"`
-	SysOpen    *ebpf.Program `ebpf:"sys_open"`
-	SysPtrace  *ebpf.Program `ebpf:"sys_ptrace"`
-	SysSocket  *ebpf.Program `ebpf:"sys_socket"`
-	SysTwopath *ebpf.Program `ebpf:"sys_twopath"`
-	SysUnlink  *ebpf.Program `ebpf:"sys_unlink"`
+	SchedExec   *ebpf.Program `ebpf:"sched_exec"`
+	SchedExecTp *ebpf.Program `ebpf:"sched_exec_tp"`
+	SchedExit   *ebpf.Program `ebpf:"sched_exit"`
+	SchedExitTp *ebpf.Program `ebpf:"sched_exit_tp"`
+	SchedFork   *ebpf.Program `ebpf:"sched_fork"`
+	SysConnect  *ebpf.Program `ebpf:"sys_connect"`
+	SysDup      *ebpf.Program `ebpf:"sys_dup"`
+	SysEnter    *ebpf.Program `ebpf:"sys_enter"`
+	SysEnterTp  *ebpf.Program `ebpf:"sys_enter_tp"`
+	SysMemfd    *ebpf.Program `ebpf:"sys_memfd"`
+	SysMode     *ebpf.Program `ebpf:"sys_mode"`
+	SysModule   *ebpf.Program `ebpf:"sys_module"`
+	SysMount    *ebpf.Program `ebpf:"sys_mount"`
+	SysNs       *ebpf.Program `ebpf:"sys_ns"`
+	SysNumeric  *ebpf.Program `ebpf:"sys_numeric"`
+	SysOpen     *ebpf.Program `ebpf:"sys_open"`
+	SysPtrace   *ebpf.Program `ebpf:"sys_ptrace"`
+	SysSocket   *ebpf.Program `ebpf:"sys_socket"`
+	SysTwopath  *ebpf.Program `ebpf:"sys_twopath"`
+	SysUnlink   *ebpf.Program `ebpf:"sys_unlink"`
 }
 
 func (p *probePrograms) Close() error {
 	return _ProbeClose(
 		p.SchedExec,
+		p.SchedExecTp,
 		p.SchedExit,
+		p.SchedExitTp,
 		p.SchedFork,
 		p.SysConnect,
 		p.SysDup,
