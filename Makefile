@@ -52,9 +52,8 @@ test: deps check
 
 # kernels: the probe self-test on Debian's kernels under qemu (TCG), fetched
 # with a private apt config into /var/cache/podguard-kernels (~550 MB).
-# sid (the newest kernel) is left out of CI: it loses events intermittently
-# (kernels.md); run it with KERNELS=bullseye,bookworm,trixie,sid.
-KERNELS ?= bullseye,bookworm,trixie
+# sid runs with the tracepoint hook (kernels.md).
+KERNELS ?= bullseye,bookworm,trixie,sid
 kernels: deps
 	PODGUARD_KERNELS=$(KERNELS) $(GO) test -count=1 -timeout 15m -run '^TestKernels$$' -v ./test/kernels/ | grep -E '^(=== RUN|--- |\s+--- |ok|FAIL|PASS)|PODGUARD-SELFTEST'
 

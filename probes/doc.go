@@ -2,11 +2,17 @@
 // kernel by cgroup, and delivers them as decoded Go values.
 //
 // Contract:
-//   - Load attaches raw tracepoints only (sched_process_exec/fork/exit and
+//   - Load attaches raw tracepoints (sched_process_exec/fork/exit and
 //     raw_syscalls:sys_enter, which tail-calls one handler per syscall
 //     number), so it needs neither kprobes, fentry, BPF-LSM, tracefs nor
-//     bpffs. Syscall arguments are read from x86_64 pt_regs: Load returns
-//     ErrUnsupportedArch on other architectures.
+//     bpffs. Exception: on kernels with faultable syscall tracepoints
+//     (7.x; SyscallHook, logged with the reason) raw tracepoint programs
+//     on sys_enter run preemptibly and the kernel skips every other run on
+//     a CPU while one is preempted, so there sys_enter is hooked with a
+//     tracepoint (perf event) program instead, which needs tracefs (Load
+//     mounts it on /sys/kernel/tracing when missing). Syscall arguments
+//     are read from x86_64 pt_regs: Load returns ErrUnsupportedArch on
+//     other architectures.
 //   - The kernel emits an event only for tasks whose cgroup v2 id is in the
 //     watched map (SetWatched) and only kinds in that cgroup's KindSet.
 //     Host tasks are silent unless Options.HostMonitoring (then SetHost

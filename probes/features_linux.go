@@ -38,6 +38,7 @@ func ProbeFeatures() []Feature {
 	for _, name := range rawTracepoints {
 		fs = append(fs, rawTracepointFeature(name))
 	}
+	fs = append(fs, syscallHookFeature())
 	fs = append(fs,
 		verdict("tc (clsact + sched_cls)", features.HaveProgramType(ebpf.SchedCLS), "BPF_PROG_TYPE_SCHED_CLS", ""),
 		tcxFeature(),
@@ -150,6 +151,47 @@ func cgroupFeature() Feature {
 		f.Detail = "no /sys/fs/cgroup"
 	}
 	f.Fallback = "none: events carry a cgroup v2 id; mount cgroup2 (hybrid) to watch pods"
+	return f
+}
+
+// syscallTracepointsFaultable reports whether the kernel runs syscall
+// tracepoints "faultable": raw tracepoint programs attached to sys_enter
+// then run with migration but not preemption disabled (Debian's 7.2:
+// bpf_trace_run2 takes migrate_disable only, and __traceiter_sys_enter
+// is called preemptible), while the perf handler of
+// raw_syscalls:sys_enter still disables preemption around its programs.
+// The marker is the kernel function trace_call_bpf_faultable in the
+// kernel's BTF, which came with that change; none of Debian's 5.10, 6.1,
+// 6.12 or the 6.18 build VM have it.
+func syscallTracepointsFaultable() (bool, error) {
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		return false, err
+	}
+	var fn *btf.Func
+	err = spec.TypeByName("trace_call_bpf_faultable", &fn)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, btf.ErrNotFound):
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
+func syscallHookFeature() Feature {
+	f := Feature{Name: "non-preemptible raw tracepoint on sys_enter", Present: true,
+		Detail: "raw_tracepoint/sys_enter programs run with preemption disabled"}
+	faultable, err := syscallTracepointsFaultable()
+	switch {
+	case err != nil:
+		f.Detail = fmt.Sprintf("unknown: %v", err)
+	case faultable:
+		f.Present = false
+		f.Detail = "faultable syscall tracepoints (trace_call_bpf_faultable): raw tracepoint programs on sys_enter run preemptibly"
+	}
+	f.Fallback = "tracepoint/raw_syscalls/sys_enter (perf event program; runs with preemption disabled)"
 	return f
 }
 

@@ -47,15 +47,34 @@ func TestMain(m *testing.M) {
 				return 1
 			}
 		}
+		hadTracefs := tracefsMounted()
 		code := m.Run()
-		for _, r := range []*router{&shared, &sharedPerf} {
+		for _, r := range []*router{&shared, &sharedPerf, &sharedTp, &sharedPerfTp} {
 			if r.p != nil {
 				r.p.Close()
 			}
 		}
+		if !hadTracefs && tracefsMounted() { // Load mounted it for the tracepoint hook
+			unix.Unmount("/sys/kernel/tracing", 0)
+		}
 		return code
 	}()
 	os.Exit(code)
+}
+
+// tracefsMounted reports whether tracefs is mounted on /sys/kernel/tracing.
+func tracefsMounted() bool {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && f[4] == "/sys/kernel/tracing" && strings.Contains(line, " - tracefs ") {
+			return true
+		}
+	}
+	return false
 }
 
 func needRoot(tb testing.TB) {
@@ -78,6 +97,13 @@ type router struct {
 // Options.ForcePerfBuffer.
 var shared, sharedPerf router
 
+// sharedTp (and sharedPerfTp, with the perf buffer too) is shared loaded
+// with Options.ForceSyscallTracepoint, for TestSyscallTracepoint (tpMode
+// set around its subtests).
+var sharedTp, sharedPerfTp router
+
+var tpMode bool
+
 // perfMode makes sharedProbes hand out sharedPerf: set around
 // TestPerfBuffer's subtests (tests in this package run one at a time), or
 // for the whole run by PODGUARD_TEST_PERF_BUFFER=1.
@@ -89,13 +115,18 @@ func sharedProbes(tb testing.TB) *router {
 	tb.Helper()
 	needRoot(tb)
 	r := &shared
-	if perfMode {
+	switch {
+	case perfMode && tpMode:
+		r = &sharedPerfTp
+	case perfMode:
 		r = &sharedPerf
+	case tpMode:
+		r = &sharedTp
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.p == nil {
-		p, err := Load(Options{QueueLen: 1 << 14, ForcePerfBuffer: perfMode})
+		p, err := Load(Options{QueueLen: 1 << 14, ForcePerfBuffer: perfMode, ForceSyscallTracepoint: tpMode})
 		if err != nil {
 			tb.Fatalf("load probes: %v", err)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/perf"
 	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
 )
 
 // Probes is a loaded and attached set of podguard programs with its event
@@ -24,6 +25,7 @@ type Probes struct {
 	links     []link.Link
 	attached  []string
 	transport Transport
+	hook      SyscallHook
 	ring      *ring        // TransportRingBuffer
 	perf      *perf.Reader // TransportPerfBuffer
 	reading   bool         // the read goroutine was started
@@ -68,12 +70,25 @@ func load(opts Options) (*Probes, error) {
 	if err != nil {
 		return nil, err
 	}
+	hook, hookWhy := chooseSyscallHook(opts.ForceSyscallTracepoint)
+	opts.Logger.Info("syscall hook", "hook", hook, "reason", hookWhy)
+	if hook == HookTracepoint {
+		// The handlers are tail-called, so they must have the
+		// dispatcher's program type; their code does not depend on it.
+		for name, ps := range spec.Programs {
+			if ps.SectionName == "raw_tracepoint/sys_enter" && name != probeProgSysEnter {
+				ps.Type = ebpf.TracePoint
+				ps.AttachType = ebpf.AttachNone
+			}
+		}
+	}
 	if err := spec.Variables[probeVarHostMonitoring].Set(opts.HostMonitoring); err != nil {
 		return nil, fmt.Errorf("set host_monitoring: %w", err)
 	}
 
 	p := &Probes{
 		transport: transport,
+		hook:      hook,
 		events:    make(chan *Event, opts.QueueLen),
 		done:      make(chan struct{}),
 		log:       opts.Logger,
@@ -104,7 +119,7 @@ func load(opts Options) (*Probes, error) {
 		bufKey = "perf_bytes_per_cpu"
 	}
 	p.log.Info("probes attached", "programs", len(p.attached), "host_monitoring", opts.HostMonitoring,
-		"transport", transport, bufKey, bufBytes, "queue", opts.QueueLen)
+		"transport", transport, "syscall_hook", hook, bufKey, bufBytes, "queue", opts.QueueLen)
 	return p, nil
 }
 
@@ -124,6 +139,58 @@ func chooseTransport(forcePerf bool) (Transport, string) {
 	default:
 		return TransportPerfBuffer, fmt.Sprintf("ring buffer probe inconclusive: %v", err)
 	}
+}
+
+// chooseSyscallHook picks HookTracepoint where raw tracepoint programs on
+// sys_enter run preemptibly (see syscallTracepointsFaultable), else
+// HookRawTracepoint.
+// The tracepoint hook needs tracefs (the tracepoint's id); without it
+// Load mounts tracefs on /sys/kernel/tracing, or, when that fails too,
+// keeps the raw tracepoint and says so.
+func chooseSyscallHook(forceTracepoint bool) (SyscallHook, string) {
+	why := "forced (Options.ForceSyscallTracepoint)"
+	if !forceTracepoint {
+		faultable, err := syscallTracepointsFaultable()
+		switch {
+		case err != nil:
+			return HookRawTracepoint, fmt.Sprintf("kernel BTF unreadable (%v): assuming non-preemptible syscall tracepoints", err)
+		case !faultable:
+			return HookRawTracepoint, "syscall tracepoints run programs with preemption disabled"
+		}
+		why = "syscall tracepoints are faultable (kernel has trace_call_bpf_faultable): " +
+			"raw tracepoint programs on sys_enter run preemptibly and the kernel skips runs while one is preempted"
+	}
+	if err := ensureTracefs(); err != nil {
+		if forceTracepoint {
+			return HookTracepoint, why + "; " + err.Error()
+		}
+		return HookRawTracepoint, why + ", but " + err.Error() +
+			": keeping raw_tracepoint/sys_enter, events will be lost (Stats.RecursionMisses)"
+	}
+	return HookTracepoint, why
+}
+
+// ensureTracefs mounts tracefs on /sys/kernel/tracing unless tracefs (or
+// debugfs with tracing/) is already at one of the canonical paths, where
+// cilium/ebpf looks for tracepoint ids.
+func ensureTracefs() error {
+	for _, c := range []struct {
+		path  string
+		magic int64
+	}{
+		{"/sys/kernel/tracing", unix.TRACEFS_MAGIC},
+		{"/sys/kernel/debug/tracing", unix.TRACEFS_MAGIC},
+		{"/sys/kernel/debug/tracing", unix.DEBUGFS_MAGIC},
+	} {
+		var st unix.Statfs_t
+		if unix.Statfs(c.path, &st) == nil && int64(st.Type) == c.magic {
+			return nil
+		}
+	}
+	if err := unix.Mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, ""); err != nil {
+		return fmt.Errorf("tracefs is not mounted and mounting it on /sys/kernel/tracing failed: %w", err)
+	}
+	return nil
 }
 
 // probeSpec returns the object built for transport: the ring buffer one
@@ -215,8 +282,12 @@ func verifierTail(err error) error {
 }
 
 func (p *Probes) attach() error {
+	progs := p.objs.SyscallProgs
+	if p.hook == HookTracepoint {
+		progs = p.objs.SyscallProgsTp
+	}
 	for _, sc := range syscallTable(&p.objs) {
-		if err := p.objs.SyscallProgs.Put(sc.nr, sc.prog); err != nil {
+		if err := progs.Put(sc.nr, sc.prog); err != nil {
 			return fmt.Errorf("add %s (%d) to syscall dispatch: %w", sc.name, sc.nr, err)
 		}
 		for _, n32 := range sc.ia32 {
@@ -226,27 +297,54 @@ func (p *Probes) attach() error {
 		}
 		p.attached = append(p.attached, fmt.Sprintf("syscall %s(%d)", sc.name, sc.nr))
 	}
-	for _, rt := range []struct {
-		name string
-		prog *ebpf.Program
-	}{
-		{"sched_process_exec", p.objs.SchedExec},
-		{"sched_process_fork", p.objs.SchedFork},
-		{"sched_process_exit", p.objs.SchedExit},
-		{"sys_enter", p.objs.SysEnter},
-	} {
-		l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: rt.name, Program: rt.prog})
+	type hook struct {
+		group, name string // group "": a raw tracepoint
+		prog        *ebpf.Program
+	}
+	hooks := []hook{
+		{"", "sched_process_exec", p.objs.SchedExec},
+		{"", "sched_process_fork", p.objs.SchedFork},
+		{"", "sched_process_exit", p.objs.SchedExit},
+		{"", "sys_enter", p.objs.SysEnter},
+	}
+	if p.hook == HookTracepoint {
+		// fork stays a raw tracepoint: its record lacks the child's
+		// tgid, which tells a new process from a new thread.
+		hooks = []hook{
+			{"sched", "sched_process_exec", p.objs.SchedExecTp},
+			{"", "sched_process_fork", p.objs.SchedFork},
+			{"sched", "sched_process_exit", p.objs.SchedExitTp},
+			{"raw_syscalls", "sys_enter", p.objs.SysEnterTp},
+		}
+	}
+	for _, h := range hooks {
+		if h.group == "" {
+			l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: h.name, Program: h.prog})
+			if err != nil {
+				return fmt.Errorf("attach raw tracepoint %s: %w", h.name, err)
+			}
+			p.links = append(p.links, l)
+			p.attached = append(p.attached, "raw_tracepoint/"+h.name)
+			continue
+		}
+		l, err := link.Tracepoint(h.group, h.name, h.prog, nil)
 		if err != nil {
-			return fmt.Errorf("attach raw tracepoint %s: %w", rt.name, err)
+			return fmt.Errorf("attach tracepoint %s/%s: %w", h.group, h.name, err)
 		}
 		p.links = append(p.links, l)
-		p.attached = append(p.attached, "raw_tracepoint/"+rt.name)
+		p.attached = append(p.attached, "tracepoint/"+h.group+"/"+h.name)
 	}
 	return nil
 }
 
-// Attached lists the hooks in use: raw tracepoints and the syscalls
-// dispatched from raw_tracepoint/sys_enter.
+// SyscallHook reports how syscalls are hooked (chosen by Load, logged
+// with the reason).
+func (p *Probes) SyscallHook() SyscallHook {
+	return p.hook
+}
+
+// Attached lists the hooks in use: raw tracepoints, the sys_enter hook
+// (SyscallHook) and the syscalls dispatched from it.
 func (p *Probes) Attached() []string {
 	return append([]string(nil), p.attached...)
 }

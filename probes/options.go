@@ -29,6 +29,9 @@ type Options struct {
 	// slow Handler backs up into the kernel buffer, whose overflow the
 	// kernel drops and counts (KindStats.RingDrops).
 	Handler func(*Event)
+	// ForceSyscallTracepoint hooks syscalls with HookTracepoint even
+	// where Load would use HookRawTracepoint. For tests.
+	ForceSyscallTracepoint bool
 	// Logger receives load and reader messages (default slog.Default()).
 	Logger *slog.Logger
 }

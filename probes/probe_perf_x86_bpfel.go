@@ -66,13 +66,17 @@ const (
 	probePerfMapRingDrops      = "ring_drops"
 	probePerfMapScratchMap     = "scratch_map"
 	probePerfMapSyscallProgs   = "syscall_progs"
+	probePerfMapSyscallProgsTp = "syscall_progs_tp"
 	probePerfMapWatched        = "watched"
 	probePerfProgSchedExec     = "sched_exec"
+	probePerfProgSchedExecTp   = "sched_exec_tp"
 	probePerfProgSchedExit     = "sched_exit"
+	probePerfProgSchedExitTp   = "sched_exit_tp"
 	probePerfProgSchedFork     = "sched_fork"
 	probePerfProgSysConnect    = "sys_connect"
 	probePerfProgSysDup        = "sys_dup"
 	probePerfProgSysEnter      = "sys_enter"
+	probePerfProgSysEnterTp    = "sys_enter_tp"
 	probePerfProgSysMemfd      = "sys_memfd"
 	probePerfProgSysMode       = "sys_mode"
 	probePerfProgSysModule     = "sys_module"
@@ -134,41 +138,45 @@ type probePerfSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probePerfProgramSpecs struct {
-	SchedExec  *ebpf.ProgramSpec `ebpf:"sched_exec"`
-	SchedExit  *ebpf.ProgramSpec `ebpf:"sched_exit"`
-	SchedFork  *ebpf.ProgramSpec `ebpf:"sched_fork"`
-	SysConnect *ebpf.ProgramSpec `ebpf:"sys_connect"`
-	SysDup     *ebpf.ProgramSpec `ebpf:"sys_dup"`
-	SysEnter   *ebpf.ProgramSpec `ebpf:"sys_enter"`
-	SysMemfd   *ebpf.ProgramSpec `ebpf:"sys_memfd"`
-	SysMode    *ebpf.ProgramSpec `ebpf:"sys_mode"`
-	SysModule  *ebpf.ProgramSpec `ebpf:"sys_module"`
-	SysMount   *ebpf.ProgramSpec `ebpf:"sys_mount"`
-	SysNs      *ebpf.ProgramSpec `ebpf:"sys_ns"`
-	SysNumeric *ebpf.ProgramSpec `ebpf:"sys_numeric"`
-	SysOpen    *ebpf.ProgramSpec `ebpf:"sys_open"`
-	SysPtrace  *ebpf.ProgramSpec `ebpf:"sys_ptrace"`
-	SysSocket  *ebpf.ProgramSpec `ebpf:"sys_socket"`
-	SysTwopath *ebpf.ProgramSpec `ebpf:"sys_twopath"`
-	SysUnlink  *ebpf.ProgramSpec `ebpf:"sys_unlink"`
+	SchedExec   *ebpf.ProgramSpec `ebpf:"sched_exec"`
+	SchedExecTp *ebpf.ProgramSpec `ebpf:"sched_exec_tp"`
+	SchedExit   *ebpf.ProgramSpec `ebpf:"sched_exit"`
+	SchedExitTp *ebpf.ProgramSpec `ebpf:"sched_exit_tp"`
+	SchedFork   *ebpf.ProgramSpec `ebpf:"sched_fork"`
+	SysConnect  *ebpf.ProgramSpec `ebpf:"sys_connect"`
+	SysDup      *ebpf.ProgramSpec `ebpf:"sys_dup"`
+	SysEnter    *ebpf.ProgramSpec `ebpf:"sys_enter"`
+	SysEnterTp  *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
+	SysMemfd    *ebpf.ProgramSpec `ebpf:"sys_memfd"`
+	SysMode     *ebpf.ProgramSpec `ebpf:"sys_mode"`
+	SysModule   *ebpf.ProgramSpec `ebpf:"sys_module"`
+	SysMount    *ebpf.ProgramSpec `ebpf:"sys_mount"`
+	SysNs       *ebpf.ProgramSpec `ebpf:"sys_ns"`
+	SysNumeric  *ebpf.ProgramSpec `ebpf:"sys_numeric"`
+	SysOpen     *ebpf.ProgramSpec `ebpf:"sys_open"`
+	SysPtrace   *ebpf.ProgramSpec `ebpf:"sys_ptrace"`
+	SysSocket   *ebpf.ProgramSpec `ebpf:"sys_socket"`
+	SysTwopath  *ebpf.ProgramSpec `ebpf:"sys_twopath"`
+	SysUnlink   *ebpf.ProgramSpec `ebpf:"sys_unlink"`
 }
 
 // probePerfMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probePerfMapSpecs struct {
-	CurSc         *ebpf.MapSpec `ebpf:"cur_sc"`
-	Events        *ebpf.MapSpec `ebpf:"events"`
-	Ia32Nr        *ebpf.MapSpec `ebpf:"ia32_nr"`
-	OpenBasenames *ebpf.MapSpec `ebpf:"open_basenames"`
-	OpenFilter    *ebpf.MapSpec `ebpf:"open_filter"`
-	OpenKeys      *ebpf.MapSpec `ebpf:"open_keys"`
-	OpenPrefixes  *ebpf.MapSpec `ebpf:"open_prefixes"`
-	RbPending     *ebpf.MapSpec `ebpf:"rb_pending"`
-	RingDrops     *ebpf.MapSpec `ebpf:"ring_drops"`
-	ScratchMap    *ebpf.MapSpec `ebpf:"scratch_map"`
-	SyscallProgs  *ebpf.MapSpec `ebpf:"syscall_progs"`
-	Watched       *ebpf.MapSpec `ebpf:"watched"`
+	CurSc          *ebpf.MapSpec `ebpf:"cur_sc"`
+	Events         *ebpf.MapSpec `ebpf:"events"`
+	Ia32Nr         *ebpf.MapSpec `ebpf:"ia32_nr"`
+	OpenBasenames  *ebpf.MapSpec `ebpf:"open_basenames"`
+	OpenFilter     *ebpf.MapSpec `ebpf:"open_filter"`
+	OpenKeys       *ebpf.MapSpec `ebpf:"open_keys"`
+	OpenPrefixes   *ebpf.MapSpec `ebpf:"open_prefixes"`
+	RbPending      *ebpf.MapSpec `ebpf:"rb_pending"`
+	RingDrops      *ebpf.MapSpec `ebpf:"ring_drops"`
+	ScratchMap     *ebpf.MapSpec `ebpf:"scratch_map"`
+	SyscallProgs   *ebpf.MapSpec `ebpf:"syscall_progs"`
+	SyscallProgsTp *ebpf.MapSpec `ebpf:"syscall_progs_tp"`
+	Watched        *ebpf.MapSpec `ebpf:"watched"`
 }
 
 // probePerfVariableSpecs contains global variables before they are loaded into the kernel.
@@ -203,18 +211,19 @@ func (o *probePerfObjects) Close() error {
 //
 // It can be passed to loadProbePerfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probePerfMaps struct {
-	CurSc         *ebpf.Map `ebpf:"cur_sc"`
-	Events        *ebpf.Map `ebpf:"events"`
-	Ia32Nr        *ebpf.Map `ebpf:"ia32_nr"`
-	OpenBasenames *ebpf.Map `ebpf:"open_basenames"`
-	OpenFilter    *ebpf.Map `ebpf:"open_filter"`
-	OpenKeys      *ebpf.Map `ebpf:"open_keys"`
-	OpenPrefixes  *ebpf.Map `ebpf:"open_prefixes"`
-	RbPending     *ebpf.Map `ebpf:"rb_pending"`
-	RingDrops     *ebpf.Map `ebpf:"ring_drops"`
-	ScratchMap    *ebpf.Map `ebpf:"scratch_map"`
-	SyscallProgs  *ebpf.Map `ebpf:"syscall_progs"`
-	Watched       *ebpf.Map `ebpf:"watched"`
+	CurSc          *ebpf.Map `ebpf:"cur_sc"`
+	Events         *ebpf.Map `ebpf:"events"`
+	Ia32Nr         *ebpf.Map `ebpf:"ia32_nr"`
+	OpenBasenames  *ebpf.Map `ebpf:"open_basenames"`
+	OpenFilter     *ebpf.Map `ebpf:"open_filter"`
+	OpenKeys       *ebpf.Map `ebpf:"open_keys"`
+	OpenPrefixes   *ebpf.Map `ebpf:"open_prefixes"`
+	RbPending      *ebpf.Map `ebpf:"rb_pending"`
+	RingDrops      *ebpf.Map `ebpf:"ring_drops"`
+	ScratchMap     *ebpf.Map `ebpf:"scratch_map"`
+	SyscallProgs   *ebpf.Map `ebpf:"syscall_progs"`
+	SyscallProgsTp *ebpf.Map `ebpf:"syscall_progs_tp"`
+	Watched        *ebpf.Map `ebpf:"watched"`
 }
 
 func (m *probePerfMaps) Close() error {
@@ -230,6 +239,7 @@ func (m *probePerfMaps) Close() error {
 		m.RingDrops,
 		m.ScratchMap,
 		m.SyscallProgs,
+		m.SyscallProgsTp,
 		m.Watched,
 	)
 }
@@ -250,33 +260,39 @@ type probePerfVariables struct {
 //
 // It can be passed to loadProbePerfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probePerfPrograms struct {
-	SchedExec  *ebpf.Program `ebpf:"sched_exec"`
-	SchedExit  *ebpf.Program `ebpf:"sched_exit"`
-	SchedFork  *ebpf.Program `ebpf:"sched_fork"`
-	SysConnect *ebpf.Program `ebpf:"sys_connect"`
-	SysDup     *ebpf.Program `ebpf:"sys_dup"`
-	SysEnter   *ebpf.Program `ebpf:"sys_enter"`
-	SysMemfd   *ebpf.Program `ebpf:"sys_memfd"`
-	SysMode    *ebpf.Program `ebpf:"sys_mode"`
-	SysModule  *ebpf.Program `ebpf:"sys_module"`
-	SysMount   *ebpf.Program `ebpf:"sys_mount"`
-	SysNs      *ebpf.Program `ebpf:"sys_ns"`
-	SysNumeric *ebpf.Program `ebpf:"sys_numeric"`
-	SysOpen    *ebpf.Program `ebpf:"sys_open"`
-	SysPtrace  *ebpf.Program `ebpf:"sys_ptrace"`
-	SysSocket  *ebpf.Program `ebpf:"sys_socket"`
-	SysTwopath *ebpf.Program `ebpf:"sys_twopath"`
-	SysUnlink  *ebpf.Program `ebpf:"sys_unlink"`
+	SchedExec   *ebpf.Program `ebpf:"sched_exec"`
+	SchedExecTp *ebpf.Program `ebpf:"sched_exec_tp"`
+	SchedExit   *ebpf.Program `ebpf:"sched_exit"`
+	SchedExitTp *ebpf.Program `ebpf:"sched_exit_tp"`
+	SchedFork   *ebpf.Program `ebpf:"sched_fork"`
+	SysConnect  *ebpf.Program `ebpf:"sys_connect"`
+	SysDup      *ebpf.Program `ebpf:"sys_dup"`
+	SysEnter    *ebpf.Program `ebpf:"sys_enter"`
+	SysEnterTp  *ebpf.Program `ebpf:"sys_enter_tp"`
+	SysMemfd    *ebpf.Program `ebpf:"sys_memfd"`
+	SysMode     *ebpf.Program `ebpf:"sys_mode"`
+	SysModule   *ebpf.Program `ebpf:"sys_module"`
+	SysMount    *ebpf.Program `ebpf:"sys_mount"`
+	SysNs       *ebpf.Program `ebpf:"sys_ns"`
+	SysNumeric  *ebpf.Program `ebpf:"sys_numeric"`
+	SysOpen     *ebpf.Program `ebpf:"sys_open"`
+	SysPtrace   *ebpf.Program `ebpf:"sys_ptrace"`
+	SysSocket   *ebpf.Program `ebpf:"sys_socket"`
+	SysTwopath  *ebpf.Program `ebpf:"sys_twopath"`
+	SysUnlink   *ebpf.Program `ebpf:"sys_unlink"`
 }
 
 func (p *probePerfPrograms) Close() error {
 	return _ProbePerfClose(
 		p.SchedExec,
+		p.SchedExecTp,
 		p.SchedExit,
+		p.SchedExitTp,
 		p.SchedFork,
 		p.SysConnect,
 		p.SysDup,
 		p.SysEnter,
+		p.SysEnterTp,
 		p.SysMemfd,
 		p.SysMode,
 		p.SysModule,

@@ -136,13 +136,17 @@ const (
 	probeMapRingDrops      = "ring_drops"
 	probeMapScratchMap     = "scratch_map"
 	probeMapSyscallProgs   = "syscall_progs"
+	probeMapSyscallProgsTp = "syscall_progs_tp"
 	probeMapWatched        = "watched"
 	probeProgSchedExec     = "sched_exec"
+	probeProgSchedExecTp   = "sched_exec_tp"
 	probeProgSchedExit     = "sched_exit"
+	probeProgSchedExitTp   = "sched_exit_tp"
 	probeProgSchedFork     = "sched_fork"
 	probeProgSysConnect    = "sys_connect"
 	probeProgSysDup        = "sys_dup"
 	probeProgSysEnter      = "sys_enter"
+	probeProgSysEnterTp    = "sys_enter_tp"
 	probeProgSysMemfd      = "sys_memfd"
 	probeProgSysMode       = "sys_mode"
 	probeProgSysModule     = "sys_module"
@@ -204,41 +208,45 @@ type probeSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probeProgramSpecs struct {
-	SchedExec  *ebpf.ProgramSpec `ebpf:"sched_exec"`
-	SchedExit  *ebpf.ProgramSpec `ebpf:"sched_exit"`
-	SchedFork  *ebpf.ProgramSpec `ebpf:"sched_fork"`
-	SysConnect *ebpf.ProgramSpec `ebpf:"sys_connect"`
-	SysDup     *ebpf.ProgramSpec `ebpf:"sys_dup"`
-	SysEnter   *ebpf.ProgramSpec `ebpf:"sys_enter"`
-	SysMemfd   *ebpf.ProgramSpec `ebpf:"sys_memfd"`
-	SysMode    *ebpf.ProgramSpec `ebpf:"sys_mode"`
-	SysModule  *ebpf.ProgramSpec `ebpf:"sys_module"`
-	SysMount   *ebpf.ProgramSpec `ebpf:"sys_mount"`
-	SysNs      *ebpf.ProgramSpec `ebpf:"sys_ns"`
-	SysNumeric *ebpf.ProgramSpec `ebpf:"sys_numeric"`
-	SysOpen    *ebpf.ProgramSpec `ebpf:"sys_open"`
-	SysPtrace  *ebpf.ProgramSpec `ebpf:"sys_ptrace"`
-	SysSocket  *ebpf.ProgramSpec `ebpf:"sys_socket"`
-	SysTwopath *ebpf.ProgramSpec `ebpf:"sys_twopath"`
-	SysUnlink  *ebpf.ProgramSpec `ebpf:"sys_unlink"`
+	SchedExec   *ebpf.ProgramSpec `ebpf:"sched_exec"`
+	SchedExecTp *ebpf.ProgramSpec `ebpf:"sched_exec_tp"`
+	SchedExit   *ebpf.ProgramSpec `ebpf:"sched_exit"`
+	SchedExitTp *ebpf.ProgramSpec `ebpf:"sched_exit_tp"`
+	SchedFork   *ebpf.ProgramSpec `ebpf:"sched_fork"`
+	SysConnect  *ebpf.ProgramSpec `ebpf:"sys_connect"`
+	SysDup      *ebpf.ProgramSpec `ebpf:"sys_dup"`
+	SysEnter    *ebpf.ProgramSpec `ebpf:"sys_enter"`
+	SysEnterTp  *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
+	SysMemfd    *ebpf.ProgramSpec `ebpf:"sys_memfd"`
+	SysMode     *ebpf.ProgramSpec `ebpf:"sys_mode"`
+	SysModule   *ebpf.ProgramSpec `ebpf:"sys_module"`
+	SysMount    *ebpf.ProgramSpec `ebpf:"sys_mount"`
+	SysNs       *ebpf.ProgramSpec `ebpf:"sys_ns"`
+	SysNumeric  *ebpf.ProgramSpec `ebpf:"sys_numeric"`
+	SysOpen     *ebpf.ProgramSpec `ebpf:"sys_open"`
+	SysPtrace   *ebpf.ProgramSpec `ebpf:"sys_ptrace"`
+	SysSocket   *ebpf.ProgramSpec `ebpf:"sys_socket"`
+	SysTwopath  *ebpf.ProgramSpec `ebpf:"sys_twopath"`
+	SysUnlink   *ebpf.ProgramSpec `ebpf:"sys_unlink"`
 }
 
 // probeMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probeMapSpecs struct {
-	CurSc         *ebpf.MapSpec `ebpf:"cur_sc"`
-	Events        *ebpf.MapSpec `ebpf:"events"`
-	Ia32Nr        *ebpf.MapSpec `ebpf:"ia32_nr"`
-	OpenBasenames *ebpf.MapSpec `ebpf:"open_basenames"`
-	OpenFilter    *ebpf.MapSpec `ebpf:"open_filter"`
-	OpenKeys      *ebpf.MapSpec `ebpf:"open_keys"`
-	OpenPrefixes  *ebpf.MapSpec `ebpf:"open_prefixes"`
-	RbPending     *ebpf.MapSpec `ebpf:"rb_pending"`
-	RingDrops     *ebpf.MapSpec `ebpf:"ring_drops"`
-	ScratchMap    *ebpf.MapSpec `ebpf:"scratch_map"`
-	SyscallProgs  *ebpf.MapSpec `ebpf:"syscall_progs"`
-	Watched       *ebpf.MapSpec `ebpf:"watched"`
+	CurSc          *ebpf.MapSpec `ebpf:"cur_sc"`
+	Events         *ebpf.MapSpec `ebpf:"events"`
+	Ia32Nr         *ebpf.MapSpec `ebpf:"ia32_nr"`
+	OpenBasenames  *ebpf.MapSpec `ebpf:"open_basenames"`
+	OpenFilter     *ebpf.MapSpec `ebpf:"open_filter"`
+	OpenKeys       *ebpf.MapSpec `ebpf:"open_keys"`
+	OpenPrefixes   *ebpf.MapSpec `ebpf:"open_prefixes"`
+	RbPending      *ebpf.MapSpec `ebpf:"rb_pending"`
+	RingDrops      *ebpf.MapSpec `ebpf:"ring_drops"`
+	ScratchMap     *ebpf.MapSpec `ebpf:"scratch_map"`
+	SyscallProgs   *ebpf.MapSpec `ebpf:"syscall_progs"`
+	SyscallProgsTp *ebpf.MapSpec `ebpf:"syscall_progs_tp"`
+	Watched        *ebpf.MapSpec `ebpf:"watched"`
 }
 
 // probeVariableSpecs contains global variables before they are loaded into the kernel.
@@ -273,18 +281,19 @@ func (o *probeObjects) Close() error {
 //
 // It can be passed to loadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probeMaps struct {
-	CurSc         *ebpf.Map `ebpf:"cur_sc"`
-	Events        *ebpf.Map `ebpf:"events"`
-	Ia32Nr        *ebpf.Map `ebpf:"ia32_nr"`
-	OpenBasenames *ebpf.Map `ebpf:"open_basenames"`
-	OpenFilter    *ebpf.Map `ebpf:"open_filter"`
-	OpenKeys      *ebpf.Map `ebpf:"open_keys"`
-	OpenPrefixes  *ebpf.Map `ebpf:"open_prefixes"`
-	RbPending     *ebpf.Map `ebpf:"rb_pending"`
-	RingDrops     *ebpf.Map `ebpf:"ring_drops"`
-	ScratchMap    *ebpf.Map `ebpf:"scratch_map"`
-	SyscallProgs  *ebpf.Map `ebpf:"syscall_progs"`
-	Watched       *ebpf.Map `ebpf:"watched"`
+	CurSc          *ebpf.Map `ebpf:"cur_sc"`
+	Events         *ebpf.Map `ebpf:"events"`
+	Ia32Nr         *ebpf.Map `ebpf:"ia32_nr"`
+	OpenBasenames  *ebpf.Map `ebpf:"open_basenames"`
+	OpenFilter     *ebpf.Map `ebpf:"open_filter"`
+	OpenKeys       *ebpf.Map `ebpf:"open_keys"`
+	OpenPrefixes   *ebpf.Map `ebpf:"open_prefixes"`
+	RbPending      *ebpf.Map `ebpf:"rb_pending"`
+	RingDrops      *ebpf.Map `ebpf:"ring_drops"`
+	ScratchMap     *ebpf.Map `ebpf:"scratch_map"`
+	SyscallProgs   *ebpf.Map `ebpf:"syscall_progs"`
+	SyscallProgsTp *ebpf.Map `ebpf:"syscall_progs_tp"`
+	Watched        *ebpf.Map `ebpf:"watched"`
 }
 
 func (m *probeMaps) Close() error {
@@ -300,6 +309,7 @@ func (m *probeMaps) Close() error {
 		m.RingDrops,
 		m.ScratchMap,
 		m.SyscallProgs,
+		m.SyscallProgsTp,
 		m.Watched,
 	)
 }
@@ -320,33 +330,39 @@ type probeVariables struct {
 //
 // It can be passed to loadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probePrograms struct {
-	SchedExec  *ebpf.Program `ebpf:"sched_exec"`
-	SchedExit  *ebpf.Program `ebpf:"sched_exit"`
-	SchedFork  *ebpf.Program `ebpf:"sched_fork"`
-	SysConnect *ebpf.Program `ebpf:"sys_connect"`
-	SysDup     *ebpf.Program `ebpf:"sys_dup"`
-	SysEnter   *ebpf.Program `ebpf:"sys_enter"`
-	SysMemfd   *ebpf.Program `ebpf:"sys_memfd"`
-	SysMode    *ebpf.Program `ebpf:"sys_mode"`
-	SysModule  *ebpf.Program `ebpf:"sys_module"`
-	SysMount   *ebpf.Program `ebpf:"sys_mount"`
-	SysNs      *ebpf.Program `ebpf:"sys_ns"`
-	SysNumeric *ebpf.Program `ebpf:"sys_numeric"`
-	SysOpen    *ebpf.Program `ebpf:"sys_open"`
-	SysPtrace  *ebpf.Program `ebpf:"sys_ptrace"`
-	SysSocket  *ebpf.Program `ebpf:"sys_socket"`
-	SysTwopath *ebpf.Program `ebpf:"sys_twopath"`
-	SysUnlink  *ebpf.Program `ebpf:"sys_unlink"`
+	SchedExec   *ebpf.Program `ebpf:"sched_exec"`
+	SchedExecTp *ebpf.Program `ebpf:"sched_exec_tp"`
+	SchedExit   *ebpf.Program `ebpf:"sched_exit"`
+	SchedExitTp *ebpf.Program `ebpf:"sched_exit_tp"`
+	SchedFork   *ebpf.Program `ebpf:"sched_fork"`
+	SysConnect  *ebpf.Program `ebpf:"sys_connect"`
+	SysDup      *ebpf.Program `ebpf:"sys_dup"`
+	SysEnter    *ebpf.Program `ebpf:"sys_enter"`
+	SysEnterTp  *ebpf.Program `ebpf:"sys_enter_tp"`
+	SysMemfd    *ebpf.Program `ebpf:"sys_memfd"`
+	SysMode     *ebpf.Program `ebpf:"sys_mode"`
+	SysModule   *ebpf.Program `ebpf:"sys_module"`
+	SysMount    *ebpf.Program `ebpf:"sys_mount"`
+	SysNs       *ebpf.Program `ebpf:"sys_ns"`
+	SysNumeric  *ebpf.Program `ebpf:"sys_numeric"`
+	SysOpen     *ebpf.Program `ebpf:"sys_open"`
+	SysPtrace   *ebpf.Program `ebpf:"sys_ptrace"`
+	SysSocket   *ebpf.Program `ebpf:"sys_socket"`
+	SysTwopath  *ebpf.Program `ebpf:"sys_twopath"`
+	SysUnlink   *ebpf.Program `ebpf:"sys_unlink"`
 }
 
 func (p *probePrograms) Close() error {
 	return _ProbeClose(
 		p.SchedExec,
+		p.SchedExecTp,
 		p.SchedExit,
+		p.SchedExitTp,
 		p.SchedFork,
 		p.SysConnect,
 		p.SysDup,
 		p.SysEnter,
+		p.SysEnterTp,
 		p.SysMemfd,
 		p.SysMode,
 		p.SysModule,

@@ -132,7 +132,8 @@ type Stats struct {
 // output failures.
 func (p *Probes) Stats() (Stats, error) {
 	s := Stats{DecodeErrors: p.decodeErrors.Load(), Transport: p.transport}
-	for _, prog := range []*ebpf.Program{p.objs.SchedExec, p.objs.SchedFork, p.objs.SchedExit, p.objs.SysEnter} {
+	for _, prog := range []*ebpf.Program{p.objs.SchedExec, p.objs.SchedFork, p.objs.SchedExit, p.objs.SysEnter,
+		p.objs.SchedExecTp, p.objs.SchedExitTp, p.objs.SysEnterTp} {
 		if st, err := prog.Stats(); err == nil {
 			s.RecursionMisses += st.RecursionMisses
 		}

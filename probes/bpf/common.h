@@ -188,9 +188,25 @@ struct {
 	__type(value, __u32);
 } rb_pending SEC(".maps");
 
+/* scratch_map holds one event under construction per CPU and per program
+ * family. The slots keep programs that may run on the same CPU at the
+ * same time from sharing a buffer: on kernels whose tracepoints run BPF
+ * programs with migration but not preemption disabled (Debian's 7.2), a
+ * program can be preempted half way through an event while another
+ * task's program runs on that CPU. The kernel keeps one program from
+ * running twice at once on a CPU (it skips and counts the second run),
+ * but not two different ones. */
+enum scratch_slot {
+	SCRATCH_SYS = 0,  /* sys_enter and the syscall programs it tail-calls */
+	SCRATCH_EXEC = 1, /* sched_exec */
+	SCRATCH_FORK = 2, /* sched_fork */
+	SCRATCH_EXIT = 3, /* sched_exit */
+	SCRATCH_SLOTS = 4,
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, SCRATCH_SLOTS);
 	__type(key, __u32);
 	__type(value, struct scratch);
 } scratch_map SEC(".maps");
@@ -224,10 +240,24 @@ static __always_inline bool wants(struct watch *w, __u32 kind)
 	return w && (w->kinds & (1ULL << (kind & 63)));
 }
 
-static __always_inline void *scratch(void)
+static __always_inline void *scratch(__u32 slot)
 {
-	__u32 zero = 0;
-	return bpf_map_lookup_elem(&scratch_map, &zero);
+	return bpf_map_lookup_elem(&scratch_map, &slot);
+}
+
+/* scratch_slot_of is the slot of the program that builds events of kind. */
+static __always_inline __u32 scratch_slot_of(__u32 kind)
+{
+	switch (kind) {
+	case KIND_EXEC:
+		return SCRATCH_EXEC;
+	case KIND_FORK:
+		return SCRATCH_FORK;
+	case KIND_EXIT:
+		return SCRATCH_EXIT;
+	default:
+		return SCRATCH_SYS;
+	}
 }
 
 static __always_inline void fill_hdr(struct event_hdr *h, __u32 kind)
@@ -329,15 +359,15 @@ static __always_inline __u32 put_kernel_str(struct event_hdr *h, __u8 *tail, __u
 
 /* walk_path walks from dentry d on mount vm up to the root, writing each
  * component name (leaf first, NUL-terminated) at the scratch buffer's
- * buf[base + off]. Mount points are crossed through struct mount. It is a
+ * (slot's) buf[base + off]. Mount points are crossed through struct mount. It is a
  * global function so the verifier checks it once, not once per caller and
  * loop state; it takes only scalars and looks the (per-CPU) scratch buffer
  * up itself, because kernels before 5.12 reject pointer arguments to
  * global functions ("Arg#0 type PTR in walk_path() is not supported yet").
  * Returns the bytes written, | WALK_TRUNCATED when the path was cut. */
-__noinline int walk_path(__u32 base, __u32 off, __u64 dentry, __u64 vfsmnt)
+__noinline int walk_path(__u32 slot, __u32 base, __u32 off, __u64 dentry, __u64 vfsmnt)
 {
-	struct scratch *s = scratch();
+	struct scratch *s = scratch(slot);
 	struct dentry *d = (struct dentry *)dentry;
 	struct vfsmount *vm = (struct vfsmount *)vfsmnt;
 	__u32 start = off;
@@ -373,7 +403,7 @@ static __always_inline __u32 put_path(struct event_hdr *h, __u8 *tail, __u32 off
 				      struct dentry *d, struct vfsmount *vm)
 {
 	__u32 base = (__u32)((void *)tail - (void *)h);
-	int r = walk_path(base, off, (__u64)d, (__u64)vm);
+	int r = walk_path(scratch_slot_of(h->kind), base, off, (__u64)d, (__u64)vm);
 	if (r & WALK_TRUNCATED)
 		h->flags |= FLAG_TRUNCATED;
 	return r & 0xffff;

@@ -12,7 +12,7 @@
 
 static __always_inline struct file_event *file_start(__u32 kind, __u64 nr)
 {
-	struct file_event *e = scratch();
+	struct file_event *e = scratch(SCRATCH_SYS);
 	if (!e)
 		return NULL;
 	fill_hdr(&e->hdr, kind);

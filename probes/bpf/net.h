@@ -8,7 +8,7 @@ SEC("raw_tracepoint/sys_enter")
 int sys_connect(struct bpf_raw_tracepoint_args *ctx)
 {
 	SYSCALL_PROLOGUE(KIND_CONNECT);
-	struct net_event *e = scratch();
+	struct net_event *e = scratch(SCRATCH_SYS);
 	if (!e)
 		return 0;
 	fill_hdr(&e->hdr, KIND_CONNECT);
@@ -64,7 +64,7 @@ SEC("raw_tracepoint/sys_enter")
 int sys_socket(struct bpf_raw_tracepoint_args *ctx)
 {
 	SYSCALL_PROLOGUE(KIND_SOCKET);
-	struct net_event *e = scratch();
+	struct net_event *e = scratch(SCRATCH_SYS);
 	if (!e)
 		return 0;
 	fill_hdr(&e->hdr, KIND_SOCKET);

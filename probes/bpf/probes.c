@@ -47,17 +47,25 @@ _Static_assert(__builtin_offsetof(struct pt_regs, di) - __builtin_offsetof(struc
 #define SYS_SOCKET 1
 #define SYS_CONNECT 3
 
-/* compat_args fills sc for an ia32 syscall: arguments in bx, cx, dx, si,
- * di, bp; socketcall unpacked for socket and connect. Returns false for
- * syscalls podguard does not handle. */
-static __always_inline bool compat_args(struct pt_regs *regs, __u64 nr, struct sc_args *sc)
+/* syscall_progs_tp is syscall_progs for the tracepoint dispatcher
+ * (sys_enter_tp): a program array holds programs of one type, so the
+ * loader fills one or the other, with the same handlers loaded as raw
+ * tracepoint or as tracepoint programs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, NR_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} syscall_progs_tp SEC(".maps");
+
+/* compat_args normalizes an ia32 syscall in sc (arguments already in
+ * sc->a, in the order bx, cx, dx, si, di, bp): 32-bit values, socketcall
+ * unpacked for socket and connect, the x86_64 number in sc->nr. Returns
+ * false for syscalls podguard does not handle. */
+static __always_inline bool compat_args(__u64 nr, struct sc_args *sc)
 {
-	sc->a[0] = (__u32)BPF_CORE_READ(regs, bx);
-	sc->a[1] = (__u32)BPF_CORE_READ(regs, cx);
-	sc->a[2] = (__u32)BPF_CORE_READ(regs, dx);
-	sc->a[3] = (__u32)BPF_CORE_READ(regs, si);
-	sc->a[4] = (__u32)BPF_CORE_READ(regs, di);
-	sc->a[5] = (__u32)BPF_CORE_READ(regs, bp);
+	for (int i = 0; i < 6; i++)
+		sc->a[i] = (__u32)sc->a[i];
 	if (nr == IA32_SOCKETCALL) {
 		__u32 args[3] = {};
 		__u64 call = sc->a[0];
@@ -80,6 +88,14 @@ static __always_inline bool compat_args(struct pt_regs *regs, __u64 nr, struct s
 	return true;
 }
 
+static __always_inline bool task_compat(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	return BPF_CORE_READ(task, thread_info.status) & TS_COMPAT;
+}
+
+/* sys_enter dispatches every syscall of a watched cgroup to its handler
+ * in syscall_progs. It is the default hook. */
 SEC("raw_tracepoint/sys_enter")
 int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -94,10 +110,16 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	sc->w = *w;
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	if (BPF_CORE_READ(task, thread_info.status) & TS_COMPAT) {
+	sc->nr = nr;
+	if (task_compat()) {
 		sc->compat = 1;
-		if (!compat_args(regs, nr, sc))
+		sc->a[0] = BPF_CORE_READ(regs, bx);
+		sc->a[1] = BPF_CORE_READ(regs, cx);
+		sc->a[2] = BPF_CORE_READ(regs, dx);
+		sc->a[3] = BPF_CORE_READ(regs, si);
+		sc->a[4] = BPF_CORE_READ(regs, di);
+		sc->a[5] = BPF_CORE_READ(regs, bp);
+		if (!compat_args(nr, sc))
 			return 0;
 	} else {
 		/* One read of the argument registers instead of one per
@@ -108,7 +130,6 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		struct arg_regs r = {};
 		bpf_probe_read_kernel(&r, sizeof(r), &regs->r10);
 		sc->compat = 0;
-		sc->nr = nr;
 		sc->a[0] = r.di;
 		sc->a[1] = r.si;
 		sc->a[2] = r.dx;
@@ -117,6 +138,47 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		sc->a[5] = r.r9;
 	}
 	bpf_tail_call(ctx, &syscall_progs, (__u32)sc->nr);
+	return 0;
+}
+
+/* The raw_syscalls:sys_enter record a tracepoint program gets
+ * (/sys/kernel/tracing/events/raw_syscalls/sys_enter/format). */
+struct sys_enter_record {
+	__u64 common; /* type, flags, preempt_count, pid */
+	long id;
+	unsigned long args[6]; /* syscall_get_arguments: ia32 order for compat */
+};
+
+/* sys_enter_tp is sys_enter as a tracepoint (perf event) program, for
+ * kernels whose syscall tracepoints run raw tracepoint programs with
+ * preemption enabled (see the loader): the perf handler of
+ * raw_syscalls:sys_enter runs its programs with preemption disabled, so
+ * one preempted run cannot make the kernel skip the runs of other tasks
+ * on that CPU. */
+SEC("tracepoint/raw_syscalls/sys_enter")
+int sys_enter_tp(struct sys_enter_record *ctx)
+{
+	__u64 nr = ctx->id;
+	if (nr >= NR_MAX)
+		return 0;
+	struct watch *w = watch_for(bpf_get_current_cgroup_id());
+	if (!w)
+		return 0;
+	struct sc_args *sc = cur_args();
+	if (!sc)
+		return 0;
+	sc->w = *w;
+	sc->nr = nr;
+	for (int i = 0; i < 6; i++)
+		sc->a[i] = ctx->args[i];
+	if (task_compat()) {
+		sc->compat = 1;
+		if (!compat_args(nr, sc))
+			return 0;
+	} else {
+		sc->compat = 0;
+	}
+	bpf_tail_call(ctx, &syscall_progs_tp, (__u32)sc->nr);
 	return 0;
 }
 

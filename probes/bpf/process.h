@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-// Process lifecycle: exec, fork, exit (raw tracepoints on sched_*).
+// Process lifecycle: exec, fork, exit (raw tracepoints on sched_*; exec and
+// exit also as tracepoint programs for the tracepoint hook).
 #pragma once
 
 #include "common.h"
@@ -70,21 +71,20 @@ static __always_inline bool is_shell(const __u8 *c)
 	return false;
 }
 
-SEC("raw_tracepoint/sched_process_exec")
-int sched_exec(struct bpf_raw_tracepoint_args *ctx)
+/* on_exec builds the exec event (and kills) for task, which is current,
+ * executing exe under the name filename (a kernel string). */
+static __always_inline int on_exec(void *ctx, struct task_struct *task, struct file *exe,
+				   const char *filename, __u32 old_pid)
 {
-	struct task_struct *task = (struct task_struct *)ctx->args[0];
-	struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
 	struct watch *w = watch_for(bpf_get_current_cgroup_id());
 	if (!w)
 		return 0;
 
-	struct exec_event *e = scratch();
+	struct exec_event *e = scratch(SCRATCH_EXEC);
 	if (!e)
 		return 0;
 	fill_hdr(&e->hdr, KIND_EXEC);
 
-	struct file *exe = BPF_CORE_READ(bprm, file);
 	struct file *f0 = task_fd(task, 0);
 	struct file *f1 = task_fd(task, 1);
 	__u16 flags = 0;
@@ -116,13 +116,13 @@ int sched_exec(struct bpf_raw_tracepoint_args *ctx)
 
 	e->euid = BPF_CORE_READ(task, cred, euid.val);
 	e->egid = BPF_CORE_READ(task, cred, egid.val);
-	e->old_pid = (__u32)ctx->args[1];
+	e->old_pid = old_pid;
 
 	__u32 off = 0, n;
 	n = put_file_path(&e->hdr, e->tail, off, exe);
 	e->exe_len = n;
 	off += n;
-	n = put_kernel_str(&e->hdr, e->tail, off, BPF_CORE_READ(bprm, filename));
+	n = put_kernel_str(&e->hdr, e->tail, off, filename);
 	e->filename_len = n;
 	off += n;
 
@@ -155,6 +155,37 @@ int sched_exec(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+SEC("raw_tracepoint/sched_process_exec")
+int sched_exec(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
+	return on_exec(ctx, (struct task_struct *)ctx->args[0], BPF_CORE_READ(bprm, file),
+		       BPF_CORE_READ(bprm, filename), (__u32)ctx->args[1]);
+}
+
+/* The sched:sched_process_exec record a tracepoint program gets
+ * (/sys/kernel/tracing/events/sched/sched_process_exec/format). */
+struct sched_exec_record {
+	__u64 common;
+	__u32 filename_loc; /* __data_loc char[]: offset | length << 16 */
+	__s32 pid;
+	__s32 old_pid;
+};
+
+/* sched_exec_tp is sched_exec as a tracepoint (perf event) program, used
+ * with the tracepoint hook (see sys_enter_tp): the perf handler runs it
+ * with preemption disabled. The record has no bprm; the new image is
+ * already the task's mm->exe_file (set_mm_exe_file in begin_new_exec). */
+SEC("tracepoint/sched/sched_process_exec")
+int sched_exec_tp(struct sched_exec_record *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 loc = ctx->filename_loc & 0xffff;
+	/* the string sits in the record: an address, not a ctx access */
+	const char *filename = (const char *)((__u64)ctx + loc);
+	return on_exec(ctx, task, BPF_CORE_READ(task, mm, exe_file), filename, ctx->old_pid);
+}
+
 SEC("raw_tracepoint/sched_process_fork")
 int sched_fork(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -166,7 +197,7 @@ int sched_fork(struct bpf_raw_tracepoint_args *ctx)
 	__u32 ctgid = BPF_CORE_READ(child, tgid);
 	if (cpid != ctgid) /* a new thread, not a process */
 		return 0;
-	struct sys_event *e = scratch();
+	struct sys_event *e = scratch(SCRATCH_FORK);
 	if (!e)
 		return 0;
 	fill_hdr(&e->hdr, KIND_FORK);
@@ -180,17 +211,15 @@ int sched_fork(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-SEC("raw_tracepoint/sched_process_exit")
-int sched_exit(struct bpf_raw_tracepoint_args *ctx)
+static __always_inline int on_exit(void *ctx, struct task_struct *task)
 {
-	struct task_struct *task = (struct task_struct *)ctx->args[0];
 	struct watch *w = watch_for(bpf_get_current_cgroup_id());
 	if (!wants(w, KIND_EXIT))
 		return 0;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if ((__u32)pid_tgid != (pid_tgid >> 32)) /* a thread, not the process */
 		return 0;
-	struct sys_event *e = scratch();
+	struct sys_event *e = scratch(SCRATCH_EXIT);
 	if (!e)
 		return 0;
 	fill_hdr(&e->hdr, KIND_EXIT);
@@ -202,4 +231,18 @@ int sched_exit(struct bpf_raw_tracepoint_args *ctx)
 	e->str_len[0] = e->str_len[1] = e->str_len[2] = 0;
 	emit(ctx, &e->hdr, sizeof(*e), 0);
 	return 0;
+}
+
+SEC("raw_tracepoint/sched_process_exit")
+int sched_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	return on_exit(ctx, (struct task_struct *)ctx->args[0]);
+}
+
+/* sched_exit_tp is sched_exit as a tracepoint program (see sched_exec_tp);
+ * the exiting task is current. */
+SEC("tracepoint/sched/sched_process_exit")
+int sched_exit_tp(void *ctx)
+{
+	return on_exit(ctx, (struct task_struct *)bpf_get_current_task());
 }

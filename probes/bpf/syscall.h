@@ -106,7 +106,7 @@ static __always_inline __u16 compat_flag(void)
 
 static __always_inline struct sys_event *sys_start(__u32 kind, __u64 nr)
 {
-	struct sys_event *e = scratch();
+	struct sys_event *e = scratch(SCRATCH_SYS);
 	if (!e)
 		return NULL;
 	fill_hdr(&e->hdr, kind);

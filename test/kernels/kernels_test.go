@@ -162,7 +162,7 @@ func report(t *testing.T, out []byte) string {
 		line := strings.TrimRight(sc.Text(), "\r")
 		switch {
 		case strings.HasPrefix(line, "kernel: "), strings.HasPrefix(line, "preempt: "), strings.HasPrefix(line, "feature "),
-			strings.HasPrefix(line, "CHECK "), strings.HasPrefix(line, "stats: "), strings.HasPrefix(line, "storm: "), strings.HasPrefix(line, "recursion misses: "),
+			strings.HasPrefix(line, "CHECK "), strings.HasPrefix(line, "stats: "), strings.HasPrefix(line, "storm: "), strings.HasPrefix(line, "recursion misses: "), strings.HasPrefix(line, "syscall hook: "),
 			strings.HasPrefix(line, "  "):
 			t.Log(line)
 		case strings.HasPrefix(line, resultPrefix):

@@ -69,6 +69,7 @@ func run(pid1 bool) error {
 	}
 	defer p.Close()
 	fmt.Printf("CHECK load: ok (%d programs attached)\n", len(p.Attached()))
+	fmt.Printf("syscall hook: %s\n", p.SyscallHook())
 	c := newCollector(p)
 
 	failed := 0
@@ -233,7 +234,7 @@ func eventChecks(p *probes.Probes, c *collector, root, tmp, self string, check f
 	}
 	check("exec", c.waitFor(fmt.Sprintf("exec of %s by pid %d", self, pid), func(e *probes.Event) bool {
 		return e.Kind == probes.KindExec && int(e.TGID) == pid && e.CgroupID == cg.id &&
-			e.Exe == self && len(e.Args) == 4 && e.Args[1] == "child-events"
+			e.Exe == self && e.Filename == self && len(e.Args) == 4 && e.Args[1] == "child-events"
 	}))
 	check("open", c.waitFor("openat of "+path, func(e *probes.Event) bool {
 		return e.Kind == probes.KindOpen && int(e.TGID) == pid && e.Path == path &&
