@@ -28,3 +28,18 @@ func TestProbeFeatures(t *testing.T) {
 		t.Errorf("cgroup mode %s path %q has no cgroup.procs: %v", mode, path, err)
 	}
 }
+
+func TestHandledNrs(t *testing.T) {
+	bits := handledNrs()
+	has := func(nr uint32) bool { return bits[nr/64]&(1<<(nr%64)) != 0 }
+	for _, nr := range []uint32{2, 257, 295, 42, 102, 22, 319} { // open, openat, ia32 openat, connect, socketcall, ia32 umount, memfd_create
+		if !has(nr) {
+			t.Errorf("syscall %d not in handled_nrs", nr)
+		}
+	}
+	for _, nr := range []uint32{0, 1, 3, 60, 231} { // read, write, close, exit, exit_group
+		if has(nr) {
+			t.Errorf("syscall %d in handled_nrs: it has no handler", nr)
+		}
+	}
+}

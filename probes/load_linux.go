@@ -85,6 +85,9 @@ func load(opts Options) (*Probes, error) {
 	if err := spec.Variables[probeVarHostMonitoring].Set(opts.HostMonitoring); err != nil {
 		return nil, fmt.Errorf("set host_monitoring: %w", err)
 	}
+	if err := spec.Variables[probeVarHandledNrs].Set(handledNrs()); err != nil {
+		return nil, fmt.Errorf("set handled_nrs: %w", err)
+	}
 
 	p := &Probes{
 		transport: transport,

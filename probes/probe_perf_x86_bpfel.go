@@ -88,6 +88,7 @@ const (
 	probePerfProgSysSocket     = "sys_socket"
 	probePerfProgSysTwopath    = "sys_twopath"
 	probePerfProgSysUnlink     = "sys_unlink"
+	probePerfVarHandledNrs     = "handled_nrs"
 	probePerfVarHostMonitoring = "host_monitoring"
 	probePerfVarUnusedExec     = "unused_exec"
 	probePerfVarUnusedFile     = "unused_file"
@@ -183,6 +184,7 @@ type probePerfMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probePerfVariableSpecs struct {
+	HandledNrs     *ebpf.VariableSpec `ebpf:"handled_nrs"`
 	HostMonitoring *ebpf.VariableSpec `ebpf:"host_monitoring"`
 	UnusedExec     *ebpf.VariableSpec `ebpf:"unused_exec"`
 	UnusedFile     *ebpf.VariableSpec `ebpf:"unused_file"`
@@ -248,6 +250,7 @@ func (m *probePerfMaps) Close() error {
 //
 // It can be passed to loadProbePerfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probePerfVariables struct {
+	HandledNrs     *ebpf.Variable `ebpf:"handled_nrs"`
 	HostMonitoring *ebpf.Variable `ebpf:"host_monitoring"`
 	UnusedExec     *ebpf.Variable `ebpf:"unused_exec"`
 	UnusedFile     *ebpf.Variable `ebpf:"unused_file"`

@@ -158,6 +158,7 @@ const (
 	probeProgSysSocket     = "sys_socket"
 	probeProgSysTwopath    = "sys_twopath"
 	probeProgSysUnlink     = "sys_unlink"
+	probeVarHandledNrs     = "handled_nrs"
 	probeVarHostMonitoring = "host_monitoring"
 	probeVarUnusedExec     = "unused_exec"
 	probeVarUnusedFile     = "unused_file"
@@ -253,6 +254,7 @@ type probeMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probeVariableSpecs struct {
+	HandledNrs     *ebpf.VariableSpec `ebpf:"handled_nrs"`
 	HostMonitoring *ebpf.VariableSpec `ebpf:"host_monitoring"`
 	UnusedExec     *ebpf.VariableSpec `ebpf:"unused_exec"`
 	UnusedFile     *ebpf.VariableSpec `ebpf:"unused_file"`
@@ -318,6 +320,7 @@ func (m *probeMaps) Close() error {
 //
 // It can be passed to loadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probeVariables struct {
+	HandledNrs     *ebpf.Variable `ebpf:"handled_nrs"`
 	HostMonitoring *ebpf.Variable `ebpf:"host_monitoring"`
 	UnusedExec     *ebpf.Variable `ebpf:"unused_exec"`
 	UnusedFile     *ebpf.Variable `ebpf:"unused_file"`

@@ -43,3 +43,21 @@ func syscallTable(o *probeObjects) []syscallProg {
 }
 
 func ia(nrs ...uint32) []uint32 { return nrs }
+
+// ia32Socketcall is unpacked by the dispatcher (socket and connect).
+const ia32Socketcall = 102
+
+// handledNrs is the dispatchers' handled_nrs bitmap: every x86_64 and
+// ia32 number of syscallTable, and socketcall.
+func handledNrs() [8]uint64 {
+	var bits [8]uint64
+	set := func(nr uint32) { bits[nr/64&7] |= 1 << (nr % 64) }
+	set(ia32Socketcall)
+	for _, sc := range syscallTable(&probeObjects{}) {
+		set(sc.nr)
+		for _, n := range sc.ia32 {
+			set(n)
+		}
+	}
+	return bits
+}

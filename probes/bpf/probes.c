@@ -94,13 +94,25 @@ static __always_inline bool task_compat(void)
 	return BPF_CORE_READ(task, thread_info.status) & TS_COMPAT;
 }
 
+/* handled_nrs has a bit for every syscall number a handler exists for:
+ * the x86_64 numbers and the ia32 ones (a superset for any one task is
+ * fine: the dispatch finds no handler for the rest). Set by the loader,
+ * so the dispatchers drop every other syscall (close, read, ...) before
+ * any helper call, watched cgroup or not. */
+volatile const __u64 handled_nrs[NR_MAX / 64] = {};
+
+static __always_inline bool handled(__u64 nr)
+{
+	return handled_nrs[(nr >> 6) & (NR_MAX / 64 - 1)] & (1ULL << (nr & 63));
+}
+
 /* sys_enter dispatches every syscall of a watched cgroup to its handler
  * in syscall_progs. It is the default hook. */
 SEC("raw_tracepoint/sys_enter")
 int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u64 nr = ctx->args[1];
-	if (nr >= NR_MAX)
+	if (nr >= NR_MAX || !handled(nr))
 		return 0;
 	struct watch *w = watch_for(bpf_get_current_cgroup_id());
 	if (!w)
@@ -159,7 +171,7 @@ SEC("tracepoint/raw_syscalls/sys_enter")
 int sys_enter_tp(struct sys_enter_record *ctx)
 {
 	__u64 nr = ctx->id;
-	if (nr >= NR_MAX)
+	if (nr >= NR_MAX || !handled(nr))
 		return 0;
 	struct watch *w = watch_for(bpf_get_current_cgroup_id());
 	if (!w)
