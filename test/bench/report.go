@@ -194,11 +194,19 @@ func (r *Report) targets(p func(string, ...any)) {
 				fnum(d, "%.0f"), fnum(pg.NsPerOp.Median(), "%.0f"), fnum(em.NsPerOp.Median(), "%.0f"), metGap(d <= 10), why)
 		}
 	}
-	if steps := r.Ladder["podguard"]; len(steps) > 0 {
+	for _, name := range []string{"podguard", ladderKill} {
+		steps := r.Ladder[name]
+		if len(steps) == 0 {
+			continue
+		}
 		best, next := zeroLoss(steps)
 		last := steps[len(steps)-1]
-		p("| zero loss at ≥ 500K events/s delivered to rule evaluation | %s | %s | podguard spends %s µs of CPU per event at the last step (one core: about %s events/s); rule evaluation alone is %s ns per non-matching open; the rest is decoding, allocation and GC, and wakeups; the workload shares the 2 cores with it |\n",
-			ladderWords(best, next), metGap(best != nil && best.Achieved >= 500000), fnum(last.AgentCPUPerOpUs, "%.1f"), fnum(1e6/last.AgentCPUPerOpUs/1000, "%.0fK"), fnum(eng("open, 0%"), "%.0f"))
+		what := "open storm (" + passPath + ")"
+		if name == ladderKill {
+			what = "kill(self, 0) storm"
+		}
+		p("| zero loss at ≥ 500K events/s delivered to rule evaluation (%s) | %s | %s | podguard spends %s µs of CPU per event at the last step (one core: about %s events/s); rule evaluation alone is %s ns per non-matching open; the rest is decoding, allocation and GC, and wakeups; the workload shares the 2 cores with it |\n",
+			what, ladderWords(best, next), metGap(best != nil && best.Achieved >= 500000), fnum(last.AgentCPUPerOpUs, "%.1f"), fnum(1e6/last.AgentCPUPerOpUs/1000, "%.0fK"), fnum(eng("open, 0%"), "%.0f"))
 	}
 	if len(r.LatencyUs) > 0 {
 		p99 := math.Max(r.LatencyUs.Quantile(0.99), r.LatencyLoadUs.Quantile(0.99))
@@ -341,9 +349,9 @@ func (r *Report) ladder(p func(string, ...any)) {
 		return
 	}
 	p("## Loss ladder: open storm (0%% matching, %s: passed by podguard's kernel filter, so each open reaches rule evaluation), rate doubled until events are lost\n\n", passPath)
-	p("Each step is a fresh agent and a paced run of about 2 s (two threads from 250K/s). When the workload cannot reach a paced rate under the agent, one last run goes as fast as two threads can (\"max\"). podguard's loss is its drop counters (ring buffer reservation failures; the rules run on the reader, with no queue between) plus events missing from its delivered count, from `podguard status --json`; auditd's is `auditctl -s` lost plus records missing from its log; bpftrace's is its \"Lost N events\" plus lines missing from its output.\n\n")
+	p("Each step is a fresh agent and a paced run of about 2 s (two threads from 250K/s). When the workload cannot reach a paced rate under the agent, one last run goes as fast as two threads can (\"max\"). podguard's loss is its drop counters (ring buffer reservation failures; the rules run on the reader, with no queue between) plus events missing from its delivered count, from `podguard status --json`; auditd's is `auditctl -s` lost plus records missing from its log; bpftrace's is its \"Lost N events\" plus lines missing from its output. The last row is podguard alone on a storm of kill(self, 0) (podguard-tamper watches kill; no rule matches): a syscall far cheaper than open+close, so the workload climbs to podguard's own limit; it starts at 125K/s.\n\n")
 	p("| agent | highest zero-loss rate, and loss at twice it | steps (target → achieved: lost/ops, agent CPU per event) |\n| --- | --- | --- |\n")
-	for _, a := range []string{"auditd", "bpftrace", "podguard"} {
+	for _, a := range []string{"auditd", "bpftrace", "podguard", ladderKill} {
 		steps := r.Ladder[a]
 		if len(steps) == 0 {
 			continue
