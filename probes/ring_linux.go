@@ -92,9 +92,18 @@ func openRing(fd, size int) (*ring, error) {
 // size is the ring's data size in bytes.
 func (r *ring) size() int { return int(r.mask + 1) }
 
-// pending reports whether a record (possibly still busy) waits.
-func (r *ring) pending() bool {
-	return atomic.LoadUint64(r.prod) != atomic.LoadUint64(r.cons)
+// ready reports whether a committed record waits. A record the kernel
+// has reserved but not committed yet does not count: waiting is right
+// then, since the commit wakes the reader whose consumer position is at
+// that record (the position drain leaves there), and it spares a spin
+// while a producer is preempted between reserve and commit.
+func (r *ring) ready() bool {
+	cons := atomic.LoadUint64(r.cons)
+	if atomic.LoadUint64(r.prod) == cons {
+		return false
+	}
+	hdr := atomic.LoadUint32((*uint32)(unsafe.Pointer(&r.data[cons&r.mask])))
+	return hdr&ringBusy == 0
 }
 
 // drain hands each committed record to fn, in order, and returns how many
@@ -142,7 +151,7 @@ func (r *ring) wait(deadline time.Time) error {
 		// The kernel wakes a waiting reader when it commits a record
 		// and the reader had consumed everything before it, so checking
 		// after each poller notification cannot miss data.
-		return r.pending()
+		return r.ready()
 	})
 }
 
