@@ -57,11 +57,14 @@ KERNELS ?= bullseye,bookworm,trixie,sid
 kernels: deps
 	PODGUARD_KERNELS=$(KERNELS) $(GO) test -count=1 -timeout 15m -run '^TestKernels$$' -v ./test/kernels/ | grep -E '^(=== RUN|--- |\s+--- |ok|FAIL|PASS)|PODGUARD-SELFTEST'
 
+# Minimizing each new interesting input (up to a minute by default) took
+# most of the config fuzzer's 15 s; a second each keeps the time fuzzing.
 FUZZTIME ?= 15s
+FUZZFLAGS = -fuzztime $(FUZZTIME) -fuzzminimizetime 1s
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./daemon/rulesets
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./daemon/config
-	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./probes
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' $(FUZZFLAGS) ./daemon/rulesets
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' $(FUZZFLAGS) ./daemon/config
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' $(FUZZFLAGS) ./probes
 
 # demo: a local node, podguard, pods and real attacks (root, about a minute).
 demo: deps
