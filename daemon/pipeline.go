@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -126,6 +127,12 @@ func (p *pipeline) match(m *engine.Match) {
 	// (the pod was released, or the first attempt failed).
 	select {
 	case p.jobs <- job{ev: ev, action: action, id: m.Identity, repeat: !first}:
+		if first {
+			// The mitigation worker is next on this P: let it run now
+			// rather than when the reader next waits (under a storm
+			// the reader may not wait for a while).
+			runtime.Gosched()
+		}
 	default:
 		p.mitigationDrops.Add(1)
 		if first {

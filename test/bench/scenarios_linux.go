@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -423,7 +424,7 @@ func (h *Harness) Latency() {
 	p := h.N.CreatePod(h.T, node.PodSpec{Name: "lat", Labels: map[string]string{"bench": "lat"}, Containers: cs})
 	var tgs []Target
 	for _, c := range cs {
-		h.exec(p, c.Name, "sh", "-c", "mkdir -p /root/.ssh && touch /root/.ssh/id_rsa /etc/shadow")
+		h.exec(p, c.Name, "sh", "-c", "mkdir -p /root/.ssh && touch /root/.ssh/id_rsa /etc/shadow "+passPath)
 		tgs = append(tgs, newTarget(p, c.Name))
 	}
 	rules := map[string]string{"/etc/shadow": "shadow-file-read", "/root/.ssh/id_rsa": "private-key-read"}
@@ -438,7 +439,7 @@ func (h *Harness) Latency() {
 			// Background: a 0%-matching open storm in another container of the pod.
 			bg = make(chan error, 1)
 			go func() {
-				_, err := tgs[0].Run(Spec{Kind: "open", N: int64(200000 * (10*windows + 2)), Rate: 200000, Path: "/etc/hostname"})
+				_, err := tgs[0].Run(Spec{Kind: "open", N: int64(200000 * (10*windows + 2)), Rate: 200000, Path: passPath})
 				bg <- err
 			}()
 		}
@@ -475,7 +476,9 @@ func (h *Harness) Latency() {
 				s = append(s, float64(o.at.Sub(o.ev.Time).Nanoseconds())/1000)
 			}
 		}
-		h.T.Logf("latency (load=%v): %d samples, p50 %.0f µs p99 %.0f µs", load, len(s), s.Median(), s.Quantile(0.99))
+		sorted := append(Sample(nil), s...)
+		sort.Float64s(sorted)
+		h.T.Logf("latency (load=%v): %d samples, p50 %.0f µs p99 %.0f µs; sorted: %.0f", load, len(s), s.Median(), s.Quantile(0.99), sorted)
 		return s
 	}
 	h.R.LatencyUs = run(false, int(h.pick(3, 1)))
