@@ -122,6 +122,10 @@ type Podguard struct {
 	Rules      map[string]string // extra rulesets: file name → TOML
 	cmd        *exec.Cmd
 	log        bytes.Buffer
+	// StartupHWM is the last start's VmHWM (KiB) once it was ready: the
+	// peak of loading. Start then resets the peak (clear_refs), so a later
+	// VmHWM is the peak since podguard was ready.
+	StartupHWM uint64
 }
 
 func (p *Podguard) Name() string       { return "podguard" }
@@ -163,7 +167,10 @@ func (p *Podguard) Start(cgs ...uint64) error {
 		st, err := p.Status()
 		if err == nil && st.Containerd.Connected && len(st.Probes.Attached) > 0 && st.Probes.Watched >= len(cgs) {
 			time.Sleep(200 * time.Millisecond) // let the workload cache settle
-			return nil
+			pid := p.cmd.Process.Pid
+			_, p.StartupHWM, _ = procMem(pid)
+			// "5" resets VmHWM to the current RSS (proc(5), Linux 4.0+).
+			return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
 		}
 		if time.Now().After(deadline) {
 			p.Stop()

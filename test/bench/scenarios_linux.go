@@ -137,6 +137,7 @@ func (h *Harness) Matrix() {
 	rss, hwm, _ := procMem(h.PG.PIDs()[0])
 	h.R.RSSIdle = Sample{float64(rss)}
 	h.R.HWMIdle = Sample{float64(hwm)}
+	h.R.HWMStartup = Sample{float64(h.PG.StartupHWM)}
 	h.PG.Stop()
 
 	agents := h.agents(true)
