@@ -588,7 +588,9 @@ func smapsTop(pid, n int) []string {
 		case len(f) >= 5 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":"):
 			name = "anonymous"
 			if len(f) >= 6 {
-				name = filepath.Base(f[5])
+				// The binary by segment: code (r-xp), read-only data
+				// (r--p: tables, type and function metadata), data (rw-p).
+				name = filepath.Base(f[5]) + " " + f[1]
 				if strings.HasPrefix(f[5], "[") || strings.HasPrefix(f[5], "anon_inode:") {
 					name = f[5]
 				}
