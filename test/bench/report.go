@@ -233,7 +233,7 @@ func (r *Report) targets(p func(string, ...any)) {
 	}
 	if len(r.HWMStorm) > 0 {
 		mb := r.HWMStorm.Max() / 1024
-		p("| RSS ≤ 30 MB under the exec storm | peak during the storm (VmHWM since podguard was ready, max over runs) %s MiB = %s MB; VmRSS after the storm %s MiB, idle %s MiB; the startup peak (loading BTF and programs) %s MiB | %s | file-backed pages are %s MiB of it (the binary's code and tables in use, and the 2 MiB ring buffer, mapped twice), anonymous memory %s MiB; the largest mappings are listed under the storms |\n",
+		p("| RSS ≤ 30 MB under the exec storm | peak during the storm (VmHWM since podguard was ready, max over runs) %s MiB = %s MB; VmRSS after the storm %s MiB, idle %s MiB; the startup peak (loading BTF and programs) %s MiB | %s | file-backed pages are %s MiB of it: the binary's code and read-only tables (most of both segments is resident, see the mappings under the storms) and the 2 MiB ring buffer, whose pages the kernel maps twice, all at once when podguard maps the ring; anonymous memory (Go heap and runtime) %s MiB |\n",
 			fnum(mb, "%.1f"), fnum(r.HWMStorm.Max()*1024/1e6, "%.1f"), fnum(r.RSSStorm.Median()/1024, "%.1f"), fnum(r.RSSIdle.Median()/1024, "%.1f"), fnum(r.HWMStartup.Max()/1024, "%.1f"), metGap(r.HWMStorm.Max()*1024 <= 30e6),
 			fnum(r.FileStorm.Median()/1024, "%.1f"), fnum(r.AnonStorm.Median()/1024, "%.1f"))
 	}
