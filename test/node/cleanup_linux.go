@@ -130,11 +130,21 @@ func (n *Node) close() error {
 
 // removeSandbox stops and removes a pod sandbox and its pod cgroups.
 func (n *Node) removeSandbox(ctx context.Context, id, uid string) error {
-	if _, err := n.cri.StopPodSandbox(ctx, &runtime.StopPodSandboxRequest{PodSandboxId: id}); err != nil {
-		return fmt.Errorf("stop pod %s: %w", id, err)
-	}
-	if _, err := n.cri.RemovePodSandbox(ctx, &runtime.RemovePodSandboxRequest{PodSandboxId: id}); err != nil {
-		return fmt.Errorf("remove pod %s: %w", id, err)
+	for attempt := 0; ; attempt++ {
+		if _, err := n.cri.StopPodSandbox(ctx, &runtime.StopPodSandboxRequest{PodSandboxId: id}); err != nil {
+			return fmt.Errorf("stop pod %s: %w", id, err)
+		}
+		_, err := n.cri.RemovePodSandbox(ctx, &runtime.RemovePodSandboxRequest{PodSandboxId: id})
+		if err == nil {
+			break
+		}
+		// A container killed behind the CRI's back (podguard's terminate,
+		// around a containerd restart) can still count as running until
+		// the CRI has handled its exit: stop again and retry.
+		if !strings.Contains(err.Error(), "still running") || attempt >= 50 {
+			return fmt.Errorf("remove pod %s: %w", id, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	n.mu.Lock()
 	delete(n.pods, id)
