@@ -117,7 +117,11 @@ func printStatus(st daemon.Status) {
 	}
 	fmt.Println()
 	if st.Probes.Transport != "" {
-		fmt.Printf("          events through the %s\n", st.Probes.Transport)
+		fmt.Printf("          events through the %s", st.Probes.Transport)
+		if st.Probes.SyscallHook != "" {
+			fmt.Printf("; syscalls hooked by %s", st.Probes.SyscallHook)
+		}
+		fmt.Println()
 	}
 	for kind, d := range st.Probes.Drops {
 		fmt.Printf("          lost %s events: %d in the kernel buffer, %d in the queue\n", kind, d.Ring, d.Queue)

@@ -159,6 +159,7 @@ func (e *enforcer) status() (ProbesStatus, map[string]uint64) {
 			counters["kernel_decode_errors"] = s.DecodeErrors
 			counters["kernel_lost_unattributed"] = s.LostSamples + s.RecursionMisses
 			st.Transport = string(s.Transport)
+			st.SyscallHook = string(e.probes.SyscallHook())
 		}
 	case e.err != nil:
 		st.Error = e.err.Error()

@@ -75,9 +75,12 @@ type ProbesStatus struct {
 	Attached []string `json:"attached"`
 	Watched  int      `json:"watched_cgroups"`
 	// Transport is the kernel event buffer: ring buffer or perf buffer.
-	Transport string               `json:"transport,omitempty"`
-	Events    map[string]uint64    `json:"events_by_kind,omitempty"`
-	Drops     map[string]KindDrops `json:"drops,omitempty"`
-	Error     string               `json:"error,omitempty"`
-	Note      string               `json:"note,omitempty"`
+	Transport string `json:"transport,omitempty"`
+	// SyscallHook is how syscalls are hooked: a raw tracepoint, or a
+	// tracepoint program on kernels that run raw ones preemptibly.
+	SyscallHook string               `json:"syscall_hook,omitempty"`
+	Events      map[string]uint64    `json:"events_by_kind,omitempty"`
+	Drops       map[string]KindDrops `json:"drops,omitempty"`
+	Error       string               `json:"error,omitempty"`
+	Note        string               `json:"note,omitempty"`
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/podguard/podguard/daemon"
+	"github.com/podguard/podguard/probes"
 )
 
 // reloadWithin is the promise made to operators: an edit is in force
@@ -72,6 +73,16 @@ func TestHotReload(t *testing.T) {
 func TestEnableDisableAndConfigErrors(t *testing.T) {
 	in := newInstance(t, "")
 	in.start(t)
+	st0 := in.waitStatus(t, reloadWithin, "probes attached", func(s daemon.Status) bool { return len(s.Probes.Attached) > 0 })
+	wantHook := probes.HookRawTracepoint
+	for _, f := range probes.ProbeFeatures() {
+		if f.Name == "non-preemptible raw tracepoint on sys_enter" && !f.Present {
+			wantHook = probes.HookTracepoint
+		}
+	}
+	if st0.Probes.Transport != string(probes.TransportRingBuffer) || st0.Probes.SyscallHook != string(wantHook) {
+		t.Errorf("status probes: transport %q, syscall hook %q; want the ring buffer and %q on this kernel", st0.Probes.Transport, st0.Probes.SyscallHook, wantHook)
+	}
 	in.writeConfig(t, "enabled = false")
 	in.waitStatus(t, reloadWithin, "enabled=false", func(s daemon.Status) bool { return !s.Enabled })
 
