@@ -77,14 +77,14 @@ func monoOffset() time.Duration {
 // goroutine (probes.Options.Handler), so an event costs no hand-off; it
 // never blocks: mitigations and outputs are queued.
 func (p *pipeline) handle(ev *probes.Event) {
+drain:
 	for {
 		select {
 		case id := <-p.forget:
 			p.eng.Forget(id)
-			continue
 		default:
+			break drain
 		}
-		break
 	}
 	p.scratch = p.eng.Handle(ev, p.scratch[:0])
 	for i := range p.scratch {

@@ -92,7 +92,7 @@ func load(opts Options) (*Probes, error) {
 	p := &Probes{
 		transport: transport,
 		hook:      hook,
-		events:    make(chan *Event, opts.QueueLen),
+		events:    make(chan *Event, queueLen(opts)),
 		done:      make(chan struct{}),
 		log:       opts.Logger,
 		handler:   opts.Handler,
@@ -122,8 +122,17 @@ func load(opts Options) (*Probes, error) {
 		bufKey = "perf_bytes_per_cpu"
 	}
 	p.log.Info("probes attached", "programs", len(p.attached), "host_monitoring", opts.HostMonitoring,
-		"transport", transport, "syscall_hook", hook, bufKey, bufBytes, "queue", opts.QueueLen)
+		"transport", transport, "syscall_hook", hook, bufKey, bufBytes, "queue", queueLen(opts))
 	return p, nil
+}
+
+// queueLen is the Events channel's capacity: none with a Handler, which
+// receives every event instead.
+func queueLen(opts Options) int {
+	if opts.Handler != nil {
+		return 0
+	}
+	return opts.QueueLen
 }
 
 // chooseTransport picks the ring buffer when the kernel has one. Only

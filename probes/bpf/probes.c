@@ -106,23 +106,35 @@ static __always_inline bool handled(__u64 nr)
 	return handled_nrs[(nr >> 6) & (NR_MAX / 64 - 1)] & (1ULL << (nr & 63));
 }
 
+/* dispatch_start is the common start of both dispatchers: a syscall with
+ * a handler, from a watched cgroup, gets the per-CPU args slot with the
+ * cgroup's watch entry and the syscall number filled in; any other gets
+ * NULL. */
+static __always_inline struct sc_args *dispatch_start(__u64 nr)
+{
+	if (nr >= NR_MAX || !handled(nr))
+		return NULL;
+	struct watch *w = watch_for(bpf_get_current_cgroup_id());
+	if (!w)
+		return NULL;
+	struct sc_args *sc = cur_args();
+	if (!sc)
+		return NULL;
+	sc->w = *w;
+	sc->nr = nr;
+	return sc;
+}
+
 /* sys_enter dispatches every syscall of a watched cgroup to its handler
  * in syscall_progs. It is the default hook. */
 SEC("raw_tracepoint/sys_enter")
 int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u64 nr = ctx->args[1];
-	if (nr >= NR_MAX || !handled(nr))
-		return 0;
-	struct watch *w = watch_for(bpf_get_current_cgroup_id());
-	if (!w)
-		return 0;
-	struct sc_args *sc = cur_args();
+	struct sc_args *sc = dispatch_start(nr);
 	if (!sc)
 		return 0;
-	sc->w = *w;
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	sc->nr = nr;
 	if (task_compat()) {
 		sc->compat = 1;
 		sc->a[0] = BPF_CORE_READ(regs, bx);
@@ -171,16 +183,9 @@ SEC("tracepoint/raw_syscalls/sys_enter")
 int sys_enter_tp(struct sys_enter_record *ctx)
 {
 	__u64 nr = ctx->id;
-	if (nr >= NR_MAX || !handled(nr))
-		return 0;
-	struct watch *w = watch_for(bpf_get_current_cgroup_id());
-	if (!w)
-		return 0;
-	struct sc_args *sc = cur_args();
+	struct sc_args *sc = dispatch_start(nr);
 	if (!sc)
 		return 0;
-	sc->w = *w;
-	sc->nr = nr;
 	for (int i = 0; i < 6; i++)
 		sc->a[i] = ctx->args[i];
 	if (task_compat()) {
