@@ -61,7 +61,7 @@ kernels: deps
 # each on this 2-core VM when idle), so the outcome never depends on a
 # wall-clock deadline (test/fuzzstep/fuzz.sh says why). The seed corpora
 # (testdata/fuzz, f.Add) are already replayed by plain `go test` above.
-FUZZ_CI_TARGETS := ./daemon/rulesets:FuzzParse:200000x ./daemon/config:FuzzParse:300000x ./probes:FuzzDecode:150000x
+FUZZ_CI_TARGETS := ./daemon/rulesets:FuzzParse:300000x ./daemon/config:FuzzParse:400000x ./probes:FuzzDecode:250000x
 fuzz-ci:
 	GO=$(GO) bash test/fuzzstep/fuzz.sh $(FUZZ_CI_TARGETS)
 
