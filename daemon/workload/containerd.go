@@ -40,7 +40,7 @@ func (r *Resolver) Run(ctx context.Context) error {
 		return r.fsErr
 	}
 	r.log.Info("resolving workloads", "address", r.cfg.Address, "namespace", r.cfg.Namespace,
-		"cgroup_mode", r.fs.mode.String(), "cgroup_root", r.fs.root)
+		"cgroup_mode", r.fs.Mode.String(), "cgroup_root", r.fs.Root)
 	backoff := minBackoff
 	for sessions := 0; ; sessions++ {
 		started := time.Now()

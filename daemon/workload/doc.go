@@ -13,8 +13,10 @@
 //
 // Contract:
 //   - The cgroup id is the inode of the container's cgroup v2 directory, which
-//     is what bpf_get_current_cgroup_id() returns. Pure v2 (/sys/fs/cgroup)
-//     and hybrid (/sys/fs/cgroup/unified) hosts resolve by cgroup id; both
+//     is what bpf_get_current_cgroup_id() returns. The cgroup mode and the
+//     cgroup2 mount come from probes/cgroupfs (Stats.CgroupMode is its word:
+//     v2, hybrid or v1). Pure v2 (/sys/fs/cgroup) and hybrid
+//     (/sys/fs/cgroup/unified) hosts resolve by cgroup id; both
 //     cgroupfs (/kubepods/besteffort/pod<uid>/<id>) and systemd
 //     (kubepods-besteffort-pod<uid>.slice:cri-containerd:<id>) cgroup paths
 //     are understood.
