@@ -1,7 +1,7 @@
 // Package workload tells which container and pod a kernel event came from.
 //
-// A Resolver watches one containerd (socket and namespace, "k8s.io" for CRI)
-// and keeps an index: cgroup id → container {ID, Name, Image, InitPID,
+// A Resolver watches one containerd (socket and namespace, "k8s.io" for CRI;
+// connected through daemon/ctrd) and keeps an index: cgroup id → container {ID, Name, Image, InitPID,
 // CgroupPath} → pod {Name, Namespace, UID, Labels}. It fills the index from a
 // full listing, keeps it current from containerd's event stream and
 // reconnects with backoff, then relists, when containerd restarts or its
