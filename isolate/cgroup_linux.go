@@ -5,7 +5,8 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
-	"golang.org/x/sys/unix"
+
+	"github.com/podguard/podguard/probes/cgroupfs"
 )
 
 // attachCgroup drops the pod's traffic with cgroup_skb programs on its
@@ -13,14 +14,14 @@ import (
 // isolation outlives podguard; an existing pin is updated to the given
 // programs instead of attaching a second time.
 func attachCgroup(podUID, cgroupPath string, egress, ingress *ebpf.Program) error {
-	var st unix.Statfs_t
 	if cgroupPath == "" {
 		return ErrHostNetwork
 	}
-	if err := unix.Statfs(cgroupPath, &st); err != nil {
+	v2, err := cgroupfs.IsCgroup2(cgroupPath)
+	if err != nil {
 		return fmt.Errorf("cgroup %s: %w", cgroupPath, err)
 	}
-	if st.Type != unix.CGROUP2_SUPER_MAGIC {
+	if !v2 {
 		return fmt.Errorf("cgroup %s is not on cgroup2: %w", cgroupPath, ErrHostNetwork)
 	}
 	dir, err := pinDir(podUID)

@@ -32,7 +32,8 @@
 //
 // Host-network pods have no veth: they are isolated with cgroup_skb
 // programs on the pod's cgroup2 directory (Target.CgroupPath; on a hybrid
-// node the one under /sys/fs/cgroup/unified), attached as BPF links pinned
+// node the one under /sys/fs/cgroup/unified; probes/cgroupfs judges what
+// is cgroup2), attached as BPF links pinned
 // under PinDir/<pod uid>/ so they outlive podguard (ModeCgroup). For pins,
 // bpffs is mounted on /sys/fs/bpf if nothing is. Without a cgroup2 path
 // (e.g. a cgroup v1 only node) the error is ErrHostNetwork. Loopback

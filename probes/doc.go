@@ -77,5 +77,6 @@
 //
 // ProbeFeatures reports what the running kernel offers (BTF, ring buffer,
 // bpf_send_signal, raw tracepoints, tc/tcx, cgroup mode) for `podguard
-// kernel`.
+// kernel`. The cgroup mode and cgroup2 mount come from the sub-package
+// cgroupfs, which owns them for the whole product.
 package probes

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
@@ -14,6 +13,8 @@ import (
 	"github.com/cilium/ebpf/features"
 	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
+
+	"github.com/podguard/podguard/probes/cgroupfs"
 )
 
 // rawTracepoints are the hooks Load attaches.
@@ -124,31 +125,18 @@ func tcxFeature() Feature {
 	return f
 }
 
-// CgroupMode tells how cgroups are mounted: "v2" (unified at
-// /sys/fs/cgroup), "hybrid" (v1 controllers plus cgroup2 at
-// /sys/fs/cgroup/unified) or "v1" (no cgroup2), with the cgroup2 path.
-func CgroupMode() (mode, cgroup2 string) {
-	var st unix.Statfs_t
-	if err := unix.Statfs("/sys/fs/cgroup", &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
-		return "v2", "/sys/fs/cgroup"
-	}
-	unified := filepath.Join("/sys/fs/cgroup", "unified")
-	if err := unix.Statfs(unified, &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
-		return "hybrid", unified
-	}
-	return "v1", ""
-}
-
+// cgroupFeature reports the cgroup mode in cgroupfs's words, the ones
+// `podguard status` prints.
 func cgroupFeature() Feature {
-	mode, path := CgroupMode()
-	f := Feature{Name: "cgroup v2", Detail: "mode " + mode}
-	if path != "" {
+	l := cgroupfs.Detect()
+	f := Feature{Name: "cgroup v2", Detail: "mode " + l.Mode.String()}
+	if l.Root != "" {
 		f.Present = true
-		f.Detail += ", cgroup2 at " + path
+		f.Detail += ", cgroup2 at " + l.Root
 		return f
 	}
-	if _, err := os.Stat("/sys/fs/cgroup"); err != nil {
-		f.Detail = "no /sys/fs/cgroup"
+	if _, err := os.Stat(cgroupfs.Dir); err != nil {
+		f.Detail = "no " + cgroupfs.Dir
 	}
 	f.Fallback = "none: events carry a cgroup v2 id; mount cgroup2 (hybrid) to watch pods"
 	return f

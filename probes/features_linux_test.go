@@ -5,10 +5,13 @@ package probes
 import (
 	"os"
 	"testing"
+
+	"github.com/podguard/podguard/probes/cgroupfs"
 )
 
 // TestProbeFeatures: everything Load needs is reported present on a
-// kernel where Load works, and the cgroup2 path is the real mount.
+// kernel where Load works, and the cgroup mode is cgroupfs's, with the
+// real cgroup2 mount.
 func TestProbeFeatures(t *testing.T) {
 	needRoot(t)
 	fs := ProbeFeatures()
@@ -23,9 +26,12 @@ func TestProbeFeatures(t *testing.T) {
 			t.Errorf("%s: %+v, want present", name, f)
 		}
 	}
-	mode, path := CgroupMode()
-	if st, err := os.Stat(path + "/cgroup.procs"); err != nil || st.IsDir() {
-		t.Errorf("cgroup mode %s path %q has no cgroup.procs: %v", mode, path, err)
+	l := cgroupfs.Detect()
+	if st, err := os.Stat(l.Root + "/cgroup.procs"); err != nil || st.IsDir() {
+		t.Errorf("cgroup mode %s path %q has no cgroup.procs: %v", l.Mode, l.Root, err)
+	}
+	if want := "mode " + l.Mode.String() + ", cgroup2 at " + l.Root; byName["cgroup v2"].Detail != want {
+		t.Errorf("cgroup v2 detail %q, want %q", byName["cgroup v2"].Detail, want)
 	}
 }
 

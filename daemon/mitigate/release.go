@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 
+	"github.com/podguard/podguard/daemon/ctrd"
 	"github.com/podguard/podguard/isolate"
 )
 
@@ -70,15 +70,26 @@ func (m *Mitigator) Reconcile(ctx context.Context) error {
 	})
 }
 
+// containerd returns the client mitigations share, connecting first if
+// there is none. Concurrent kills connect concurrently, outside the lock,
+// so a containerd that does not answer costs them one timeout, not one
+// each; the first client stored wins.
 func (m *Mitigator) containerd() (*containerd.Client, error) {
+	m.mu.Lock()
+	c := m.client
+	m.mu.Unlock()
+	if c != nil {
+		return c, nil
+	}
+	c, err := ctrd.Connect(context.Background(), m.cfg.Address, m.cfg.Namespace, ctrd.MitigateTimeout)
+	if err != nil {
+		return nil, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.client != nil {
+		c.Close()
 		return m.client, nil
-	}
-	c, err := containerd.New(m.cfg.Address, containerd.WithDefaultNamespace(m.cfg.Namespace), containerd.WithTimeout(2*time.Second))
-	if err != nil {
-		return nil, fmt.Errorf("connect to containerd at %s: %w", m.cfg.Address, err)
 	}
 	m.client = c
 	return c, nil

@@ -15,6 +15,8 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/containerd/typeurl/v2"
+
+	"github.com/podguard/podguard/daemon/ctrd"
 )
 
 const (
@@ -40,7 +42,7 @@ func (r *Resolver) Run(ctx context.Context) error {
 		return r.fsErr
 	}
 	r.log.Info("resolving workloads", "address", r.cfg.Address, "namespace", r.cfg.Namespace,
-		"cgroup_mode", r.fs.mode.String(), "cgroup_root", r.fs.root)
+		"cgroup_mode", r.fs.Mode.String(), "cgroup_root", r.fs.Root)
 	backoff := minBackoff
 	for sessions := 0; ; sessions++ {
 		started := time.Now()
@@ -66,17 +68,13 @@ func (r *Resolver) Run(ctx context.Context) error {
 // session is one connection: subscribe, relist, follow events until an
 // error or ctx ends.
 func (r *Resolver) session(ctx context.Context, reconnect bool) error {
-	client, err := containerd.New(r.cfg.Address, containerd.WithDefaultNamespace(r.cfg.Namespace),
-		containerd.WithTimeout(5*time.Second))
+	client, err := ctrd.Connect(ctx, r.cfg.Address, r.cfg.Namespace, ctrd.ResolverTimeout)
 	if err != nil {
-		return fmt.Errorf("connect containerd %s: %w", r.cfg.Address, err)
+		return err
 	}
 	defer client.Close()
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if _, err := client.Version(sctx); err != nil {
-		return fmt.Errorf("connect containerd %s: %w", r.cfg.Address, err)
-	}
 	ns := fmt.Sprintf("namespace==%q", r.cfg.Namespace)
 	evs, errs := client.Subscribe(sctx, ns+`,topic~="^/tasks/"`, ns+`,topic~="^/containers/"`)
 	if err := r.relist(sctx, client); err != nil {

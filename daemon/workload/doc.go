@@ -1,7 +1,7 @@
 // Package workload tells which container and pod a kernel event came from.
 //
-// A Resolver watches one containerd (socket and namespace, "k8s.io" for CRI)
-// and keeps an index: cgroup id → container {ID, Name, Image, InitPID,
+// A Resolver watches one containerd (socket and namespace, "k8s.io" for CRI;
+// connected through daemon/ctrd) and keeps an index: cgroup id → container {ID, Name, Image, InitPID,
 // CgroupPath} → pod {Name, Namespace, UID, Labels}. It fills the index from a
 // full listing, keeps it current from containerd's event stream and
 // reconnects with backoff, then relists, when containerd restarts or its
@@ -13,8 +13,10 @@
 //
 // Contract:
 //   - The cgroup id is the inode of the container's cgroup v2 directory, which
-//     is what bpf_get_current_cgroup_id() returns. Pure v2 (/sys/fs/cgroup)
-//     and hybrid (/sys/fs/cgroup/unified) hosts resolve by cgroup id; both
+//     is what bpf_get_current_cgroup_id() returns. The cgroup mode and the
+//     cgroup2 mount come from probes/cgroupfs (Stats.CgroupMode is its word:
+//     v2, hybrid or v1). Pure v2 (/sys/fs/cgroup) and hybrid
+//     (/sys/fs/cgroup/unified) hosts resolve by cgroup id; both
 //     cgroupfs (/kubepods/besteffort/pod<uid>/<id>) and systemd
 //     (kubepods-besteffort-pod<uid>.slice:cri-containerd:<id>) cgroup paths
 //     are understood.

@@ -46,7 +46,7 @@ func (r *Resolver) entry(rec record) (c *Container, sandbox bool, pod *Pod, ok b
 		return nil, false, nil, false
 	}
 	c = &Container{ID: rec.id, Image: rec.image, InitPID: rec.pid, CgroupPath: CgroupDir(rec.cgroupsPath)}
-	c.CgroupID = r.fs.id(c.CgroupPath)
+	c.CgroupID = cgroupID(r.fs.Root, c.CgroupPath)
 	pod = &Pod{
 		Name:      first(rec.labels[labelPodName], rec.annotations[annotationPodName]),
 		Namespace: first(rec.labels[labelPodNamespace], rec.annotations[annotationPodNS]),
@@ -57,8 +57,8 @@ func (r *Resolver) entry(rec record) (c *Container, sandbox bool, pod *Pod, ok b
 		pod.SandboxID = rec.id
 		pod.Labels = userLabels(rec.labels)
 		pod.SandboxPID, pod.HostNetwork, pod.NetNSPath = rec.pid, rec.hostNetwork, rec.netnsPath
-		if r.fs.root != "" && c.CgroupPath != "" {
-			pod.CgroupPath = path.Join(r.fs.root, path.Dir(c.CgroupPath))
+		if r.fs.Root != "" && c.CgroupPath != "" {
+			pod.CgroupPath = path.Join(r.fs.Root, path.Dir(c.CgroupPath))
 		}
 		return c, true, pod, true
 	}
@@ -121,7 +121,7 @@ func (r *Resolver) diffWatchedLocked() change {
 	var ch change
 	now := map[string]Identity{}
 	for id, c := range r.containers {
-		if r.sandboxes[id] || (c.CgroupID == 0 && (r.fs.root != "" || c.InitPID == 0)) {
+		if r.sandboxes[id] || (c.CgroupID == 0 && (r.fs.Root != "" || c.InitPID == 0)) {
 			continue
 		}
 		now[id] = r.identityLocked(id)
@@ -191,7 +191,7 @@ func (r *Resolver) taskCreated(id string, pid uint32) bool {
 		delete(r.byCgroup, c.CgroupID)
 	}
 	c.InitPID = pid
-	c.CgroupID = r.fs.id(c.CgroupPath)
+	c.CgroupID = cgroupID(r.fs.Root, c.CgroupPath)
 	if c.CgroupID != 0 {
 		r.byCgroup[c.CgroupID] = id
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/podguard/podguard/probes/cgroupfs"
 )
 
 func sandboxRecord(id, name, uid string, labels map[string]string) record {
@@ -25,7 +27,7 @@ func containerRecord(id, name, sandbox, uid string) record {
 // (as on a v1-only host, where workloads with a task are watched).
 func TestIndexRecords(t *testing.T) {
 	r := New(Config{}, nil)
-	r.fs = cgroupFS{mode: CgroupLegacy}
+	r.fs = cgroupfs.Layout{Mode: cgroupfs.V1}
 	var added, removed []Identity
 	r.Subscribe(func(a, rm []Identity) { added, removed = append(added, a...), append(removed, rm...) })
 
@@ -70,7 +72,7 @@ func (r *Resolver) identityOf(cid string) Identity {
 
 func BenchmarkLookup(b *testing.B) {
 	r := New(Config{}, nil)
-	r.fs = cgroupFS{mode: CgroupLegacy}
+	r.fs = cgroupfs.Layout{Mode: cgroupfs.V1}
 	var recs []record
 	for i := 0; i < 500; i++ {
 		sb, c := fmt.Sprintf("%064x", 2*i), fmt.Sprintf("%064x", 2*i+1)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/podguard/podguard/probes/cgroupfs"
 )
 
 // Config says which containerd to watch.
@@ -33,7 +35,7 @@ type Stats struct {
 type Resolver struct {
 	cfg Config
 	log *slog.Logger
-	fs  cgroupFS
+	fs  cgroupfs.Layout
 
 	mu         sync.RWMutex
 	containers map[string]*Container // by container id, sandboxes included
@@ -68,7 +70,7 @@ func New(cfg Config, logger *slog.Logger) *Resolver {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	fs, err := detectCgroups(cfg.CgroupRoot)
+	fs, err := cgroupfs.DetectAt(cfg.CgroupRoot)
 	r := &Resolver{
 		cfg: cfg, log: logger.With("component", "workload"), fs: fs, fsErr: err,
 		containers: map[string]*Container{}, sandboxes: map[string]bool{}, pods: map[string]*Pod{},
@@ -76,13 +78,13 @@ func New(cfg Config, logger *slog.Logger) *Resolver {
 		subs: map[int]func(added, removed []Identity){}, synced: make(chan struct{}),
 		kick: make(chan string, 64), kicked: map[string]time.Time{},
 	}
-	r.stats.CgroupMode = fs.mode.String()
+	r.stats.CgroupMode = fs.Mode.String()
 	return r
 }
 
-// CgroupMode is the cgroup layout the resolver found. In CgroupLegacy mode
+// CgroupMode is the cgroup layout the resolver found. In cgroupfs.V1 mode
 // cgroup ids identify nothing: resolve by pid.
-func (r *Resolver) CgroupMode() CgroupMode { return r.fs.mode }
+func (r *Resolver) CgroupMode() cgroupfs.Mode { return r.fs.Mode }
 
 // Synced is closed once the first full listing of containerd is indexed.
 func (r *Resolver) Synced() <-chan struct{} { return r.synced }
@@ -108,7 +110,7 @@ func (r *Resolver) LookupPID(pid uint32) (Identity, bool) {
 	if err != nil {
 		return Identity{}, false
 	}
-	p := pc.ContainerPath(r.fs.root != "")
+	p := pc.ContainerPath(r.fs.Root != "")
 	cid := ContainerIDFromPath(p)
 	if cid == "" {
 		if PodUIDFromPath(p) != "" {
@@ -129,7 +131,7 @@ func (r *Resolver) LookupPID(pid uint32) (Identity, bool) {
 // is v1-only), then once more from /proc/<pid>/cgroup. It never fails: what
 // it cannot place is KindUnknown.
 func (r *Resolver) Resolve(cgroupID uint64, pid uint32) Identity {
-	if r.fs.root != "" {
+	if r.fs.Root != "" {
 		if id, ok := r.Lookup(cgroupID); ok {
 			return id
 		}

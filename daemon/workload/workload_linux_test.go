@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/podguard/podguard/daemon/workload"
+	"github.com/podguard/podguard/probes/cgroupfs"
 	"github.com/podguard/podguard/test/node"
 )
 
@@ -81,8 +82,9 @@ func TestResolveNewPodByCgroupID(t *testing.T) {
 	if pod, ok := r.PodByUID(p.UID); !ok || pod.SandboxID != p.SandboxID || pod.Name != "web" {
 		t.Fatalf("PodByUID = %+v %v", pod, ok)
 	}
-	if st := r.Stats(); !st.Connected || st.Pods < 1 || st.Containers < 2 || st.CgroupMode == "" {
-		t.Fatalf("Stats = %+v", st)
+	// The mode `podguard status` prints is the one `podguard kernel` prints.
+	if st := r.Stats(); !st.Connected || st.Pods < 1 || st.Containers < 2 || st.CgroupMode != cgroupfs.Detect().Mode.String() {
+		t.Fatalf("Stats = %+v, want cgroup mode %s", st, cgroupfs.Detect().Mode)
 	}
 }
 
@@ -182,11 +184,11 @@ func TestDeletedPodLeavesNothing(t *testing.T) {
 
 func TestCgroupV1OnlyResolvesByPID(t *testing.T) {
 	n := node.Start(t)
-	r := startResolver(t, n, workload.ForceCgroupLegacy)
-	if r.CgroupMode() != workload.CgroupLegacy {
+	r := startResolver(t, n, workload.ForceCgroupV1)
+	if r.CgroupMode() != cgroupfs.V1 || r.Stats().CgroupMode != "v1" {
 		t.Fatalf("mode %v", r.CgroupMode())
 	}
-	p := n.CreatePod(t, node.PodSpec{Name: "legacy", Labels: map[string]string{"app": "php"},
+	p := n.CreatePod(t, node.PodSpec{Name: "v1-only", Labels: map[string]string{"app": "php"},
 		Containers: []node.ContainerSpec{{Name: "app"}}})
 	pid := uint32(p.ContainerPID("app"))
 	// On v1-only hosts BPF reports the v2 root's id for every task.
@@ -196,7 +198,7 @@ func TestCgroupV1OnlyResolvesByPID(t *testing.T) {
 		t.Fatalf("Resolve by pid on v1 = %+v", id)
 	}
 	if _, ok := r.Lookup(p.CgroupID("app")); ok {
-		t.Fatal("legacy mode resolved a cgroup id")
+		t.Fatal("v1 mode resolved a cgroup id")
 	}
 	if sb := r.Resolve(1, uint32(p.SandboxPID())); sb.Kind != workload.KindSandbox {
 		t.Fatalf("sandbox pid resolves to %+v", sb)

@@ -1,0 +1,11 @@
+package cgroupfs
+
+import "golang.org/x/sys/unix"
+
+func statfsType(path string) (int64, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(path, &st); err != nil {
+		return 0, err
+	}
+	return int64(st.Type), nil
+}
