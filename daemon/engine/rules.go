@@ -22,7 +22,8 @@ import (
 //     rule: kill;
 //   - the kernel's open prefilter: open, for a rule whose Events name open.
 //
-// Adding a rule is adding a definition (and its cases in TestRules).
+// Adding a rule is adding a definition to one of these lists, its cases in
+// TestRules, and running go generate ./daemon/engine for rules.json.
 type definition struct {
 	catalog.Rule
 	// cond decides the rule for one event of one of Rule.Events' kinds.
