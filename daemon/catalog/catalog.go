@@ -1,6 +1,9 @@
 package catalog
 
 import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
 	"sort"
 	"strings"
 )
@@ -77,6 +80,24 @@ func distance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// rulesJSON is the catalog, generated from the rules' definitions in
+// package engine (go generate ./daemon/engine): the same JSON that
+// `podguard rules --json` prints. Do not edit it by hand.
+//
+//go:embed rules.json
+var rulesJSON []byte
+
+// rules is the managed catalog. Ids are stable: rulesets refer to them.
+var rules = func() []Rule {
+	var rs []Rule
+	dec := json.NewDecoder(bytes.NewReader(rulesJSON))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rs); err != nil {
+		panic("catalog: rules.json: " + err.Error())
+	}
+	return rs
+}()
 
 var byID = func() map[string]Rule {
 	m := make(map[string]Rule, len(rules))

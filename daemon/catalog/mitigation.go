@@ -50,3 +50,13 @@ func Stronger(a, b Mitigation) Mitigation {
 
 // MarshalText encodes the mitigation by name.
 func (m Mitigation) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText decodes a mitigation by name.
+func (m *Mitigation) UnmarshalText(b []byte) error {
+	v, err := ParseMitigation(string(b))
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}

@@ -15,6 +15,16 @@
 // runtime's. Processes that were already running when podguard started are
 // read from /proc on first sight.
 //
+// Each managed rule is defined once, in a rules_*.go file (definition):
+// its catalog metadata, its condition, the in-kernel kill that can decide
+// it and the opens it needs. Everything else is derived from that list:
+// the catalog (daemon/catalog/rules.json, written by go generate), the
+// dispatch of conditions by event kind, the kinds and kills the kernel is
+// asked for (Watch) and the kernel's open prefilter (OpenFilter).
+// TestDerivedTablesAgree checks that they agree; TestAddingARule shows a
+// new rule reaching all of them.
+//
 // The engine decides; it does not act. Mitigation and output are the
-// caller's.
+// caller's. It imports catalog, rulesets, workload and probes, never
+// package daemon or anything above it.
 package engine

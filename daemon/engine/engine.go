@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"fmt"
 	"maps"
 	"sync/atomic"
 
@@ -37,6 +36,7 @@ type Engine struct {
 	rules    atomic.Pointer[rulesets.Snapshot]
 	pods     map[string]*podRules // by pod UID
 	ctx      Ctx                  // scratch for Handle, reused
+	tab      *table               // the rules' definitions
 }
 
 // podRules are the rules that apply to one pod, indexed by event kind.
@@ -52,38 +52,9 @@ type ruleRef struct {
 	verdict rulesets.Verdict
 }
 
-// conditions maps every managed rule id to its condition.
-var conditions = func() map[string]condition {
-	all := map[string]condition{}
-	for _, m := range []map[string]condition{execConditions, fileConditions, netConditions, privConditions, tamperConditions} {
-		for id, c := range m {
-			if _, dup := all[id]; dup {
-				panic("engine: two conditions for rule " + id)
-			}
-			all[id] = c
-		}
-	}
-	return all
-}()
-
-// ruleKinds maps rule ids to the event kinds their catalog entry names.
-var ruleKinds = func() map[string][]probes.Kind {
-	out := map[string][]probes.Kind{}
-	for _, r := range catalog.All() {
-		for _, name := range r.Events {
-			k, ok := probes.ParseKind(name)
-			if !ok {
-				panic(fmt.Sprintf("engine: rule %s names unknown event kind %q", r.ID, name))
-			}
-			out[r.ID] = append(out[r.ID], k)
-		}
-	}
-	return out
-}()
-
 // New returns an engine that resolves events through r.
 func New(r Resolver, self Self) *Engine {
-	return &Engine{resolver: r, self: self, procs: newProcTable(), env: newEnvCache(), pods: map[string]*podRules{}}
+	return &Engine{resolver: r, self: self, procs: newProcTable(), env: newEnvCache(), pods: map[string]*podRules{}, tab: managed}
 }
 
 // SetRules swaps in a new rules snapshot.
@@ -143,13 +114,12 @@ func (e *Engine) podRules(pod workload.Pod) *podRules {
 	}
 	pr := &podRules{gen: gen, labels: pod.Labels}
 	for id, v := range snap.Select(pod.Labels) {
-		r, ok := catalog.Lookup(id)
-		cond := conditions[id]
-		if !ok || cond == nil {
+		d := e.tab.defs[id]
+		if d == nil {
 			continue
 		}
-		for _, k := range ruleKinds[id] {
-			pr.byKind[k%64] = append(pr.byKind[k%64], ruleRef{rule: r, cond: cond, verdict: v})
+		for _, k := range e.tab.kinds[id] {
+			pr.byKind[k%64] = append(pr.byKind[k%64], ruleRef{rule: d.Rule, cond: d.cond, verdict: v})
 		}
 	}
 	if len(e.pods) > 4096 {
@@ -167,21 +137,15 @@ func (e *Engine) Forget(id workload.Identity) {
 	e.env.forget(id.Container.ID)
 }
 
-// killFor maps rules to the in-kernel kill that decides them.
-var killFor = map[string]probes.KillSet{
-	"container-drift":     probes.KillDrift,
-	"fileless-exec-memfd": probes.KillMemfdExec,
-	"kernel-module-load":  probes.KillModuleLoad,
-	"ptrace-injection":    probes.KillPtrace,
-	"namespace-escape":    probes.KillNamespace,
-	"reverse-shell":       probes.KillReverseShell,
-}
-
 // Watch returns what the kernel must report for a pod with these labels
 // under the snapshot: the event kinds its rules need (plus exec, fork and
 // exit, which keep the process table) and, unless dryRun, the in-kernel
 // kills of its terminate rules.
 func Watch(snap *rulesets.Snapshot, labels map[string]string, dryRun bool) (probes.KindSet, probes.KillSet) {
+	return managed.watch(snap, labels, dryRun)
+}
+
+func (t *table) watch(snap *rulesets.Snapshot, labels map[string]string, dryRun bool) (probes.KindSet, probes.KillSet) {
 	sel := snap.Select(labels)
 	if len(sel) == 0 {
 		return 0, 0
@@ -189,9 +153,13 @@ func Watch(snap *rulesets.Snapshot, labels map[string]string, dryRun bool) (prob
 	kinds := probes.KindsOf(probes.KindExec, probes.KindFork, probes.KindExit)
 	var kill probes.KillSet
 	for id, v := range sel {
-		kinds |= probes.KindsOf(ruleKinds[id]...)
+		d := t.defs[id]
+		if d == nil {
+			continue
+		}
+		kinds |= probes.KindsOf(t.kinds[id]...)
 		if v.Mitigation == catalog.Terminate && !dryRun {
-			kill |= killFor[id]
+			kill |= d.kill
 		}
 	}
 	return kinds, kill

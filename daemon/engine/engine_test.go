@@ -89,11 +89,11 @@ func (w *world) child(pid uint32, exe string, args ...string) {
 
 func TestEveryRuleHasACondition(t *testing.T) {
 	for _, id := range catalog.IDs() {
-		if conditions[id] == nil {
+		if d := managed.defs[id]; d == nil || d.cond == nil {
 			t.Errorf("rule %s has no condition", id)
 		}
 	}
-	for id := range conditions {
+	for id := range managed.defs {
 		if _, ok := catalog.Lookup(id); !ok {
 			t.Errorf("condition for unknown rule %s", id)
 		}

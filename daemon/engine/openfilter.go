@@ -24,39 +24,25 @@ type OpenInterest struct {
 	BasePrefixes []string
 }
 
-// openInterests are the declarations of every condition, by rule id.
-var openInterests = func() map[string]OpenInterest {
-	all := map[string]OpenInterest{}
-	for _, m := range []map[string]OpenInterest{fileOpenInterest, netOpenInterest, tamperOpenInterest} {
-		for id, in := range m {
-			if _, dup := all[id]; dup {
-				panic("engine: two open interests for rule " + id)
-			}
-			all[id] = in
-		}
-	}
-	return all
-}()
-
 // OpenFilter returns the kernel open prefilter for a rules snapshot: the
 // union of the open interests of the rules enabled in some ruleset, or
 // nil (every open) when one of them has no usable declaration.
 func OpenFilter(snap *rulesets.Snapshot) *probes.OpenFilter {
-	return openFilter(snap, openInterests)
+	return managed.openFilter(snap)
 }
 
-func openFilter(snap *rulesets.Snapshot, decl map[string]OpenInterest) *probes.OpenFilter {
+func (t *table) openFilter(snap *rulesets.Snapshot) *probes.OpenFilter {
 	f := &probes.OpenFilter{}
 	if snap == nil {
 		return f
 	}
 	for _, rs := range snap.Rulesets {
 		for id := range rs.Rules {
-			if conditions[id] == nil || !slices.Contains(ruleKinds[id], probes.KindOpen) {
-				continue // never judges an open
+			if !slices.Contains(t.kinds[id], probes.KindOpen) {
+				continue // never judges an open (or no such rule)
 			}
-			in, ok := decl[id]
-			if !ok || in.All {
+			in := t.defs[id].open
+			if in == nil || in.All {
 				return nil
 			}
 			f.PathPrefixes = append(f.PathPrefixes, in.PathPrefixes...)

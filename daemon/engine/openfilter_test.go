@@ -22,7 +22,7 @@ func checkOpenFilter(w *world, ev *probes.Event, matched []string) {
 	if raw == "" {
 		raw = ev.Path
 	}
-	if f := OpenFilter(w.e.rules.Load()); !f.Passes(raw, ev.FileFlags) {
+	if f := w.e.tab.openFilter(w.e.rules.Load()); !f.Passes(raw, ev.FileFlags) {
 		w.t.Errorf("open %q flags %#o matches %v, but the kernel's open prefilter would hide it", raw, ev.FileFlags, matched)
 	}
 }
@@ -93,7 +93,12 @@ func TestOpenFilterMirror(t *testing.T) {
 // TestOpenFilterFailSafe), and no declaration names a rule that does not.
 func TestOpenRulesDeclareInterest(t *testing.T) {
 	for _, r := range catalog.All() {
-		in, ok := openInterests[r.ID]
+		d := managed.defs[r.ID]
+		if d == nil {
+			t.Errorf("rule %s has no definition", r.ID)
+			continue
+		}
+		in, ok := d.open, d.open != nil
 		opens := slices.Contains(r.Events, "open")
 		switch {
 		case opens && !ok:
@@ -124,26 +129,43 @@ func snapshotOf(ids ...string) *rulesets.Snapshot {
 	return &rulesets.Snapshot{Generation: 1, Rulesets: []*rulesets.Ruleset{rs}}
 }
 
+// withOpen returns the product's rules with the open interests of some
+// replaced (nil: none declared).
+func withOpen(tb testing.TB, decl map[string]*OpenInterest) *table {
+	tb.Helper()
+	defs := rules()
+	for i := range defs {
+		if in, ok := decl[defs[i].ID]; ok {
+			defs[i].open = in
+		}
+	}
+	tab, err := newTable(defs)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return tab
+}
+
 // TestOpenFilterFailSafe: an open-consuming rule without a declaration,
 // or declaring All, makes the filter pass every open; rules that do not
 // read opens, and rules not enabled, do not count.
 func TestOpenFilterFailSafe(t *testing.T) {
-	decl := map[string]OpenInterest{"shadow-file-read": {PathPrefixes: []string{"/etc/shadow"}}}
-	if f := openFilter(snapshotOf("shadow-file-read", "exec-from-tmp"), decl); f == nil || !slices.Equal(f.PathPrefixes, []string{"/etc/shadow"}) {
+	decl := map[string]*OpenInterest{"shadow-file-read": {PathPrefixes: []string{"/etc/shadow"}}, "private-key-read": nil}
+	if f := withOpen(t, decl).openFilter(snapshotOf("shadow-file-read", "exec-from-tmp")); f == nil || !slices.Equal(f.PathPrefixes, []string{"/etc/shadow"}) {
 		t.Errorf("declared rules: filter %+v, want /etc/shadow only", f)
 	}
-	if f := openFilter(snapshotOf("shadow-file-read", "private-key-read"), decl); f != nil {
+	if f := withOpen(t, decl).openFilter(snapshotOf("shadow-file-read", "private-key-read")); f != nil {
 		t.Errorf("undeclared private-key-read: filter %+v, want nil (every open)", f)
 	}
 	if !(*probes.OpenFilter)(nil).Passes("/anything", 0) {
 		t.Error("a nil filter must pass every open")
 	}
-	decl["private-key-read"] = OpenInterest{All: true}
-	if f := openFilter(snapshotOf("shadow-file-read", "private-key-read"), decl); f != nil {
+	decl["private-key-read"] = &OpenInterest{All: true}
+	if f := withOpen(t, decl).openFilter(snapshotOf("shadow-file-read", "private-key-read")); f != nil {
 		t.Errorf("All: filter %+v, want nil", f)
 	}
-	decl["private-key-read"] = OpenInterest{PathPrefixes: []string{"relative"}}
-	if f := openFilter(snapshotOf("private-key-read"), decl); f != nil {
+	decl["private-key-read"] = &OpenInterest{PathPrefixes: []string{"relative"}}
+	if f := withOpen(t, decl).openFilter(snapshotOf("private-key-read")); f != nil {
 		t.Errorf("an invalid prefix: filter %+v, want nil", f)
 	}
 	// the real declarations: the union of the enabled rules only
