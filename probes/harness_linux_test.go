@@ -16,10 +16,12 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/podguard/podguard/test/testbin"
 )
 
-// triggerBin is the helper built from testdata/trigger by TestMain;
-// trigger386 the same for GOARCH=386 (ia32 syscalls), "" if it cannot run.
+// triggerBin is test/trigger's command built by TestMain; trigger386 the
+// same for GOARCH=386 (ia32 syscalls).
 var triggerBin, trigger386 string
 
 func TestMain(m *testing.M) {
@@ -27,23 +29,13 @@ func TestMain(m *testing.M) {
 		// PODGUARD_TEST_PERF_BUFFER=1 runs every test with the perf buffer.
 		perfMode = os.Getenv("PODGUARD_TEST_PERF_BUFFER") == "1"
 		if os.Geteuid() == 0 {
-			dir, err := os.MkdirTemp("", "probes-trigger-")
+			defer testbin.Cleanup()
+			var err error
+			if triggerBin, err = testbin.Binary(testbin.Trigger); err == nil {
+				trigger386, err = testbin.Binary(testbin.Trigger, testbin.Arch("386"))
+			}
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
-				return 1
-			}
-			defer os.RemoveAll(dir)
-			triggerBin = filepath.Join(dir, "trigger")
-			out, err := exec.Command("go", "build", "-o", triggerBin, "./testdata/trigger").CombinedOutput()
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "build trigger: %v\n%s", err, out)
-				return 1
-			}
-			trigger386 = filepath.Join(dir, "trigger386")
-			cmd := exec.Command("go", "build", "-o", trigger386, "./testdata/trigger")
-			cmd.Env = append(os.Environ(), "GOARCH=386")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				fmt.Fprintf(os.Stderr, "build 386 trigger: %v\n%s", err, out)
 				return 1
 			}
 		}

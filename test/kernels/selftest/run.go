@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/podguard/podguard/probes"
+	"github.com/podguard/podguard/test/trigger"
 )
 
 // eventWait bounds how long a check waits for its event; qemu TCG guests
@@ -225,7 +227,8 @@ func eventChecks(p *probes.Probes, c *collector, root, tmp, self string, check f
 	if err != nil {
 		return err
 	}
-	pid, st, err := cg.start(self, "child-events", path, strconv.Itoa(port))
+	args := []string{"open-read", path, trigger.Then, "tcp", "127.0.0.1", strconv.Itoa(port), "refused"}
+	pid, st, err := cg.start(self, args...)
 	if err != nil {
 		return err
 	}
@@ -234,7 +237,7 @@ func eventChecks(p *probes.Probes, c *collector, root, tmp, self string, check f
 	}
 	check("exec", c.waitFor(fmt.Sprintf("exec of %s by pid %d", self, pid), func(e *probes.Event) bool {
 		return e.Kind == probes.KindExec && int(e.TGID) == pid && e.CgroupID == cg.id &&
-			e.Exe == self && e.Filename == self && len(e.Args) == 4 && e.Args[1] == "child-events"
+			e.Exe == self && e.Filename == self && slices.Equal(e.Args, append([]string{self}, args...))
 	}))
 	check("open", c.waitFor("openat of "+path, func(e *probes.Event) bool {
 		return e.Kind == probes.KindOpen && int(e.TGID) == pid && e.Path == path &&
@@ -262,10 +265,10 @@ func killChecks(p *probes.Probes, c *collector, root, tmp, self string, check fu
 		return err
 	}
 	defer p.Unwatch(cg.id)
-	check("kill memfd exec", armed(c, cg, self, tmp, "child-memfd", func(e *probes.Event) bool {
+	check("kill memfd exec", armed(c, cg, self, tmp, "memfd-exec", func(e *probes.Event) bool {
 		return e.Kind == probes.KindExec && e.Flags&probes.FlagMemfd != 0
 	}))
-	check("kill unshare", armed(c, cg, self, tmp, "child-unshare", func(e *probes.Event) bool {
+	check("kill unshare", armed(c, cg, self, tmp, "unshare", func(e *probes.Event) bool {
 		return e.Kind == probes.KindUnshare && e.NSFlags == unix.CLONE_NEWUTS
 	}))
 	return nil
@@ -345,7 +348,7 @@ func recursionMisses() string {
 // stormOpens is how many opens stormCheck expects to see, each once.
 const stormOpens = 500
 
-// stormCheck runs stormChild and checks that every one of its opens was
+// stormCheck runs the storm-open-threads action and checks that every one of its opens was
 // reported exactly once, with its own path and syscall number, while
 // sibling threads produced kill events concurrently.
 func stormCheck(p *probes.Probes, c *collector, root, tmp, self string) error {
@@ -359,7 +362,7 @@ func stormCheck(p *probes.Probes, c *collector, root, tmp, self string) error {
 	}
 	defer p.Unwatch(cg.id)
 	path := filepath.Join(tmp, "storm")
-	pid, st, err := cg.start(self, "child-storm", path, strconv.Itoa(stormOpens))
+	pid, st, err := cg.start(self, "storm-open-threads", path, strconv.Itoa(stormOpens))
 	if err != nil {
 		return err
 	}
@@ -381,7 +384,7 @@ func stormCheck(p *probes.Probes, c *collector, root, tmp, self string) error {
 		case e.Kind == probes.KindOpen && e.Syscall == unix.SYS_OPENAT && strings.HasPrefix(e.Path, path+"."):
 			seen[e.Path]++
 		case e.Kind == probes.KindKill && e.Syscall == unix.SYS_TGKILL && (e.Signal == 0 || e.Signal == uint32(unix.SIGURG)):
-			kills++ // signal 0 from stormChild, SIGURG from the Go runtime
+			kills++ // signal 0 from the storm threads, SIGURG from the Go runtime
 		case e.Kind == probes.KindOpen && !strings.HasPrefix(e.Path, path+"."):
 			// the Go runtime's own opens at start-up
 		default:
