@@ -16,16 +16,16 @@ import (
 // cgroup, that a read open matching no prefix is not reported while a
 // path prefix, a basename prefix, a relative path and a write are; then
 // clears the filter again.
-func openFilterCheck(p *probes.Probes, c *collector, root, tmp, self string) error {
-	cg, err := newCgroup(root, "podguard-selftest-openfilter")
+func openFilterCheck(p *probes.Probes, c *collector, tmp, self string) error {
+	cg, err := newCgroup("podguard-selftest-openfilter")
 	if err != nil {
 		return err
 	}
 	defer cg.remove()
-	if err := p.SetWatched(cg.id, probes.KindsOf(probes.KindOpen), 0); err != nil {
+	if err := p.SetWatched(cg.ID, probes.KindsOf(probes.KindOpen), 0); err != nil {
 		return err
 	}
-	defer p.Unwatch(cg.id)
+	defer p.Unwatch(cg.ID)
 	dir := filepath.Join(tmp, "openfilter")
 	if err := os.MkdirAll(filepath.Join(dir, "pass"), 0o755); err != nil {
 		return err

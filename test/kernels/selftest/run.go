@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/podguard/podguard/probes"
+	"github.com/podguard/podguard/test/cgrouptest"
 	"github.com/podguard/podguard/test/trigger"
 )
 
@@ -54,8 +55,7 @@ func run(pid1 bool) error {
 		}
 		fmt.Printf("feature %s: %s (%s)\n", f.Name, state, f.Detail)
 	}
-	root, err := cgroup2Root()
-	if err != nil {
+	if _, err := cgrouptest.Root(); err != nil {
 		return err
 	}
 	self, err := os.Executable()
@@ -83,10 +83,10 @@ func run(pid1 bool) error {
 			fmt.Printf("CHECK %s: ok\n", name)
 		}
 	}
-	check("events", eventChecks(p, c, root, tmp, self, check))
-	check("kills", killChecks(p, c, root, tmp, self, check))
-	check("concurrent opens", stormCheck(p, c, root, tmp, self))
-	check("open prefilter", openFilterCheck(p, c, root, tmp, self))
+	check("events", eventChecks(p, c, tmp, self, check))
+	check("kills", killChecks(p, c, tmp, self, check))
+	check("concurrent opens", stormCheck(p, c, tmp, self))
+	check("open prefilter", openFilterCheck(p, c, tmp, self))
 	printStats(p)
 	if failed > 0 {
 		return fmt.Errorf("%d checks failed", failed)
@@ -135,58 +135,27 @@ func linkUp(name string) error {
 	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
 }
 
-// cgroup2Root finds the cgroup v2 mount (/sys/fs/cgroup on pure v2,
-// /sys/fs/cgroup/unified on hybrid hosts).
-func cgroup2Root() (string, error) {
-	for _, dir := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
-		var st unix.Statfs_t
-		if unix.Statfs(dir, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
-			return dir, nil
-		}
-	}
-	return "", errors.New("no cgroup2 mount at /sys/fs/cgroup or /sys/fs/cgroup/unified")
-}
+// cgroup is a fresh cgroup v2 directory for one check.
+type cgroup struct{ *cgrouptest.Cgroup }
 
-// cgroup is a fresh cgroup v2 directory; children start in it through
-// clone3(CLONE_INTO_CGROUP).
-type cgroup struct {
-	dir string
-	id  uint64
-	fd  int
-}
-
-func newCgroup(root, name string) (*cgroup, error) {
-	dir := filepath.Join(root, fmt.Sprintf("%s-%d", name, os.Getpid()))
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create cgroup: %w", err)
-	}
-	var st unix.Stat_t
-	if err := unix.Stat(dir, &st); err != nil {
-		return nil, err
-	}
-	fd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+func newCgroup(name string) (*cgroup, error) {
+	cg, err := cgrouptest.Make(name + "-")
 	if err != nil {
 		return nil, err
 	}
-	return &cgroup{dir: dir, id: st.Ino, fd: fd}, nil
+	return &cgroup{cg}, nil
 }
 
 func (cg *cgroup) remove() {
-	unix.Close(cg.fd)
-	for i := 0; i < 100; i++ { // the last child may still be exiting
-		if err := unix.Rmdir(cg.dir); err == nil || errors.Is(err, unix.ENOENT) {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := cg.Remove(); err != nil {
+		fmt.Printf("warning: %v\n", err)
 	}
-	fmt.Printf("warning: cgroup %s not removed\n", cg.dir)
 }
 
 // start runs self with args in the cgroup and waits for it.
 func (cg *cgroup) start(self string, args ...string) (int, *os.ProcessState, error) {
-	cmd := exec.Command(self, args...)
+	cmd := cg.Command(self, args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cg.fd}
 	if err := cmd.Start(); err != nil {
 		return 0, nil, fmt.Errorf("start %v: %w", args, err)
 	}
@@ -209,16 +178,16 @@ func closedPort() (int, error) {
 	return port, l.Close()
 }
 
-func eventChecks(p *probes.Probes, c *collector, root, tmp, self string, check func(string, error)) error {
-	cg, err := newCgroup(root, "podguard-selftest-events")
+func eventChecks(p *probes.Probes, c *collector, tmp, self string, check func(string, error)) error {
+	cg, err := newCgroup("podguard-selftest-events")
 	if err != nil {
 		return err
 	}
 	defer cg.remove()
-	if err := p.SetWatched(cg.id, probes.AllKinds, 0); err != nil {
+	if err := p.SetWatched(cg.ID, probes.AllKinds, 0); err != nil {
 		return err
 	}
-	defer p.Unwatch(cg.id)
+	defer p.Unwatch(cg.ID)
 	path := filepath.Join(tmp, "podguard-selftest-open")
 	if err := os.WriteFile(path, []byte("x"), 0o644); err != nil {
 		return err
@@ -236,7 +205,7 @@ func eventChecks(p *probes.Probes, c *collector, root, tmp, self string, check f
 		return fmt.Errorf("child: %v", st)
 	}
 	check("exec", c.waitFor(fmt.Sprintf("exec of %s by pid %d", self, pid), func(e *probes.Event) bool {
-		return e.Kind == probes.KindExec && int(e.TGID) == pid && e.CgroupID == cg.id &&
+		return e.Kind == probes.KindExec && int(e.TGID) == pid && e.CgroupID == cg.ID &&
 			e.Exe == self && e.Filename == self && slices.Equal(e.Args, append([]string{self}, args...))
 	}))
 	check("open", c.waitFor("openat of "+path, func(e *probes.Event) bool {
@@ -254,17 +223,17 @@ func eventChecks(p *probes.Probes, c *collector, root, tmp, self string, check f
 	return nil
 }
 
-func killChecks(p *probes.Probes, c *collector, root, tmp, self string, check func(string, error)) error {
-	cg, err := newCgroup(root, "podguard-selftest-kill")
+func killChecks(p *probes.Probes, c *collector, tmp, self string, check func(string, error)) error {
+	cg, err := newCgroup("podguard-selftest-kill")
 	if err != nil {
 		return err
 	}
 	defer cg.remove()
 	// no kinds: a kill must be reported on its own
-	if err := p.SetWatched(cg.id, 0, probes.KillMemfdExec|probes.KillNamespace); err != nil {
+	if err := p.SetWatched(cg.ID, 0, probes.KillMemfdExec|probes.KillNamespace); err != nil {
 		return err
 	}
-	defer p.Unwatch(cg.id)
+	defer p.Unwatch(cg.ID)
 	check("kill memfd exec", armed(c, cg, self, tmp, "memfd-exec", func(e *probes.Event) bool {
 		return e.Kind == probes.KindExec && e.Flags&probes.FlagMemfd != 0
 	}))
@@ -351,16 +320,16 @@ const stormOpens = 500
 // stormCheck runs the storm-open-threads action and checks that every one of its opens was
 // reported exactly once, with its own path and syscall number, while
 // sibling threads produced kill events concurrently.
-func stormCheck(p *probes.Probes, c *collector, root, tmp, self string) error {
-	cg, err := newCgroup(root, "podguard-selftest-storm")
+func stormCheck(p *probes.Probes, c *collector, tmp, self string) error {
+	cg, err := newCgroup("podguard-selftest-storm")
 	if err != nil {
 		return err
 	}
 	defer cg.remove()
-	if err := p.SetWatched(cg.id, probes.KindsOf(probes.KindOpen, probes.KindKill), 0); err != nil {
+	if err := p.SetWatched(cg.ID, probes.KindsOf(probes.KindOpen, probes.KindKill), 0); err != nil {
 		return err
 	}
-	defer p.Unwatch(cg.id)
+	defer p.Unwatch(cg.ID)
 	path := filepath.Join(tmp, "storm")
 	pid, st, err := cg.start(self, "storm-open-threads", path, strconv.Itoa(stormOpens))
 	if err != nil {
