@@ -4,12 +4,14 @@
 // address (the address on the other side of the pod) is in the allow LPM trie.
 // IPv4 addresses are stored as IPv4-mapped IPv6 (::ffff:a.b.c.d, prefix+96).
 
-#include <linux/bpf.h>
-#include <linux/pkt_cls.h>
-#include <linux/if_ether.h>
-#include <linux/in.h>
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_endian.h>
+// Built against the headers the probes use (probes/bpf/vendor): kernel types
+// from vmlinux.h, helpers from libbpf. Nothing here is read through CO-RE:
+// __sk_buff and the map definitions are stable uapi, so vmlinux.h's
+// preserve_access_index is turned off and the object loads without kernel BTF.
+#define BPF_NO_PRESERVE_ACCESS_INDEX
+#include "vmlinux.h"
+#include "bpf_helpers.h"
+#include "bpf_endian.h"
 
 char __license[] SEC("license") = "Dual MIT/GPL";
 
@@ -26,7 +28,13 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } allow SEC(".maps");
 
-#define ARPOP_OFF 6
+// uapi #defines, which BTF (and so vmlinux.h) does not carry.
+#define TC_ACT_UNSPEC (-1) /* linux/pkt_cls.h */
+#define TC_ACT_SHOT 2
+#define ETH_HLEN 14 /* linux/if_ether.h */
+#define ETH_P_IP 0x0800
+#define ETH_P_ARP 0x0806
+#define ETH_P_IPV6 0x86DD
 #define ICMPV6_NS 135
 #define NEXTHDR_ICMPV6 58
 

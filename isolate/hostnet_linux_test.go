@@ -9,13 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
-	"golang.org/x/sys/unix"
+
+	"github.com/podguard/podguard/test/cgrouptest"
 )
 
 // TestMain turns the test binary into a helper process when asked: the
@@ -46,51 +46,18 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// testCgroup makes a cgroup2 directory for a host-network test pod.
-func testCgroup(tb testing.TB, sfx string) string {
-	tb.Helper()
-	var st unix.Statfs_t
-	root := "/sys/fs/cgroup/unified"
-	if unix.Statfs(root, &st) != nil || st.Type != unix.CGROUP2_SUPER_MAGIC {
-		root = "/sys/fs/cgroup"
-		if unix.Statfs(root, &st) != nil || st.Type != unix.CGROUP2_SUPER_MAGIC {
-			tb.Skip("needs cgroup2 at /sys/fs/cgroup/unified or /sys/fs/cgroup")
-		}
-	}
-	dir := filepath.Join(root, "pgiso-"+sfx)
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		// Processes in it are killed by their own cleanups first.
-		for i := 0; i < 50 && os.Remove(dir) != nil; i++ {
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
-	return dir
-}
-
 // helper returns a command running this binary's TestMain helper inside
-// the cgroup (clone3 CLONE_INTO_CGROUP), and the cgroup fd to close after
-// Start.
-func helper(tb testing.TB, cgroup, mode, arg string) (*exec.Cmd, *os.File) {
-	tb.Helper()
-	cg, err := os.Open(cgroup)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+// the cgroup.
+func helper(cg *cgrouptest.Cgroup, mode, arg string) *exec.Cmd {
+	cmd := cg.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "PGISO_HELPER="+mode+" "+arg)
-	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cg.Fd())}
-	return cmd, cg
+	return cmd
 }
 
 // cgroupDials reports whether a process in the cgroup can connect to dst.
-func cgroupDials(tb testing.TB, cgroup string, dst netip.AddrPort) bool {
+func cgroupDials(tb testing.TB, cg *cgrouptest.Cgroup, dst netip.AddrPort) bool {
 	tb.Helper()
-	cmd, cg := helper(tb, cgroup, "dial", dst.String())
-	err := cmd.Run()
-	cg.Close()
+	err := helper(cg, "dial", dst.String()).Run()
 	if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 1 {
 		return false
 	}
@@ -101,10 +68,9 @@ func cgroupDials(tb testing.TB, cgroup string, dst netip.AddrPort) bool {
 }
 
 // cgroupListen starts a listener process in the cgroup.
-func cgroupListen(tb testing.TB, cgroup string, addr netip.Addr) netip.AddrPort {
+func cgroupListen(tb testing.TB, cg *cgrouptest.Cgroup, addr netip.Addr) netip.AddrPort {
 	tb.Helper()
-	cmd, cg := helper(tb, cgroup, "listen", netip.AddrPortFrom(addr, 0).String())
-	defer cg.Close()
+	cmd := helper(cg, "listen", netip.AddrPortFrom(addr, 0).String())
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		tb.Fatal(err)
@@ -121,14 +87,9 @@ func cgroupListen(tb testing.TB, cgroup string, addr netip.Addr) netip.AddrPort 
 }
 
 // cgroupPrograms counts the programs attached to the cgroup on a hook.
-func cgroupPrograms(tb testing.TB, cgroup string, attach ebpf.AttachType) int {
+func cgroupPrograms(tb testing.TB, cg *cgrouptest.Cgroup, attach ebpf.AttachType) int {
 	tb.Helper()
-	f, err := os.Open(cgroup)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	res, err := link.QueryPrograms(link.QueryOptions{Target: int(f.Fd()), Attach: attach})
+	res, err := link.QueryPrograms(link.QueryOptions{Target: cg.FD, Attach: attach})
 	if err != nil {
 		tb.Fatalf("query cgroup programs: %v", err)
 	}
@@ -138,7 +99,7 @@ func cgroupPrograms(tb testing.TB, cgroup string, attach ebpf.AttachType) int {
 func TestHostNetworkCgroup(t *testing.T) {
 	n := newTestNet(t)
 	b := n.addPod(t, "b")
-	cg := testCgroup(t, n.sfx)
+	cg := cgrouptest.New(t, "pgiso-"+n.sfx+"-")
 	bSrv := listen(t, b.nsPath, b.addr)
 	hostSrv := cgroupListen(t, cg, n.gw) // a server of the host-network pod
 
@@ -148,7 +109,7 @@ func TestHostNetworkCgroup(t *testing.T) {
 	reach(t, "b->host-network pod before", b.nsPath, hostSrv)
 
 	tgt := Target{PodUID: "uid-pgiso-" + n.sfx + "-hostnet", PodName: "hostnet", Namespace: "test",
-		Rule: "hostnet", HostNetwork: true, CgroupPath: cg}
+		Rule: "hostnet", HostNetwork: true, CgroupPath: cg.Dir}
 	dir := t.TempDir()
 	iso := newIsolator(t, dir)
 	t.Cleanup(func() { detachPins(tgt.PodUID, "") }) // a failed test leaves no pins

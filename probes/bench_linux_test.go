@@ -4,15 +4,15 @@ package probes
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/podguard/podguard/test/cgrouptest"
 )
 
 // Run alone: go test -run '^$' -bench . ./probes
@@ -51,25 +51,12 @@ func benchStorm(b *testing.B, kind Kind, args func(n int) []string) {
 			r.p = nil
 		}
 	}
-	dir, err := os.MkdirTemp(cgroup2Root(b), "podguard-bench-")
-	if err != nil {
-		b.Fatal(err)
-	}
-	fd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { unix.Close(fd); removeCgroup(b, dir) })
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		b.Fatal(err)
-	}
+	cg := cgrouptest.New(b, "podguard-bench-")
 
 	run := func() stormRun {
 		var before unix.Rusage
 		unix.Getrusage(unix.RUSAGE_SELF, &before)
-		cmd := exec.Command(triggerBin, args(b.N)...)
-		cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}
+		cmd := cg.Command(triggerBin, args(b.N)...)
 		start := time.Now()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("storm: %v %s", err, out)
@@ -90,7 +77,7 @@ func benchStorm(b *testing.B, kind Kind, args func(n int) []string) {
 	}
 	defer p.Close()
 	unwatched := run() // probes attached, cgroup not watched (host cost)
-	if err := p.SetWatched(st.Ino, KindsOf(kind), 0); err != nil {
+	if err := p.SetWatched(cg.ID, KindsOf(kind), 0); err != nil {
 		b.Fatal(err)
 	}
 	var got atomic.Uint64

@@ -11,7 +11,8 @@ import (
 	"unsafe"
 
 	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
+
+	"github.com/podguard/podguard/test/cgrouptest"
 )
 
 // TestStormDropsAreCounted: a burst far beyond a one-page ring buffer and
@@ -41,23 +42,10 @@ func stormDrops(t *testing.T, perfBuf bool) {
 		buffers = uint64(n)
 	}
 
-	dir, err := os.MkdirTemp(cgroup2Root(t), "podguard-storm-")
-	if err != nil {
+	cg := &testCgroup{Cgroup: cgrouptest.New(t, "podguard-storm-")}
+	if err := p.SetWatched(cg.ID, KindsOf(KindOpen), 0); err != nil {
 		t.Fatal(err)
 	}
-	fd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fd); removeCgroup(t, dir) })
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.SetWatched(st.Ino, KindsOf(KindOpen), 0); err != nil {
-		t.Fatal(err)
-	}
-	cg := &testCgroup{dir: dir, id: st.Ino, fd: fd}
 
 	const n = 5000
 	target := filepath.Join(t.TempDir(), "f")

@@ -142,7 +142,7 @@ func TestKindMask(t *testing.T) {
 	r := sharedProbes(t)
 	cg := r.newCgroup(t, KindsOf(KindMkdir), 0)
 	cg.trigger(t, realDir(t), "files") // mkdir plus open, rename, link...
-	if err := r.p.SetWatched(cg.id, KindsOf(KindMkdir, KindOpen), 0); err != nil {
+	if err := r.p.SetWatched(cg.ID, KindsOf(KindMkdir, KindOpen), 0); err != nil {
 		t.Fatal(err)
 	}
 	cg.trigger(t, realDir(t), "open-rel", "barrier")

@@ -3,7 +3,6 @@
 package probes
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -16,10 +15,13 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/podguard/podguard/test/cgrouptest"
+	"github.com/podguard/podguard/test/testbin"
 )
 
-// triggerBin is the helper built from testdata/trigger by TestMain;
-// trigger386 the same for GOARCH=386 (ia32 syscalls), "" if it cannot run.
+// triggerBin is test/trigger's command built by TestMain; trigger386 the
+// same for GOARCH=386 (ia32 syscalls).
 var triggerBin, trigger386 string
 
 func TestMain(m *testing.M) {
@@ -27,23 +29,13 @@ func TestMain(m *testing.M) {
 		// PODGUARD_TEST_PERF_BUFFER=1 runs every test with the perf buffer.
 		perfMode = os.Getenv("PODGUARD_TEST_PERF_BUFFER") == "1"
 		if os.Geteuid() == 0 {
-			dir, err := os.MkdirTemp("", "probes-trigger-")
+			defer testbin.Cleanup()
+			var err error
+			if triggerBin, err = testbin.Binary(testbin.Trigger); err == nil {
+				trigger386, err = testbin.Binary(testbin.Trigger, testbin.Arch("386"))
+			}
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
-				return 1
-			}
-			defer os.RemoveAll(dir)
-			triggerBin = filepath.Join(dir, "trigger")
-			out, err := exec.Command("go", "build", "-o", triggerBin, "./testdata/trigger").CombinedOutput()
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "build trigger: %v\n%s", err, out)
-				return 1
-			}
-			trigger386 = filepath.Join(dir, "trigger386")
-			cmd := exec.Command("go", "build", "-o", trigger386, "./testdata/trigger")
-			cmd.Env = append(os.Environ(), "GOARCH=386")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				fmt.Fprintf(os.Stderr, "build 386 trigger: %v\n%s", err, out)
 				return 1
 			}
 		}
@@ -162,85 +154,34 @@ func (r *router) strays() []*Event {
 
 // testCgroup is a fresh cgroup v2 directory watched for one test.
 type testCgroup struct {
-	dir    string
-	id     uint64
-	fd     int
+	*cgrouptest.Cgroup
 	events chan *Event
-}
-
-// cgroup2Root finds the cgroup v2 mount: /sys/fs/cgroup on a pure v2
-// host, /sys/fs/cgroup/unified on a hybrid one.
-func cgroup2Root(tb testing.TB) string {
-	tb.Helper()
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		for i, fld := range fields {
-			if fld == "-" && i+1 < len(fields) && fields[i+1] == "cgroup2" {
-				return fields[4]
-			}
-		}
-	}
-	tb.Skip("no cgroup2 mount: the probes filter on cgroup v2 ids")
-	return ""
 }
 
 // newCgroup creates a cgroup, registers it with the router and watches
 // kinds/kill in the kernel. Cleanup unwatches and removes it.
 func (r *router) newCgroup(tb testing.TB, kinds KindSet, kill KillSet) *testCgroup {
 	tb.Helper()
-	dir, err := os.MkdirTemp(cgroup2Root(tb), "podguard-probes-")
-	if err != nil {
-		tb.Fatalf("create cgroup: %v", err)
-	}
-	var st unix.Stat_t
-	if err := unix.Stat(dir, &st); err != nil {
-		tb.Fatal(err)
-	}
-	fd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cg := &testCgroup{dir: dir, id: st.Ino, fd: fd, events: make(chan *Event, 1<<14)}
+	cg := &testCgroup{Cgroup: cgrouptest.New(tb, "podguard-probes-"), events: make(chan *Event, 1<<14)}
 	r.mu.Lock()
-	r.subs[cg.id] = cg.events
+	r.subs[cg.ID] = cg.events
 	r.mu.Unlock()
-	if err := r.p.SetWatched(cg.id, kinds, kill); err != nil {
+	if err := r.p.SetWatched(cg.ID, kinds, kill); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() {
-		r.p.Unwatch(cg.id)
+	tb.Cleanup(func() { // before cgrouptest removes the cgroup
+		r.p.Unwatch(cg.ID)
 		r.mu.Lock()
-		delete(r.subs, cg.id)
+		delete(r.subs, cg.ID)
 		r.mu.Unlock()
-		unix.Close(fd)
-		removeCgroup(tb, dir)
 	})
 	return cg
-}
-
-func removeCgroup(tb testing.TB, dir string) {
-	// kill leftovers (e.g. the tracee of a killed tracer); cgroup.kill
-	// exists since Linux 5.14
-	os.WriteFile(filepath.Join(dir, "cgroup.kill"), []byte("1"), 0)
-	for i := 0; i < 50; i++ { // processes may still be exiting
-		if err := unix.Rmdir(dir); err == nil || errors.Is(err, unix.ENOENT) {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	tb.Errorf("remove cgroup %s: still busy", dir)
 }
 
 // run starts cmd inside the cgroup (CLONE_INTO_CGROUP) and waits for it.
 func (cg *testCgroup) run(tb testing.TB, cmd *exec.Cmd) *os.ProcessState {
 	tb.Helper()
-	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cg.fd}
+	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cg.FD}
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	if err != nil && !errors.As(err, &ee) {

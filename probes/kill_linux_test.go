@@ -97,7 +97,7 @@ func TestKillDrift(t *testing.T) {
 func TestKillDisarm(t *testing.T) {
 	r := sharedProbes(t)
 	cg := r.newCgroup(t, 0, KillNamespace)
-	if err := r.p.SetWatched(cg.id, KindsOf(KindUnshare), 0); err != nil {
+	if err := r.p.SetWatched(cg.ID, KindsOf(KindUnshare), 0); err != nil {
 		t.Fatal(err)
 	}
 	marker := filepath.Join(t.TempDir(), "marker")

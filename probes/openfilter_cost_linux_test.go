@@ -4,10 +4,8 @@ package probes
 
 import (
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -83,17 +81,16 @@ func TestOpenFilterCost(t *testing.T) {
 			t.Fatal(err)
 		}
 		if watched {
-			err = r.p.SetWatched(cg.id, KindsOf(KindOpen), 0)
+			err = r.p.SetWatched(cg.ID, KindsOf(KindOpen), 0)
 		} else {
-			err = r.p.Unwatch(cg.id)
+			err = r.p.Unwatch(cg.ID)
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
 		p0, _ := r.p.objs.SysEnter.Stats()
 		e0, _ := empty.Stats()
-		cmd := exec.Command(triggerBin, "storm-open", target, strconv.Itoa(n))
-		cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cg.fd}
+		cmd := cg.Command(triggerBin, "storm-open", target, strconv.Itoa(n))
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("storm: %v %s", err, out)
 		}

@@ -2,26 +2,19 @@ package test
 
 import (
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/podguard/podguard/test/node"
+	"github.com/podguard/podguard/test/testbin"
 )
 
-// installTrigger builds the probes' static trigger program and copies it
-// into a running container under the given paths (written in the
-// container, so on its upper layer, like a dropped tool).
+// installTrigger copies test/trigger's static program into a running
+// container under the given paths (written in the container, so on its
+// upper layer, like a dropped tool).
 func installTrigger(t *testing.T, p *node.Pod, container string, paths ...string) {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "trigger")
-	build := exec.Command("go", "build", "-o", bin, "../probes/testdata/trigger")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build trigger: %v\n%s", err, out)
-	}
-	data, err := os.ReadFile(bin)
+	data, err := os.ReadFile(testbin.Build(t, testbin.Trigger))
 	if err != nil {
 		t.Fatal(err)
 	}

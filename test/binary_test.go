@@ -14,25 +14,21 @@ import (
 
 	"github.com/podguard/podguard/daemon"
 	"github.com/podguard/podguard/test/node"
+	"github.com/podguard/podguard/test/testbin"
 )
 
 // podguardBin is the binary under test, built once by TestMain.
 var podguardBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "podguard-bin-")
-	if err != nil {
-		panic(err)
-	}
-	podguardBin = filepath.Join(dir, "podguard")
-	cmd := exec.Command("go", "build", "-o", podguardBin, "..")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build podguard: %v\n%s", err, out)
+	var err error
+	if podguardBin, err = testbin.Binary(testbin.Podguard); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		testbin.Cleanup()
 		os.Exit(1)
 	}
 	code := node.RunTests(m)
-	os.RemoveAll(dir)
+	testbin.Cleanup()
 	os.Exit(code)
 }
 

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/podguard/podguard/test/testbin"
 )
 
 // binVersion is stamped into the test binary (main.version).
@@ -38,12 +40,10 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(tmp)
-	testBin = filepath.Join(tmp, "podguard")
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version="+binVersion, "-o", testBin, ".")
-	build.Dir = repo
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build podguard: %v\n%s", err, out)
+	defer testbin.Cleanup()
+	testBin, err = testbin.Binary(testbin.Podguard, testbin.Trimpath(), testbin.LDFlags("-s -w -X main.version="+binVersion))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	if pkgs, err = Build(Options{Binary: testBin, Version: binVersion, Repo: repo, Out: filepath.Join(tmp, "dist")}); err != nil {

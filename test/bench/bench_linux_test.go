@@ -13,13 +13,16 @@ import (
 	"time"
 
 	"github.com/podguard/podguard/test/node"
+	"github.com/podguard/podguard/test/testbin"
 )
 
 func TestMain(m *testing.M) {
 	if RunChild() {
 		os.Exit(0)
 	}
-	os.Exit(node.RunTests(m))
+	code := node.RunTests(m)
+	testbin.Cleanup()
+	os.Exit(code)
 }
 
 func TestBenchmarks(t *testing.T) {
@@ -36,7 +39,7 @@ func TestBenchmarks(t *testing.T) {
 	bin := os.Getenv("BENCH_PODGUARD_BIN") // a prebuilt binary, e.g. to compare a change
 	if bin == "" {
 		var err error
-		if bin, err = buildPodguard(dir); err != nil {
+		if bin, err = buildPodguard(); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/podguard/podguard/test/node"
+	"github.com/podguard/podguard/test/testbin"
 )
 
 // Target is a container the workloads run in.
@@ -281,13 +281,6 @@ func toolVersion(name string, args ...string) string {
 }
 
 // buildPodguard builds the daemon the way `make build` does.
-func buildPodguard(dir string) (string, error) {
-	bin := filepath.Join(dir, "podguard")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
-	cmd.Dir = repoRoot()
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build podguard: %w: %s", err, out)
-	}
-	return bin, nil
+func buildPodguard() (string, error) {
+	return testbin.Binary(testbin.Podguard, testbin.Trimpath(), testbin.LDFlags("-s -w"))
 }

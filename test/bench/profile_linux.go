@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/podguard/podguard/test/node"
+	"github.com/podguard/podguard/test/testbin"
 )
 
 // Profile is perf's flat profile of podguard during one storm.
@@ -45,13 +46,10 @@ func (h *Harness) Profile() {
 		h.T.Log("perf not installed: no profile")
 		return
 	}
-	bin := filepath.Join(h.Dir, "podguard-syms")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
-	cmd.Dir = repoRoot()
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
+	bin, err := testbin.Binary(testbin.Podguard, testbin.Trimpath()) // not stripped
+	if err != nil {
 		h.R.note(fmt.Sprintf("no profile: build podguard with symbols: %v", err))
-		h.T.Logf("build podguard with symbols: %v: %s", err, out)
+		h.T.Logf("build podguard with symbols: %v", err)
 		return
 	}
 	pg := &Podguard{Bin: bin, Dir: filepath.Join(h.Dir, "pgprof"), Containerd: h.PG.Containerd}

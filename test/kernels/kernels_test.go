@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/podguard/podguard/test/testbin"
 )
 
 // matrix lists the Debian suites whose default kernel (linux-image-amd64)
@@ -38,11 +40,17 @@ func cacheDir() string {
 	return "/var/cache/podguard-kernels"
 }
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testbin.Cleanup()
+	os.Exit(code)
+}
+
 func TestKernels(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: loads BPF programs and creates cgroups (host), runs qemu guests")
 	}
-	selftest := buildSelftest(t)
+	selftest := testbin.Build(t, testbin.Selftest, testbin.Trimpath(), testbin.Arch("amd64"))
 
 	t.Run("host", func(t *testing.T) {
 		out, err := exec.Command(selftest).CombinedOutput()
@@ -137,18 +145,6 @@ func selectedSuites() map[string]bool {
 		}
 	}
 	return sel
-}
-
-// buildSelftest builds ./selftest as a static binary.
-func buildSelftest(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "selftest")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./selftest")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build self-test: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // report logs the self-test's own lines and returns its verdict: "PASS",

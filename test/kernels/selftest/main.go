@@ -5,7 +5,8 @@
 // cgroup exec, open a known file and connect to a closed loopback port,
 // checks the decoded events, then arms in-kernel kills (memfd exec,
 // unshare) and checks the kernel killed the child before it wrote a
-// marker. It prints one line per check and ends with
+// marker. The children are this binary started with a trigger action
+// (test/trigger), the same code the probes and end-to-end tests run. It prints one line per check and ends with
 // "PODGUARD-SELFTEST PASS" or "PODGUARD-SELFTEST FAIL: reason".
 //
 // As PID 1 (the /init of a qemu guest's initramfs) it mounts /proc, /sys,
@@ -16,17 +17,18 @@ package main
 import (
 	"fmt"
 	"os"
-	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/podguard/podguard/test/trigger"
 )
 
 // ResultPrefix starts the last line the self-test prints.
 const ResultPrefix = "PODGUARD-SELFTEST "
 
 func main() {
-	if len(os.Args) > 1 && strings.HasPrefix(os.Args[1], "child-") {
-		os.Exit(child(os.Args[1], os.Args[2:]))
+	if len(os.Args) > 1 && trigger.Has(os.Args[1]) {
+		os.Exit(trigger.Main(os.Args[1:]))
 	}
 	pid1 := os.Getpid() == 1
 	if pid1 && (len(os.Args) < 2 || os.Args[1] != "guest") {

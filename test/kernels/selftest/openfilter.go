@@ -9,23 +9,23 @@ import (
 	"slices"
 
 	"github.com/podguard/podguard/probes"
-	"golang.org/x/sys/unix"
+	"github.com/podguard/podguard/test/trigger"
 )
 
 // openFilterCheck installs an open prefilter and checks, in a watched
 // cgroup, that a read open matching no prefix is not reported while a
 // path prefix, a basename prefix, a relative path and a write are; then
 // clears the filter again.
-func openFilterCheck(p *probes.Probes, c *collector, root, tmp, self string) error {
-	cg, err := newCgroup(root, "podguard-selftest-openfilter")
+func openFilterCheck(p *probes.Probes, c *collector, tmp, self string) error {
+	cg, err := newCgroup("podguard-selftest-openfilter")
 	if err != nil {
 		return err
 	}
 	defer cg.remove()
-	if err := p.SetWatched(cg.id, probes.KindsOf(probes.KindOpen), 0); err != nil {
+	if err := p.SetWatched(cg.ID, probes.KindsOf(probes.KindOpen), 0); err != nil {
 		return err
 	}
-	defer p.Unwatch(cg.id)
+	defer p.Unwatch(cg.ID)
 	dir := filepath.Join(tmp, "openfilter")
 	if err := os.MkdirAll(filepath.Join(dir, "pass"), 0o755); err != nil {
 		return err
@@ -36,7 +36,7 @@ func openFilterCheck(p *probes.Probes, c *collector, root, tmp, self string) err
 	}
 	defer p.ClearOpenFilter()
 	miss, prefix, base, barrier := dir+"/miss", dir+"/pass/x", dir+"/pgbase_y", dir+"/barrier"
-	pid, st, err := cg.start(self, "child-opens", miss, prefix, base, "relative", "w:"+barrier)
+	pid, st, err := cg.start(self, "open-read", miss, prefix, base, "relative", trigger.Then, "open-write", barrier)
 	if err != nil {
 		return err
 	}
@@ -59,21 +59,6 @@ func openFilterCheck(p *probes.Probes, c *collector, root, tmp, self string) err
 	}
 	if slices.Contains(got, miss) {
 		return fmt.Errorf("open of %s reported despite the filter", miss)
-	}
-	return nil
-}
-
-// openPaths opens each path read-only, or "w:path" for writing; failures
-// do not matter (the probes see the attempt).
-func openPaths(paths []string) error {
-	for _, p := range paths {
-		flags := unix.O_RDONLY
-		if len(p) > 2 && p[:2] == "w:" {
-			p, flags = p[2:], unix.O_WRONLY|unix.O_CREAT
-		}
-		if fd, err := unix.Open(p, flags|unix.O_CLOEXEC, 0o600); err == nil {
-			unix.Close(fd)
-		}
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,6 +20,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/podguard/podguard/probes"
+	"github.com/podguard/podguard/test/cgrouptest"
+	"github.com/podguard/podguard/test/trigger"
 )
 
 // eventWait bounds how long a check waits for its event; qemu TCG guests
@@ -52,8 +55,7 @@ func run(pid1 bool) error {
 		}
 		fmt.Printf("feature %s: %s (%s)\n", f.Name, state, f.Detail)
 	}
-	root, err := cgroup2Root()
-	if err != nil {
+	if _, err := cgrouptest.Root(); err != nil {
 		return err
 	}
 	self, err := os.Executable()
@@ -81,10 +83,10 @@ func run(pid1 bool) error {
 			fmt.Printf("CHECK %s: ok\n", name)
 		}
 	}
-	check("events", eventChecks(p, c, root, tmp, self, check))
-	check("kills", killChecks(p, c, root, tmp, self, check))
-	check("concurrent opens", stormCheck(p, c, root, tmp, self))
-	check("open prefilter", openFilterCheck(p, c, root, tmp, self))
+	check("events", eventChecks(p, c, tmp, self, check))
+	check("kills", killChecks(p, c, tmp, self, check))
+	check("concurrent opens", stormCheck(p, c, tmp, self))
+	check("open prefilter", openFilterCheck(p, c, tmp, self))
 	printStats(p)
 	if failed > 0 {
 		return fmt.Errorf("%d checks failed", failed)
@@ -133,58 +135,27 @@ func linkUp(name string) error {
 	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
 }
 
-// cgroup2Root finds the cgroup v2 mount (/sys/fs/cgroup on pure v2,
-// /sys/fs/cgroup/unified on hybrid hosts).
-func cgroup2Root() (string, error) {
-	for _, dir := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
-		var st unix.Statfs_t
-		if unix.Statfs(dir, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
-			return dir, nil
-		}
-	}
-	return "", errors.New("no cgroup2 mount at /sys/fs/cgroup or /sys/fs/cgroup/unified")
-}
+// cgroup is a fresh cgroup v2 directory for one check.
+type cgroup struct{ *cgrouptest.Cgroup }
 
-// cgroup is a fresh cgroup v2 directory; children start in it through
-// clone3(CLONE_INTO_CGROUP).
-type cgroup struct {
-	dir string
-	id  uint64
-	fd  int
-}
-
-func newCgroup(root, name string) (*cgroup, error) {
-	dir := filepath.Join(root, fmt.Sprintf("%s-%d", name, os.Getpid()))
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("create cgroup: %w", err)
-	}
-	var st unix.Stat_t
-	if err := unix.Stat(dir, &st); err != nil {
-		return nil, err
-	}
-	fd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+func newCgroup(name string) (*cgroup, error) {
+	cg, err := cgrouptest.Make(name + "-")
 	if err != nil {
 		return nil, err
 	}
-	return &cgroup{dir: dir, id: st.Ino, fd: fd}, nil
+	return &cgroup{cg}, nil
 }
 
 func (cg *cgroup) remove() {
-	unix.Close(cg.fd)
-	for i := 0; i < 100; i++ { // the last child may still be exiting
-		if err := unix.Rmdir(cg.dir); err == nil || errors.Is(err, unix.ENOENT) {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := cg.Remove(); err != nil {
+		fmt.Printf("warning: %v\n", err)
 	}
-	fmt.Printf("warning: cgroup %s not removed\n", cg.dir)
 }
 
 // start runs self with args in the cgroup and waits for it.
 func (cg *cgroup) start(self string, args ...string) (int, *os.ProcessState, error) {
-	cmd := exec.Command(self, args...)
+	cmd := cg.Command(self, args...)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cg.fd}
 	if err := cmd.Start(); err != nil {
 		return 0, nil, fmt.Errorf("start %v: %w", args, err)
 	}
@@ -207,16 +178,16 @@ func closedPort() (int, error) {
 	return port, l.Close()
 }
 
-func eventChecks(p *probes.Probes, c *collector, root, tmp, self string, check func(string, error)) error {
-	cg, err := newCgroup(root, "podguard-selftest-events")
+func eventChecks(p *probes.Probes, c *collector, tmp, self string, check func(string, error)) error {
+	cg, err := newCgroup("podguard-selftest-events")
 	if err != nil {
 		return err
 	}
 	defer cg.remove()
-	if err := p.SetWatched(cg.id, probes.AllKinds, 0); err != nil {
+	if err := p.SetWatched(cg.ID, probes.AllKinds, 0); err != nil {
 		return err
 	}
-	defer p.Unwatch(cg.id)
+	defer p.Unwatch(cg.ID)
 	path := filepath.Join(tmp, "podguard-selftest-open")
 	if err := os.WriteFile(path, []byte("x"), 0o644); err != nil {
 		return err
@@ -225,7 +196,8 @@ func eventChecks(p *probes.Probes, c *collector, root, tmp, self string, check f
 	if err != nil {
 		return err
 	}
-	pid, st, err := cg.start(self, "child-events", path, strconv.Itoa(port))
+	args := []string{"open-read", path, trigger.Then, "tcp", "127.0.0.1", strconv.Itoa(port), "refused"}
+	pid, st, err := cg.start(self, args...)
 	if err != nil {
 		return err
 	}
@@ -233,8 +205,8 @@ func eventChecks(p *probes.Probes, c *collector, root, tmp, self string, check f
 		return fmt.Errorf("child: %v", st)
 	}
 	check("exec", c.waitFor(fmt.Sprintf("exec of %s by pid %d", self, pid), func(e *probes.Event) bool {
-		return e.Kind == probes.KindExec && int(e.TGID) == pid && e.CgroupID == cg.id &&
-			e.Exe == self && e.Filename == self && len(e.Args) == 4 && e.Args[1] == "child-events"
+		return e.Kind == probes.KindExec && int(e.TGID) == pid && e.CgroupID == cg.ID &&
+			e.Exe == self && e.Filename == self && slices.Equal(e.Args, append([]string{self}, args...))
 	}))
 	check("open", c.waitFor("openat of "+path, func(e *probes.Event) bool {
 		return e.Kind == probes.KindOpen && int(e.TGID) == pid && e.Path == path &&
@@ -251,21 +223,21 @@ func eventChecks(p *probes.Probes, c *collector, root, tmp, self string, check f
 	return nil
 }
 
-func killChecks(p *probes.Probes, c *collector, root, tmp, self string, check func(string, error)) error {
-	cg, err := newCgroup(root, "podguard-selftest-kill")
+func killChecks(p *probes.Probes, c *collector, tmp, self string, check func(string, error)) error {
+	cg, err := newCgroup("podguard-selftest-kill")
 	if err != nil {
 		return err
 	}
 	defer cg.remove()
 	// no kinds: a kill must be reported on its own
-	if err := p.SetWatched(cg.id, 0, probes.KillMemfdExec|probes.KillNamespace); err != nil {
+	if err := p.SetWatched(cg.ID, 0, probes.KillMemfdExec|probes.KillNamespace); err != nil {
 		return err
 	}
-	defer p.Unwatch(cg.id)
-	check("kill memfd exec", armed(c, cg, self, tmp, "child-memfd", func(e *probes.Event) bool {
+	defer p.Unwatch(cg.ID)
+	check("kill memfd exec", armed(c, cg, self, tmp, "memfd-exec", func(e *probes.Event) bool {
 		return e.Kind == probes.KindExec && e.Flags&probes.FlagMemfd != 0
 	}))
-	check("kill unshare", armed(c, cg, self, tmp, "child-unshare", func(e *probes.Event) bool {
+	check("kill unshare", armed(c, cg, self, tmp, "unshare", func(e *probes.Event) bool {
 		return e.Kind == probes.KindUnshare && e.NSFlags == unix.CLONE_NEWUTS
 	}))
 	return nil
@@ -345,21 +317,21 @@ func recursionMisses() string {
 // stormOpens is how many opens stormCheck expects to see, each once.
 const stormOpens = 500
 
-// stormCheck runs stormChild and checks that every one of its opens was
+// stormCheck runs the storm-open-threads action and checks that every one of its opens was
 // reported exactly once, with its own path and syscall number, while
 // sibling threads produced kill events concurrently.
-func stormCheck(p *probes.Probes, c *collector, root, tmp, self string) error {
-	cg, err := newCgroup(root, "podguard-selftest-storm")
+func stormCheck(p *probes.Probes, c *collector, tmp, self string) error {
+	cg, err := newCgroup("podguard-selftest-storm")
 	if err != nil {
 		return err
 	}
 	defer cg.remove()
-	if err := p.SetWatched(cg.id, probes.KindsOf(probes.KindOpen, probes.KindKill), 0); err != nil {
+	if err := p.SetWatched(cg.ID, probes.KindsOf(probes.KindOpen, probes.KindKill), 0); err != nil {
 		return err
 	}
-	defer p.Unwatch(cg.id)
+	defer p.Unwatch(cg.ID)
 	path := filepath.Join(tmp, "storm")
-	pid, st, err := cg.start(self, "child-storm", path, strconv.Itoa(stormOpens))
+	pid, st, err := cg.start(self, "storm-open-threads", path, strconv.Itoa(stormOpens))
 	if err != nil {
 		return err
 	}
@@ -381,7 +353,7 @@ func stormCheck(p *probes.Probes, c *collector, root, tmp, self string) error {
 		case e.Kind == probes.KindOpen && e.Syscall == unix.SYS_OPENAT && strings.HasPrefix(e.Path, path+"."):
 			seen[e.Path]++
 		case e.Kind == probes.KindKill && e.Syscall == unix.SYS_TGKILL && (e.Signal == 0 || e.Signal == uint32(unix.SIGURG)):
-			kills++ // signal 0 from stormChild, SIGURG from the Go runtime
+			kills++ // signal 0 from the storm threads, SIGURG from the Go runtime
 		case e.Kind == probes.KindOpen && !strings.HasPrefix(e.Path, path+"."):
 			// the Go runtime's own opens at start-up
 		default:

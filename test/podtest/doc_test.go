@@ -9,6 +9,11 @@ import (
 	"testing"
 
 	"github.com/podguard/podguard/test/node"
+	"github.com/podguard/podguard/test/testbin"
 )
 
-func TestMain(m *testing.M) { os.Exit(node.RunTests(m)) }
+func TestMain(m *testing.M) {
+	code := node.RunTests(m)
+	testbin.Cleanup()
+	os.Exit(code)
+}

@@ -4,12 +4,11 @@ package podtest
 
 import (
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/podguard/podguard/probes"
 	"github.com/podguard/podguard/test/node"
+	"github.com/podguard/podguard/test/testbin"
 )
 
 // TestPodEveryKind triggers every event kind from inside a real pod's
@@ -20,13 +19,7 @@ func TestPodEveryKind(t *testing.T) {
 	n := node.Start(t)
 	pod := n.CreatePod(t, node.PodSpec{Name: "kinds", Namespace: "probes",
 		Containers: []node.ContainerSpec{{Name: "app"}}})
-	trigger := filepath.Join(t.TempDir(), "trigger")
-	build := exec.Command("go", "build", "-o", trigger, "../testdata/trigger")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build trigger: %v\n%s", err, out)
-	}
-	data, err := os.ReadFile(trigger)
+	data, err := os.ReadFile(testbin.Build(t, testbin.Trigger))
 	if err != nil {
 		t.Fatal(err)
 	}
