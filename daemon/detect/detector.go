@@ -63,7 +63,7 @@ type Inputs struct {
 // probes are attached (Start), and mitigates what matches (Run). Its
 // methods are safe for concurrent use.
 type Detector struct {
-	log      *slog.Logger
+	rules    Rules
 	settings *atomic.Pointer[Settings]
 	pipe     *pipeline
 	probes   *probeSet
@@ -81,7 +81,7 @@ func New(in Inputs) *Detector {
 	s := in.Settings
 	settings.Store(&s)
 	return &Detector{
-		log:      in.Logger,
+		rules:    in.Rules,
 		settings: settings,
 		pipe:     newPipeline(engine.New(in.Workloads, in.Self), in.Mitigator, in.Output, settings),
 		probes:   newProbeSet(in.Rules, in.Workloads, settings, in.Logger),
@@ -119,7 +119,7 @@ func (d *Detector) Stop() {
 // RulesChanged takes the rules now in force into the engine and
 // reprograms the kernel for them.
 func (d *Detector) RulesChanged() {
-	d.pipe.eng.SetRules(d.probes.rules.Current())
+	d.pipe.eng.SetRules(d.rules.Current())
 	d.probes.reprogram()
 }
 
