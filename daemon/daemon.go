@@ -2,12 +2,12 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -15,7 +15,10 @@ import (
 	"time"
 
 	"github.com/podguard/podguard/daemon/config"
+	"github.com/podguard/podguard/daemon/detect"
+	"github.com/podguard/podguard/daemon/engine"
 	"github.com/podguard/podguard/daemon/events"
+	"github.com/podguard/podguard/daemon/metrics"
 	"github.com/podguard/podguard/daemon/mitigate"
 	"github.com/podguard/podguard/daemon/rulesets"
 	"github.com/podguard/podguard/daemon/tomlfile"
@@ -47,8 +50,7 @@ type Daemon struct {
 	resolver *workload.Resolver
 	mit      *mitigate.Mitigator
 	out      *events.Writer
-	pipe     *pipeline
-	enf      *enforcer
+	det      *detect.Detector
 
 	metricsAddr string
 
@@ -110,10 +112,10 @@ func Run(ctx context.Context, opts Options) error {
 	defer func() { cancel(); <-writerDone }()
 	d.mit = mitigate.New(mitigate.Config{Address: cfg.Containerd.Address, Namespace: cfg.Containerd.Namespace, StateDir: cfg.StateDir, Allow: cfg.AllowPrefixes()}, d.resolver, d.log)
 	defer d.mit.Close()
-	d.pipe = newPipeline(d, d.resolver, d.mit, d.out, selfPaths(d))
-	go d.pipe.mitigate(ctx)
-	d.enf = &enforcer{d: d}
-	defer d.resolver.Subscribe(d.enf.workloadsChanged)()
+	d.det = detect.New(detect.Inputs{Rules: d.store, Workloads: d.resolver, Mitigator: d.mit, Output: d.out,
+		Self: selfPaths(cfg), Settings: detectSettings(cfg), Logger: d.log})
+	go d.det.Run(ctx)
+	defer d.resolver.Subscribe(d.det.WorkloadsChanged)()
 	go d.reconcileIsolation(ctx)
 
 	d.reloadRules("start")
@@ -126,7 +128,8 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer api.Close()
 
-	msrv, maddr, err := d.serveMetrics(cfg.Metrics.Listen)
+	msrv, maddr, err := metrics.Serve(cfg.Metrics.Listen, metrics.Sources{Version: opts.Version, Detection: d.det, Outputs: d.out,
+		Workloads: d.resolver, Isolation: d.mit, Lifecycle: d.lifecycle}, d.log)
 	if err != nil {
 		return fmt.Errorf("metrics on %s: %w (set [metrics] listen to a free address, or \"\" to turn metrics off)", cfg.Metrics.Listen, err)
 	}
@@ -135,11 +138,11 @@ func Run(ctx context.Context, opts Options) error {
 		d.metricsAddr = maddr
 	}
 
-	w, err := d.watch(ctx)
+	files, err := followFiles(ctx, d.watchedPaths)
 	if err != nil {
 		return err
 	}
-	defer w.Close()
+	defer files.Close()
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -153,104 +156,18 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.Ready != nil {
 		opts.Ready()
 	}
-	for {
-		select {
-		case <-ctx.Done():
-			d.log.Info("podguard stopping", "reason", context.Cause(ctx))
-			return nil
-		case <-hup:
-			d.log.Info("SIGHUP: reloading config and rules")
-			d.reloadConfig()
-			w.sync()
-			d.reloadRules("SIGHUP")
-		case ev := <-w.changes:
-			if ev.config {
-				d.reloadConfig()
-				w.sync()
-			}
-			d.reloadRules(ev.reason)
-		case err := <-w.errors:
-			d.log.Warn("watching files", "err", err)
-		}
-	}
+	return d.follow(ctx, files, hup)
 }
 
-func (d *Daemon) rulesSource(cfg *config.Config) rulesets.Source {
-	return rulesets.Source{Dir: cfg.RulesDir, Embedded: d.opts.EmbeddedRules}
-}
-
+// config is the config in force.
 func (d *Daemon) config() *config.Config {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.cfg
 }
 
-// reloadRules builds a new rules snapshot and swaps it in.
-func (d *Daemon) reloadRules(reason string) {
-	before := d.store.Current()
-	snap := d.store.Reload()
-	d.reloads.Add(1)
-	for _, f := range snap.Files {
-		if f.State == rulesets.StateError && (before == nil || !sameProblem(before, f)) {
-			d.reloadErr.Add(1)
-			break
-		}
-	}
-	d.pipe.eng.SetRules(snap)
-	d.enf.reprogram()
-	if before == nil || before.Generation != snap.Generation {
-		d.log.Debug("rules reloaded", "reason", reason, "generation", snap.Generation, "active", len(snap.Rulesets))
-	}
-}
-
-func sameProblem(s *rulesets.Snapshot, f rulesets.FileStatus) bool {
-	for _, o := range s.Files {
-		if o.File == f.File {
-			return o.State == f.State && o.Problems.Error() == f.Problems.Error()
-		}
-	}
-	return false
-}
-
-// reloadConfig re-reads the config file. A bad file is reported and the
-// config in force stays.
-func (d *Daemon) reloadConfig() {
-	old := d.config()
-	if old.Path == "" && d.opts.ConfigPath == "" {
-		if _, err := os.Stat(config.DefaultPath); err != nil {
-			return // still running on built-in defaults
-		}
-	}
-	cfg, err := config.Load(d.opts.ConfigPath)
-	if err != nil {
-		var probs tomlfile.Problems
-		if !errors.As(err, &probs) {
-			probs = tomlfile.Problems{{File: cfgName(old), Msg: err.Error()}}
-		}
-		d.mu.Lock()
-		changed := d.cfgProbs.Error() != probs.Error()
-		d.cfgProbs = probs
-		d.mu.Unlock()
-		if changed {
-			d.reloadErr.Add(1)
-			d.log.Warn("config rejected; the previous config stays in force", "problems", probs.Error())
-		}
-		return
-	}
-	d.mu.Lock()
-	d.cfg, d.cfgProbs = cfg, nil
-	d.mu.Unlock()
-	if cfg.API.Socket != old.API.Socket || cfg.StateDir != old.StateDir || cfg.Probes != old.Probes {
-		d.log.Warn("api.socket, state_dir and [probes] changes take effect at the next restart")
-	}
-	d.store.SetSource(d.rulesSource(cfg))
-	d.store.SetPolicy(cfg.Policy.Rulesets)
-	d.setEnabled(cfg.Enabled)
-	d.enf.reprogram() // dry_run arms or disarms in-kernel kills
-}
-
 // setEnabled switches detection and mitigation on or off. It holds
-// enableMu, not mu: starting the probes reads the config.
+// enableMu, not mu, while the probes start or stop.
 func (d *Daemon) setEnabled(on bool) {
 	d.enableMu.Lock()
 	defer d.enableMu.Unlock()
@@ -263,10 +180,12 @@ func (d *Daemon) setEnabled(on bool) {
 	}
 	if on {
 		d.log.Info("detection enabled")
-		d.enf.start(d.ctx)
+		if err := d.det.Start(d.ctx); err != nil {
+			d.log.Error("kernel probes not attached: no detection until this is fixed", "err", err)
+		}
 	} else {
 		d.log.Info("detection disabled")
-		d.enf.stop()
+		d.det.Stop()
 	}
 }
 
@@ -298,6 +217,34 @@ func cfgName(c *config.Config) string {
 	return c.Path
 }
 
+// detectSettings are the parts of cfg that detection reads.
+func detectSettings(cfg *config.Config) detect.Settings {
+	return detect.Settings{Node: cfg.Node, Cluster: cfg.Cluster, DryRun: cfg.DryRun, RingSize: cfg.Probes.BufferKiB << 10}
+}
+
+// selfPaths are podguard's own files, for the tamper rule.
+func selfPaths(cfg *config.Config) engine.Self {
+	s := engine.Self{PID: uint32(os.Getpid()), Paths: []string{cfg.RulesDir, cfg.StateDir, filepath.Dir(cfg.API.Socket),
+		// where packages and images put podguard, whatever this node's config says
+		"/etc/podguard", "/var/lib/podguard", "/run/podguard", "/usr/bin/podguard", "/usr/local/bin/podguard",
+		"/lib/systemd/system/podguard.service", "/etc/systemd/system/podguard.service"}}
+	if exe, err := os.Executable(); err == nil {
+		s.Paths = append(s.Paths, exe)
+	}
+	if cfg.Path != "" {
+		s.Paths = append(s.Paths, filepath.Dir(cfg.Path))
+	}
+	return s
+}
+
+// lifecycle is the daemon's own state, for metrics.
+func (d *Daemon) lifecycle() metrics.Lifecycle {
+	d.mu.Lock()
+	enabled := d.enabled
+	d.mu.Unlock()
+	return metrics.Lifecycle{Enabled: enabled, Rulesets: len(d.store.Current().Rulesets), Reloads: d.reloads.Load(), ReloadErrors: d.reloadErr.Load()}
+}
+
 // Status reports the daemon's state.
 func (d *Daemon) Status() Status {
 	cfg := d.config()
@@ -316,8 +263,8 @@ func (d *Daemon) Status() Status {
 	for _, rs := range snap.Rulesets {
 		st.Rules.Active = append(st.Rules.Active, rs.Name)
 	}
-	var probeCounters map[string]uint64
-	st.Probes, probeCounters = d.enf.status()
+	det := d.det.Stats()
+	st.Probes = probesStatus(det.Probes)
 	rs := d.resolver.Stats()
 	st.Containerd = ContainerdStatus{Address: cfg.Containerd.Address, Namespace: cfg.Containerd.Namespace, Connected: rs.Connected,
 		LastError: rs.LastError, Pods: rs.Pods, Containers: rs.Containers, CgroupMode: rs.CgroupMode}
@@ -325,21 +272,57 @@ func (d *Daemon) Status() Status {
 	for _, r := range d.mit.Isolated() {
 		st.Isolated = append(st.Isolated, IsolatedPod{Pod: r.Namespace + "/" + r.PodName, UID: r.PodUID, Rule: r.Rule, Since: r.Since, Mode: string(r.Mode), HostIf: r.HostIfName})
 	}
-	st.Counters = map[string]uint64{
-		"rule_reloads":       d.reloads.Load(),
-		"rule_reload_errors": d.reloadErr.Load(),
-		"rule_matches":       d.pipe.matches.Load(),
-		"mitigation_dropped": d.pipe.mitigationDrops.Load(),
-	}
-	for k, v := range probeCounters {
-		st.Counters[k] = v
-	}
-	for k, v := range d.out.Stats() {
-		st.Counters[k] = v
+	st.Counters = counters(d.reloads.Load(), d.reloadErr.Load(), det, d.out.Stats())
+	return st
+}
+
+// probesStatus describes the kernel probes for `podguard status`.
+func probesStatus(p detect.ProbeStats) ProbesStatus {
+	st := ProbesStatus{Attached: []string{}, Drops: map[string]KindDrops{}, Events: map[string]uint64{}}
+	switch p.State {
+	case detect.Attached:
+		st.Attached, st.Watched = p.Attached, p.Watched
+		if k := p.Kernel; k != nil {
+			for _, ks := range k.Kinds {
+				if ks.Delivered > 0 {
+					st.Events[ks.Kind.String()] = ks.Delivered
+				}
+				if ks.QueueDrops+ks.RingDrops > 0 {
+					st.Drops[ks.Kind.String()] = KindDrops{Ring: ks.RingDrops, Queue: ks.QueueDrops}
+				}
+			}
+			st.Transport, st.SyscallHook = string(k.Transport), string(k.SyscallHook)
+		}
+	case detect.LoadFailed:
+		st.Error = p.Err.Error()
+	default:
+		st.Note = "detached: enabled = false"
 	}
 	return st
 }
 
-var errRunning = errors.New("podguard is already running on this node")
-
-func wrapRunning(detail string) error { return fmt.Errorf("%w (%s)", errRunning, detail) }
+// counters are the counters of `podguard status`, by the names users and
+// scripts read: the one place those names are written.
+func counters(reloads, reloadErrors uint64, det detect.Stats, out events.Stats) map[string]uint64 {
+	c := map[string]uint64{
+		"rule_reloads":           reloads,
+		"rule_reload_errors":     reloadErrors,
+		"rule_matches":           det.Matches,
+		"mitigation_dropped":     det.MitigationDrops,
+		"events_emitted":         out.Emitted,
+		"events_written":         out.Written,
+		"events_queue_dropped":   out.QueueDropped,
+		"events_file_write_lost": out.FileWriteLost,
+	}
+	if k := det.Probes.Kernel; k != nil {
+		c["kernel_events"] = k.Delivered
+		c["kernel_decode_errors"] = k.DecodeErrors
+		c["kernel_lost_unattributed"] = k.LostUnattributed
+	}
+	if w := out.Webhook; w != nil {
+		c["webhook_sent"] = w.Sent
+		c["webhook_queue_dropped"] = w.QueueDropped
+		c["webhook_failed"] = w.Failed
+	}
+	return c
+}

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,9 @@ import (
 
 	"github.com/podguard/podguard/daemon/config"
 )
+
+// errRunning means another podguard holds the instance lock.
+var errRunning = errors.New("podguard is already running on this node")
 
 // lockInstance makes sure one podguard runs per API socket (per node in
 // practice): it holds an exclusive flock beside the socket for the life of
@@ -30,8 +34,8 @@ func lockInstance(cfg *config.Config) (func(), error) {
 		data, _ := os.ReadFile(p)
 		f.Close()
 		pid := strings.TrimSpace(string(data))
-		if err == unix.EWOULDBLOCK {
-			return nil, wrapRunning(fmt.Sprintf("pid %s holds %s; stop it first, or give this one another [api] socket", pid, p))
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w (pid %s holds %s; stop it first, or give this one another [api] socket)", errRunning, pid, p)
 		}
 		return nil, fmt.Errorf("lock %s: %w", p, err)
 	}

@@ -124,10 +124,17 @@ func (w *Webhook) try(ctx context.Context, body []byte) error {
 	return nil
 }
 
+// WebhookStats counts what a Webhook did with the events it was offered.
+type WebhookStats struct {
+	Sent         uint64 // posted and accepted
+	QueueDropped uint64 // dropped: the queue was full
+	Failed       uint64 // not accepted after every retry
+}
+
 // Stats counts posted, dropped (queue full) and failed (after retries)
 // events.
-func (w *Webhook) Stats() map[string]uint64 {
-	return map[string]uint64{"webhook_sent": w.sent.Load(), "webhook_queue_dropped": w.dropped.Load(), "webhook_failed": w.failed.Load()}
+func (w *Webhook) Stats() WebhookStats {
+	return WebhookStats{Sent: w.sent.Load(), QueueDropped: w.dropped.Load(), Failed: w.failed.Load()}
 }
 
 func (w *Webhook) encode(ev Event) ([]byte, error) {

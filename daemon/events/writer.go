@@ -154,19 +154,28 @@ func (w *Writer) Subscribe() (<-chan Event, func()) {
 	}
 }
 
+// Stats counts what a Writer did with the events it was given.
+type Stats struct {
+	Emitted       uint64 // handed to Emit
+	Written       uint64 // taken off the queue and written to the outputs
+	QueueDropped  uint64 // dropped: the queue was full
+	FileWriteLost uint64 // written to the other outputs, lost for the file
+	// Webhook counts the webhook output; nil when there is none.
+	Webhook *WebhookStats
+}
+
 // Stats counts events: emitted, written, dropped by the queue, lost by the
-// file output.
-func (w *Writer) Stats() map[string]uint64 {
-	s := map[string]uint64{
-		"events_emitted":         w.emitted.Load(),
-		"events_written":         w.written.Load(),
-		"events_queue_dropped":   w.queueDrops.Load(),
-		"events_file_write_lost": w.fileErrors.Load(),
+// file output, and the webhook's own counts.
+func (w *Writer) Stats() Stats {
+	s := Stats{
+		Emitted:       w.emitted.Load(),
+		Written:       w.written.Load(),
+		QueueDropped:  w.queueDrops.Load(),
+		FileWriteLost: w.fileErrors.Load(),
 	}
 	if w.cfg.Webhook != nil {
-		for k, v := range w.cfg.Webhook.Stats() {
-			s[k] = v
-		}
+		ws := w.cfg.Webhook.Stats()
+		s.Webhook = &ws
 	}
 	return s
 }

@@ -7,4 +7,8 @@
 // isolation lasts until released; a terminated pod is not killed again for
 // terminateQuiet after the kill. In dry-run mode nothing is applied and the
 // result says what would have happened.
+//
+// Apply reports its own Outcome; how an outcome is written into a
+// detection event is the caller's business. It must not import the event
+// schema (daemon/events) or package daemon.
 package mitigate

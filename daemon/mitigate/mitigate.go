@@ -15,7 +15,6 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/podguard/podguard/daemon/catalog"
-	"github.com/podguard/podguard/daemon/events"
 	"github.com/podguard/podguard/daemon/workload"
 	"github.com/podguard/podguard/isolate"
 )
@@ -73,44 +72,66 @@ func (m *Mitigator) Close() {
 	m.mu.Unlock()
 }
 
-// Apply carries out action for the pod of id because of rule. acted is
-// true when it changed something (isolation newly in place, SIGKILL sent),
-// false when the incident's mitigation was already in place.
-func (m *Mitigator) Apply(ctx context.Context, action catalog.Mitigation, id workload.Identity, rule string, dryRun bool) (res events.Mitigation, acted bool) {
-	res = events.Mitigation{Action: action.String(), Result: events.ResultApplied}
+// Result says how a mitigation went.
+type Result int
+
+const (
+	// Applied: the mitigation is in place (Outcome.Acted says whether
+	// this call put it there), or the action was log.
+	Applied Result = iota
+	// Failed: it could not be applied; Outcome.Err says why.
+	Failed
+	// DryRun: nothing was applied; Outcome.Detail says what would have been.
+	DryRun
+)
+
+// Outcome is what Apply did.
+type Outcome struct {
+	Result Result
+	Detail string
+	Err    error // set when Result is Failed
+	// Acted is true when Apply changed something (isolation newly in
+	// place, SIGKILL sent, or an attempt that failed), false when the
+	// incident's mitigation was already in place, or nothing was to do.
+	Acted bool
+	// AppliedAt is when the mitigation took effect (isolation filters in
+	// the kernel, SIGKILL sent); zero unless Acted without error.
+	AppliedAt time.Time
+}
+
+// Apply carries out action for the pod of id because of rule.
+func (m *Mitigator) Apply(ctx context.Context, action catalog.Mitigation, id workload.Identity, rule string, dryRun bool) Outcome {
 	if action == catalog.Log {
-		return res, false
+		return Outcome{Result: Applied}
 	}
 	if dryRun {
-		res.Result = events.ResultDryRun
-		res.Detail = fmt.Sprintf("dry run: would %s pod %s/%s", action, id.Pod.Namespace, id.Pod.Name)
-		return res, false
+		return Outcome{Result: DryRun, Detail: fmt.Sprintf("dry run: would %s pod %s/%s", action, id.Pod.Namespace, id.Pod.Name)}
 	}
+	var o Outcome
 	var err error
 	switch action {
 	case catalog.Isolate:
-		res.Detail, acted, err = m.isolate(ctx, id, rule)
+		o.Detail, o.Acted, err = m.isolate(ctx, id, rule)
 	case catalog.Terminate:
-		res.Detail, acted, err = m.terminate(ctx, id)
+		o.Detail, o.Acted, err = m.terminate(ctx, id)
 	default:
 		err = fmt.Errorf("unknown mitigation %v", action)
 	}
 	if err != nil {
-		res.Result, res.Error = events.ResultFailed, err.Error()
 		m.log.Error("mitigation failed", "action", action, "pod", id.Pod.Namespace+"/"+id.Pod.Name, "rule", rule, "err", err)
-		return res, true
+		return Outcome{Result: Failed, Detail: o.Detail, Err: err, Acted: true}
 	}
-	if acted {
-		res.AppliedAt = time.Now().UTC()
+	if o.Acted {
+		o.AppliedAt = time.Now().UTC()
 		if action == catalog.Isolate {
 			for _, r := range m.iso.List() {
 				if r.PodUID == id.Pod.UID && !r.InPlace.IsZero() {
-					res.AppliedAt = r.InPlace // the drop, not the state file after it
+					o.AppliedAt = r.InPlace // the drop, not the state file after it
 				}
 			}
 		}
 	}
-	return res, acted
+	return o
 }
 
 func (m *Mitigator) isolate(ctx context.Context, id workload.Identity, rule string) (string, bool, error) {

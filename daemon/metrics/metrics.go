@@ -1,27 +1,50 @@
-package daemon
+package metrics
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/podguard/podguard/daemon/detect"
+	"github.com/podguard/podguard/daemon/events"
+	"github.com/podguard/podguard/daemon/workload"
+	"github.com/podguard/podguard/isolate"
 )
 
-// serveMetrics exposes Prometheus metrics on cfg's [metrics] listen
-// address. Values are read from the daemon at scrape time, so metrics cost
-// nothing on the event path beyond the counters the daemon keeps anyway.
-func (d *Daemon) serveMetrics(listen string) (*http.Server, string, error) {
+// Sources are what the metrics are read from, at each scrape.
+type Sources struct {
+	Version   string
+	Detection interface{ Stats() detect.Stats }        // detect.Detector
+	Outputs   interface{ Stats() events.Stats }        // events.Writer
+	Workloads interface{ Stats() workload.Stats }      // workload.Resolver
+	Isolation interface{ Isolated() []isolate.Record } // mitigate.Mitigator
+	Lifecycle func() Lifecycle                         // the daemon's own state
+}
+
+// Lifecycle is the daemon's own state.
+type Lifecycle struct {
+	Enabled      bool // detection and mitigation are on
+	Rulesets     int  // rulesets in force
+	Reloads      uint64
+	ReloadErrors uint64 // reloads that found a rejected file or config
+}
+
+// Serve exposes the metrics on /metrics at listen, until the server is
+// closed, and returns the address it listens on. An empty listen serves
+// nothing: no server, no error.
+func Serve(listen string, src Sources, log *slog.Logger) (*http.Server, string, error) {
 	if listen == "" {
 		return nil, "", nil
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &collector{d: d})
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), &collector{src})
 	l, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, "", err
@@ -31,7 +54,7 @@ func (d *Daemon) serveMetrics(listen string) (*http.Server, string, error) {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			d.log.Error("metrics server stopped", "err", err)
+			log.Error("metrics server stopped", "err", err)
 		}
 	}()
 	return srv, l.Addr().String(), nil
@@ -56,7 +79,7 @@ var (
 	descBuild       = prometheus.NewDesc("podguard_build_info", "podguard's version.", []string{"version", "goversion"}, nil)
 )
 
-type collector struct{ d *Daemon }
+type collector struct{ src Sources }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descEvents, descMitigations, descKernel, descDrops, descOutDrops, descProbes, descWatched, descPods,
@@ -66,44 +89,49 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	st := c.d.Status()
 	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
-	c.d.pipe.byRule.Range(func(k, v any) bool {
-		rule, action, _ := strings.Cut(k.(string), "\x00")
-		counter(descEvents, v.(*countCell).n.Load(), rule, action)
-		return true
-	})
-	c.d.pipe.byResult.Range(func(k, v any) bool {
-		action, result, _ := strings.Cut(k.(string), "\x00")
-		counter(descMitigations, v.(*countCell).n.Load(), action, result)
-		return true
-	})
-	for kind, n := range st.Probes.Events {
-		counter(descKernel, n, kind)
+	det := c.src.Detection.Stats()
+	for k, n := range det.ByRule {
+		counter(descEvents, n, k.Rule, k.Action.String())
 	}
-	for kind, dr := range st.Probes.Drops {
-		counter(descDrops, dr.Ring, kind, "ring_buffer")
-		counter(descDrops, dr.Queue, kind, "queue")
+	for k, n := range det.ByResult {
+		counter(descMitigations, n, k.Action.String(), k.Result)
 	}
-	counter(descDrops, st.Counters["kernel_lost_unattributed"], "unknown", "kernel")
-	counter(descOutDrops, st.Counters["events_queue_dropped"], "queue")
-	counter(descOutDrops, st.Counters["events_file_write_lost"], "file")
-	gauge(descProbes, float64(len(st.Probes.Attached)))
-	gauge(descWatched, float64(st.Probes.Watched))
-	gauge(descPods, float64(st.Containerd.Pods))
-	gauge(descContainers, float64(st.Containerd.Containers))
-	gauge(descConnected, b2f(st.Containerd.Connected))
-	gauge(descEnabled, b2f(st.Enabled))
-	gauge(descIsolated, float64(len(st.Isolated)))
-	counter(descReloads, st.Counters["rule_reloads"])
-	counter(descReloadErrs, st.Counters["rule_reload_errors"])
-	gauge(descRulesets, float64(len(st.Rules.Active)))
-	gauge(descBuild, 1, c.d.opts.Version, runtime.Version())
+	var lost uint64
+	if ks := det.Probes.Kernel; ks != nil {
+		for _, k := range ks.Kinds {
+			if k.Delivered > 0 {
+				counter(descKernel, k.Delivered, k.Kind.String())
+			}
+			if k.RingDrops+k.QueueDrops > 0 {
+				counter(descDrops, k.RingDrops, k.Kind.String(), "ring_buffer")
+				counter(descDrops, k.QueueDrops, k.Kind.String(), "queue")
+			}
+		}
+		lost = ks.LostUnattributed
+	}
+	counter(descDrops, lost, "unknown", "kernel")
+	out := c.src.Outputs.Stats()
+	counter(descOutDrops, out.QueueDropped, "queue")
+	counter(descOutDrops, out.FileWriteLost, "file")
+	gauge(descProbes, float64(len(det.Probes.Attached)))
+	gauge(descWatched, float64(det.Probes.Watched))
+	wl := c.src.Workloads.Stats()
+	gauge(descPods, float64(wl.Pods))
+	gauge(descContainers, float64(wl.Containers))
+	gauge(descConnected, b2f(wl.Connected))
+	lc := c.src.Lifecycle()
+	gauge(descEnabled, b2f(lc.Enabled))
+	gauge(descIsolated, float64(len(c.src.Isolation.Isolated())))
+	counter(descReloads, lc.Reloads)
+	counter(descReloadErrs, lc.ReloadErrors)
+	gauge(descRulesets, float64(lc.Rulesets))
+	gauge(descBuild, 1, c.src.Version, runtime.Version())
 }
 
 func b2f(b bool) float64 {

@@ -1,17 +1,16 @@
-package daemon
+package detect
 
 import (
 	"fmt"
 
 	"github.com/podguard/podguard/daemon/engine"
-	"github.com/podguard/podguard/probes"
 )
 
 // openFilterState is the open prefilter last installed, and into which
 // probes (a restart loads fresh ones, without a filter).
 type openFilterState struct {
-	probes *probes.Probes
-	key    string
+	k   kernel
+	key string
 }
 
 // openFilterLocked installs the kernel's open prefilter for the rules in
@@ -19,31 +18,31 @@ type openFilterState struct {
 // userspace. It runs before the watched set is reprogrammed, so that a
 // newly enabled rule never waits behind the old filter. If installing
 // fails, the filter is cleared: every open is reported, as without one.
-func (e *enforcer) openFilterLocked() {
-	if e.probes == nil {
+func (s *probeSet) openFilterLocked() {
+	if s.k == nil {
 		return
 	}
-	f := engine.OpenFilter(e.d.store.Current())
+	f := engine.OpenFilter(s.rules.Current())
 	key := "all"
 	if f != nil {
 		key = fmt.Sprintf("%q %q", f.PathPrefixes, f.BasePrefixes)
 	}
-	if e.openFilter.probes == e.probes && e.openFilter.key == key {
+	if s.openFilter.k == s.k && s.openFilter.key == key {
 		return
 	}
-	if err := e.probes.SetOpenFilter(f); err != nil {
-		e.d.log.Error("open prefilter not installed: every open is reported", "err", err)
-		if err := e.probes.ClearOpenFilter(); err != nil {
-			e.d.log.Error("clear open prefilter", "err", err)
+	if err := s.k.SetOpenFilter(f); err != nil {
+		s.log.Error("open prefilter not installed: every open is reported", "err", err)
+		if err := s.k.ClearOpenFilter(); err != nil {
+			s.log.Error("clear open prefilter", "err", err)
 		}
-		e.openFilter = openFilterState{}
+		s.openFilter = openFilterState{}
 		return
 	}
-	e.openFilter = openFilterState{e.probes, key}
+	s.openFilter = openFilterState{s.k, key}
 	if f == nil {
-		e.d.log.Info("open prefilter off: an active rule needs every open")
+		s.log.Info("open prefilter off: an active rule needs every open")
 		return
 	}
-	e.d.log.Info("open prefilter installed", "prefixes", f.Prefixes(),
+	s.log.Info("open prefilter installed", "prefixes", f.Prefixes(),
 		"path_prefixes", len(f.PathPrefixes), "basename_prefixes", len(f.BasePrefixes))
 }

@@ -1,9 +1,8 @@
-package daemon
+package detect
 
 import (
 	"context"
 	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,37 +20,29 @@ import (
 // into one summary event.
 const foldWindow = 10 * time.Second
 
+// mitigationQueue bounds the mitigations waiting for the mitigator.
+const mitigationQueue = 1024
+
 // pipeline turns kernel events into detection events and mitigations:
-// probes → engine → folder → (mitigation worker) → writer. The engine
+// probes → engine → folder → (mitigation worker) → output. The engine
 // runs on the kernel reader's goroutine; it never waits on mitigations
 // or outputs.
 type pipeline struct {
-	d      *Daemon
-	eng    *engine.Engine
-	fold   *events.Folder
-	mit    *mitigate.Mitigator
-	out    *events.Writer
-	jobs   chan job
-	forget chan workload.Identity // containers gone, for handle to forget
+	eng      *engine.Engine
+	fold     *folder
+	mit      Mitigator
+	out      Output
+	settings *atomic.Pointer[Settings]
+	jobs     chan job
+	forget   chan workload.Identity // containers gone, for handle to forget
 	// scratch holds handle's matches, reused (handle runs on one goroutine).
 	scratch []engine.Match
 
 	matches, mitigationDrops atomic.Uint64
+	byRule                   tally[RuleAction]
+	byResult                 tally[ActionResult]
 	monoToWall               time.Duration
-	// byRule counts matches by rule and action, byResult mitigations by
-	// action and result (keys "a\x00b"), for metrics.
-	byRule, byResult sync.Map
-}
-
-type countCell struct{ n atomic.Uint64 }
-
-func count(m *sync.Map, a, b string) {
-	k := a + "\x00" + b
-	c, ok := m.Load(k)
-	if !ok {
-		c, _ = m.LoadOrStore(k, &countCell{})
-	}
-	c.(*countCell).n.Add(1)
+	now                      func() time.Time // time.Now; a test's clock
 }
 
 type job struct {
@@ -61,9 +52,10 @@ type job struct {
 	repeat bool // folded into an open window: emitted only if it acts anew
 }
 
-func newPipeline(d *Daemon, res engine.Resolver, mit *mitigate.Mitigator, out *events.Writer, self engine.Self) *pipeline {
-	return &pipeline{d: d, eng: engine.New(res, self), fold: events.NewFolder(foldWindow), mit: mit, out: out,
-		jobs: make(chan job, 1024), forget: make(chan workload.Identity, 256), monoToWall: monoOffset()}
+func newPipeline(eng *engine.Engine, mit Mitigator, out Output, settings *atomic.Pointer[Settings]) *pipeline {
+	return &pipeline{eng: eng, fold: newFolder(foldWindow), mit: mit, out: out, settings: settings,
+		jobs: make(chan job, mitigationQueue), forget: make(chan workload.Identity, 256),
+		monoToWall: monoOffset(), now: time.Now}
 }
 
 // monoOffset is wall clock minus CLOCK_MONOTONIC, to date kernel events.
@@ -71,6 +63,16 @@ func monoOffset() time.Duration {
 	var ts unix.Timespec
 	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
 	return time.Duration(time.Now().UnixNano() - ts.Nano())
+}
+
+// forgetLater has handle forget a container that is gone, on its own
+// goroutine (the engine is not safe for concurrent use). If too many are
+// waiting, the engine's own bounds forget it eventually.
+func (p *pipeline) forgetLater(id workload.Identity) {
+	select {
+	case p.forget <- id:
+	default:
+	}
 }
 
 // handle evaluates one kernel event. It runs on the probes' reader
@@ -93,19 +95,23 @@ drain:
 	clear(p.scratch) // keep no event alive until the next match
 }
 
-// run emits the summaries of expired fold windows until ctx ends.
-func (p *pipeline) run(ctx context.Context) {
+// expire emits the summaries of expired fold windows until ctx ends.
+func (p *pipeline) expire(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-tick.C:
-			for _, ev := range p.fold.Expired(now) {
-				p.out.Emit(ev)
-			}
+		case <-tick.C:
+			p.emitExpired(p.now())
 		}
+	}
+}
+
+func (p *pipeline) emitExpired(now time.Time) {
+	for _, ev := range p.fold.expired(now) {
+		p.out.Emit(ev)
 	}
 }
 
@@ -113,9 +119,9 @@ func (p *pipeline) match(m *engine.Match) {
 	p.matches.Add(1)
 	ev := p.toEvent(m)
 	action := m.Verdict.Mitigation
-	count(&p.byRule, m.Rule.ID, action.String())
+	p.byRule.add(RuleAction{Rule: m.Rule.ID, Action: action})
 	ev.Mitigation = events.Mitigation{Action: action.String(), Result: events.ResultApplied}
-	first := p.fold.Admit(ev, time.Now())
+	first := p.fold.admit(ev, p.now())
 	if action == catalog.Log {
 		if first {
 			p.out.Emit(ev)
@@ -149,30 +155,50 @@ func (p *pipeline) mitigate(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case j := <-p.jobs:
-			var acted bool
-			j.ev.Mitigation, acted = p.mit.Apply(ctx, j.action, j.id, j.ev.Rule.ID, p.d.config().DryRun)
-			if acted || !j.repeat || j.ev.Mitigation.Result == events.ResultFailed {
-				count(&p.byResult, j.action.String(), j.ev.Mitigation.Result)
-			}
-			if j.repeat {
-				if !acted {
-					continue // counted in its window's summary
-				}
-				p.fold.Unfold(j.ev) // a new incident: its own event, not a repeat
-			}
-			p.fold.Mitigated(j.ev)
-			p.out.Emit(j.ev)
+			p.apply(ctx, j)
 		}
 	}
 }
 
+func (p *pipeline) apply(ctx context.Context, j job) {
+	o := p.mit.Apply(ctx, j.action, j.id, j.ev.Rule.ID, p.settings.Load().DryRun)
+	j.ev.Mitigation = mitigation(j.action, o)
+	if o.Acted || !j.repeat || o.Result == mitigate.Failed {
+		p.byResult.add(ActionResult{Action: j.action, Result: j.ev.Mitigation.Result})
+	}
+	if j.repeat {
+		if !o.Acted {
+			return // counted in its window's summary
+		}
+		p.fold.unfold(j.ev) // a new incident: its own event, not a repeat
+	}
+	p.fold.mitigated(j.ev)
+	p.out.Emit(j.ev)
+}
+
+// results are the event schema's names of mitigation results.
+var results = map[mitigate.Result]string{
+	mitigate.Applied: events.ResultApplied,
+	mitigate.Failed:  events.ResultFailed,
+	mitigate.DryRun:  events.ResultDryRun,
+}
+
+// mitigation writes what the mitigator did into an event's terms.
+func mitigation(action catalog.Mitigation, o mitigate.Outcome) events.Mitigation {
+	m := events.Mitigation{Action: action.String(), Result: results[o.Result], Detail: o.Detail, AppliedAt: o.AppliedAt}
+	if o.Err != nil {
+		m.Error = o.Err.Error()
+	}
+	return m
+}
+
 func (p *pipeline) toEvent(m *engine.Match) events.Event {
-	cfg := p.d.config()
+	s := p.settings.Load()
 	e := m.Event
 	return events.Event{
 		Time:      time.Unix(0, int64(e.KTime)).Add(p.monoToWall).UTC(),
-		Node:      cfg.Node,
-		Cluster:   cfg.Cluster,
+		Node:      s.Node,
+		Cluster:   s.Cluster,
 		Rule:      events.Rule{ID: m.Rule.ID, Name: m.Rule.Name, Tactic: m.Rule.Tactic, Technique: m.Rule.Technique},
 		Ruleset:   m.Verdict.Ruleset,
 		Pod:       events.Pod{Name: m.Identity.Pod.Name, Namespace: m.Identity.Pod.Namespace, UID: m.Identity.Pod.UID, Labels: m.Identity.Pod.Labels},

@@ -1,37 +1,42 @@
-package events
+package detect
 
 import (
 	"sync"
 	"time"
+
+	"github.com/podguard/podguard/daemon/events"
 )
 
-// Folder folds repeated matches of one rule in one container: the first
+// folder folds repeated matches of one rule in one container: the first
 // is emitted at once, the repeats within the window become one summary
 // event with their count when the window ends. Nothing is dropped.
-type Folder struct {
+type folder struct {
 	window time.Duration
 	mu     sync.Mutex
-	open   map[string]*fold
+	open   map[foldKey]*fold
 }
 
 type fold struct {
 	first time.Time
-	last  Event
-	n     int        // repeats after the first
-	mit   Mitigation // what was done about the first
+	last  events.Event
+	n     int               // repeats after the first
+	mit   events.Mitigation // what was done about the first
 }
 
-func key(ev Event) string { return ev.Container.ID + "\x00" + ev.Rule.ID }
+// foldKey is what repeats share: the container and the rule.
+type foldKey struct{ container, rule string }
 
-// NewFolder folds repeats within window.
-func NewFolder(window time.Duration) *Folder {
-	return &Folder{window: window, open: map[string]*fold{}}
+func key(ev events.Event) foldKey { return foldKey{ev.Container.ID, ev.Rule.ID} }
+
+// newFolder folds repeats within window.
+func newFolder(window time.Duration) *folder {
+	return &folder{window: window, open: map[foldKey]*fold{}}
 }
 
-// Admit reports whether ev (the Count-1 match of its rule in its
+// admit reports whether ev (the Count-1 match of its rule in its
 // container) is the first of a window and must be emitted now; if not,
 // it is counted into the window's summary.
-func (f *Folder) Admit(ev Event, now time.Time) bool {
+func (f *folder) admit(ev events.Event, now time.Time) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if w, ok := f.open[key(ev)]; ok && now.Sub(w.first) < f.window {
@@ -43,9 +48,9 @@ func (f *Folder) Admit(ev Event, now time.Time) bool {
 	return true
 }
 
-// Mitigated records what was done about the first event of a window, for
+// mitigated records what was done about the first event of a window, for
 // the summary of its repeats.
-func (f *Folder) Mitigated(ev Event) {
+func (f *folder) mitigated(ev events.Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if w, ok := f.open[key(ev)]; ok {
@@ -53,9 +58,9 @@ func (f *Folder) Mitigated(ev Event) {
 	}
 }
 
-// Unfold takes one repeat back out of its window's count: it turned out
+// unfold takes one repeat back out of its window's count: it turned out
 // to start a new incident and is emitted on its own.
-func (f *Folder) Unfold(ev Event) {
+func (f *folder) unfold(ev events.Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if w, ok := f.open[key(ev)]; ok && w.n > 0 {
@@ -63,13 +68,13 @@ func (f *Folder) Unfold(ev Event) {
 	}
 }
 
-// Expired returns the summaries of windows that ended by now and forgets
+// expired returns the summaries of windows that ended by now and forgets
 // them; windows without repeats end silently.
-func (f *Folder) Expired(now time.Time) []Event {
+func (f *folder) expired(now time.Time) []events.Event {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []Event
-	for key, w := range f.open {
+	var out []events.Event
+	for k, w := range f.open {
 		if now.Sub(w.first) < f.window {
 			continue
 		}
@@ -80,12 +85,7 @@ func (f *Folder) Expired(now time.Time) []Event {
 			ev.Mitigation.Detail = "repeats of an incident: the mitigation was applied once, with its first event"
 			out = append(out, ev)
 		}
-		delete(f.open, key)
+		delete(f.open, k)
 	}
 	return out
-}
-
-// Flush returns every pending summary (at shutdown).
-func (f *Folder) Flush() []Event {
-	return f.Expired(time.Now().Add(f.window * 1000))
 }
