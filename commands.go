@@ -12,7 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/podguard/podguard/daemon"
+	"github.com/podguard/podguard/daemon/api"
 	"github.com/podguard/podguard/daemon/catalog"
 	"github.com/podguard/podguard/daemon/config"
 	"github.com/podguard/podguard/daemon/rulesets"
@@ -74,7 +74,7 @@ func cmdStatus(ctx context.Context, fl *flag.FlagSet, configPath string) error {
 	if cfg == nil {
 		return err
 	}
-	st, err := daemon.NewClient(cfg.API.Socket).Status(ctx)
+	st, err := api.NewClient(cfg.API.Socket).Status(ctx)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func cmdStatus(ctx context.Context, fl *flag.FlagSet, configPath string) error {
 	return nil
 }
 
-func printStatus(st daemon.Status) {
+func printStatus(st api.Status) {
 	onOff := map[bool]string{true: "yes", false: "NO (enabled = false: no detection, no mitigation)"}
 	cfgFile := st.Config.File
 	if cfgFile == "" {

@@ -13,7 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/podguard/podguard/daemon"
+	"github.com/podguard/podguard/daemon/api"
 	"github.com/podguard/podguard/daemon/config"
 	"github.com/podguard/podguard/daemon/events"
 )
@@ -59,8 +59,8 @@ func cmdEvents(ctx context.Context, fl *flag.FlagSet, configPath string) error {
 	}
 	file := str("file")
 	if file == "" {
-		err := daemon.NewClient(cfg.API.Socket).Events(ctx, follow, emit)
-		if err == nil || !errors.Is(err, daemon.ErrNotRunning) {
+		err := api.NewClient(cfg.API.Socket).Events(ctx, follow, emit)
+		if err == nil || !errors.Is(err, api.ErrNotRunning) {
 			return err
 		}
 		file = cfg.Events.File
@@ -163,7 +163,7 @@ func cmdRelease(ctx context.Context, fl *flag.FlagSet, configPath string) error 
 	if cfg == nil {
 		return err
 	}
-	rec, err := daemon.NewClient(cfg.API.Socket).Release(ctx, fl.Arg(0))
+	rec, err := api.NewClient(cfg.API.Socket).Release(ctx, fl.Arg(0))
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/podguard/podguard/daemon/api"
 	"github.com/podguard/podguard/daemon/config"
 	"github.com/podguard/podguard/daemon/events"
 	"github.com/podguard/podguard/daemon/mitigate"
@@ -299,31 +300,31 @@ func cfgName(c *config.Config) string {
 }
 
 // Status reports the daemon's state.
-func (d *Daemon) Status() Status {
+func (d *Daemon) Status() api.Status {
 	cfg := d.config()
 	snap := d.store.Current()
 	d.mu.Lock()
-	st := Status{
+	st := api.Status{
 		Version: d.opts.Version, PID: os.Getpid(), Started: d.started,
 		Node: cfg.Node, Cluster: cfg.Cluster, Enabled: d.enabled, DryRun: cfg.DryRun, Metrics: d.metricsAddr,
-		Config: ConfigStatus{File: cfg.Path, State: rulesets.StateOK, Problems: d.cfgProbs},
+		Config: api.ConfigStatus{File: cfg.Path, State: rulesets.StateOK, Problems: d.cfgProbs},
 	}
 	d.mu.Unlock()
 	if len(st.Config.Problems) > 0 {
 		st.Config.State = rulesets.StateError
 	}
-	st.Rules = RulesStatus{Source: snap.Source, Note: snap.SourceNote, Generation: snap.Generation, Files: snap.Files, MissingPolicy: snap.MissingPolicy, Active: []string{}}
+	st.Rules = api.RulesStatus{Source: snap.Source, Note: snap.SourceNote, Generation: snap.Generation, Files: snap.Files, MissingPolicy: snap.MissingPolicy, Active: []string{}}
 	for _, rs := range snap.Rulesets {
 		st.Rules.Active = append(st.Rules.Active, rs.Name)
 	}
 	var probeCounters map[string]uint64
 	st.Probes, probeCounters = d.enf.status()
 	rs := d.resolver.Stats()
-	st.Containerd = ContainerdStatus{Address: cfg.Containerd.Address, Namespace: cfg.Containerd.Namespace, Connected: rs.Connected,
+	st.Containerd = api.ContainerdStatus{Address: cfg.Containerd.Address, Namespace: cfg.Containerd.Namespace, Connected: rs.Connected,
 		LastError: rs.LastError, Pods: rs.Pods, Containers: rs.Containers, CgroupMode: rs.CgroupMode}
-	st.Isolated = []IsolatedPod{}
+	st.Isolated = []api.IsolatedPod{}
 	for _, r := range d.mit.Isolated() {
-		st.Isolated = append(st.Isolated, IsolatedPod{Pod: r.Namespace + "/" + r.PodName, UID: r.PodUID, Rule: r.Rule, Since: r.Since, Mode: string(r.Mode), HostIf: r.HostIfName})
+		st.Isolated = append(st.Isolated, isolatedPod(r))
 	}
 	st.Counters = map[string]uint64{
 		"rule_reloads":       d.reloads.Load(),

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/podguard/podguard/daemon/api"
 	"github.com/podguard/podguard/daemon/engine"
 	"github.com/podguard/podguard/daemon/workload"
 	"github.com/podguard/podguard/probes"
@@ -137,10 +138,10 @@ func (e *enforcer) unwatchLocked(cg uint64) {
 }
 
 // status describes the probes for `podguard status`.
-func (e *enforcer) status() (ProbesStatus, map[string]uint64) {
+func (e *enforcer) status() (api.ProbesStatus, map[string]uint64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	st := ProbesStatus{Attached: []string{}, Drops: map[string]KindDrops{}, Events: map[string]uint64{}}
+	st := api.ProbesStatus{Attached: []string{}, Drops: map[string]api.KindDrops{}, Events: map[string]uint64{}}
 	counters := map[string]uint64{}
 	switch {
 	case e.probes != nil:
@@ -153,7 +154,7 @@ func (e *enforcer) status() (ProbesStatus, map[string]uint64) {
 					st.Events[k.Kind.String()] = k.Delivered
 				}
 				if k.QueueDrops+k.RingDrops > 0 {
-					st.Drops[k.Kind.String()] = KindDrops{Ring: k.RingDrops, Queue: k.QueueDrops}
+					st.Drops[k.Kind.String()] = api.KindDrops{Ring: k.RingDrops, Queue: k.QueueDrops}
 				}
 			}
 			counters["kernel_decode_errors"] = s.DecodeErrors
