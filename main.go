@@ -134,7 +134,5 @@ func cmdRun(ctx context.Context, fl *flag.FlagSet, configPath string) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	defer sdNotify("STOPPING=1")
-	return daemon.Run(ctx, daemon.Options{ConfigPath: configPath, EmbeddedRules: rules, Version: version, Logger: log,
-		Ready: func() { sdNotify("READY=1\nSTATUS=probes attached, rules loaded") }})
+	return daemon.Run(ctx, daemon.Options{ConfigPath: configPath, EmbeddedRules: rules, Version: version, Logger: log})
 }

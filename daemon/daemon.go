@@ -33,8 +33,6 @@ type Options struct {
 	EmbeddedRules fs.FS
 	Version       string
 	Logger        *slog.Logger
-	// Ready is called once rules are loaded and the API answers.
-	Ready func()
 }
 
 // Daemon is a running podguard.
@@ -151,9 +149,8 @@ func Run(ctx context.Context, opts Options) error {
 	// next periodic collection. Return it now.
 	debug.FreeOSMemory()
 	d.log.Info("podguard running", "version", opts.Version, "config", cfgName(cfg), "rules", d.store.Current().Source, "enabled", cfg.Enabled, "api", cfg.API.Socket)
-	if opts.Ready != nil {
-		opts.Ready()
-	}
+	d.notifyReady()
+	defer d.notifyStopping()
 	for {
 		select {
 		case <-ctx.Done():
