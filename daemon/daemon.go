@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/podguard/podguard/daemon/api"
 	"github.com/podguard/podguard/daemon/config"
 	"github.com/podguard/podguard/daemon/detect"
 	"github.com/podguard/podguard/daemon/engine"
@@ -35,8 +36,6 @@ type Options struct {
 	EmbeddedRules fs.FS
 	Version       string
 	Logger        *slog.Logger
-	// Ready is called once rules are loaded and the API answers.
-	Ready func()
 }
 
 // Daemon is a running podguard.
@@ -153,9 +152,8 @@ func Run(ctx context.Context, opts Options) error {
 	// next periodic collection. Return it now.
 	debug.FreeOSMemory()
 	d.log.Info("podguard running", "version", opts.Version, "config", cfgName(cfg), "rules", d.store.Current().Source, "enabled", cfg.Enabled, "api", cfg.API.Socket)
-	if opts.Ready != nil {
-		opts.Ready()
-	}
+	d.notifyReady()
+	defer d.notifyStopping()
 	return d.follow(ctx, files, hup)
 }
 
@@ -246,39 +244,39 @@ func (d *Daemon) lifecycle() metrics.Lifecycle {
 }
 
 // Status reports the daemon's state.
-func (d *Daemon) Status() Status {
+func (d *Daemon) Status() api.Status {
 	cfg := d.config()
 	snap := d.store.Current()
 	d.mu.Lock()
-	st := Status{
+	st := api.Status{
 		Version: d.opts.Version, PID: os.Getpid(), Started: d.started,
 		Node: cfg.Node, Cluster: cfg.Cluster, Enabled: d.enabled, DryRun: cfg.DryRun, Metrics: d.metricsAddr,
-		Config: ConfigStatus{File: cfg.Path, State: rulesets.StateOK, Problems: d.cfgProbs},
+		Config: api.ConfigStatus{File: cfg.Path, State: rulesets.StateOK, Problems: d.cfgProbs},
 	}
 	d.mu.Unlock()
 	if len(st.Config.Problems) > 0 {
 		st.Config.State = rulesets.StateError
 	}
-	st.Rules = RulesStatus{Source: snap.Source, Note: snap.SourceNote, Generation: snap.Generation, Files: snap.Files, MissingPolicy: snap.MissingPolicy, Active: []string{}}
+	st.Rules = api.RulesStatus{Source: snap.Source, Note: snap.SourceNote, Generation: snap.Generation, Files: snap.Files, MissingPolicy: snap.MissingPolicy, Active: []string{}}
 	for _, rs := range snap.Rulesets {
 		st.Rules.Active = append(st.Rules.Active, rs.Name)
 	}
 	det := d.det.Stats()
 	st.Probes = probesStatus(det.Probes)
 	rs := d.resolver.Stats()
-	st.Containerd = ContainerdStatus{Address: cfg.Containerd.Address, Namespace: cfg.Containerd.Namespace, Connected: rs.Connected,
+	st.Containerd = api.ContainerdStatus{Address: cfg.Containerd.Address, Namespace: cfg.Containerd.Namespace, Connected: rs.Connected,
 		LastError: rs.LastError, Pods: rs.Pods, Containers: rs.Containers, CgroupMode: rs.CgroupMode}
-	st.Isolated = []IsolatedPod{}
+	st.Isolated = []api.IsolatedPod{}
 	for _, r := range d.mit.Isolated() {
-		st.Isolated = append(st.Isolated, IsolatedPod{Pod: r.Namespace + "/" + r.PodName, UID: r.PodUID, Rule: r.Rule, Since: r.Since, Mode: string(r.Mode), HostIf: r.HostIfName})
+		st.Isolated = append(st.Isolated, isolatedPod(r))
 	}
 	st.Counters = counters(d.reloads.Load(), d.reloadErr.Load(), det, d.out.Stats())
 	return st
 }
 
 // probesStatus describes the kernel probes for `podguard status`.
-func probesStatus(p detect.ProbeStats) ProbesStatus {
-	st := ProbesStatus{Attached: []string{}, Drops: map[string]KindDrops{}, Events: map[string]uint64{}}
+func probesStatus(p detect.ProbeStats) api.ProbesStatus {
+	st := api.ProbesStatus{Attached: []string{}, Drops: map[string]api.KindDrops{}, Events: map[string]uint64{}}
 	switch p.State {
 	case detect.Attached:
 		st.Attached, st.Watched = p.Attached, p.Watched
@@ -288,7 +286,7 @@ func probesStatus(p detect.ProbeStats) ProbesStatus {
 					st.Events[ks.Kind.String()] = ks.Delivered
 				}
 				if ks.QueueDrops+ks.RingDrops > 0 {
-					st.Drops[ks.Kind.String()] = KindDrops{Ring: ks.RingDrops, Queue: ks.QueueDrops}
+					st.Drops[ks.Kind.String()] = api.KindDrops{Ring: ks.RingDrops, Queue: ks.QueueDrops}
 				}
 			}
 			st.Transport, st.SyscallHook = string(k.Transport), string(k.SyscallHook)

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"errors"
+	"github.com/podguard/podguard/daemon/api"
 	"maps"
 	"slices"
 	"testing"
@@ -47,7 +48,7 @@ func TestProbesStatus(t *testing.T) {
 		Transport: probes.TransportRingBuffer, SyscallHook: probes.HookRawTracepoint,
 		Kinds: []probes.KindStats{{Kind: probes.KindExec, Delivered: 5}, {Kind: probes.KindOpen, QueueDrops: 1}, {Kind: probes.KindConnect}}}})
 	if st.Watched != 2 || len(st.Attached) != 1 || st.Transport != string(probes.TransportRingBuffer) || st.SyscallHook != string(probes.HookRawTracepoint) ||
-		!maps.Equal(st.Events, map[string]uint64{"exec": 5}) || !maps.Equal(st.Drops, map[string]KindDrops{"open": {Queue: 1}}) {
+		!maps.Equal(st.Events, map[string]uint64{"exec": 5}) || !maps.Equal(st.Drops, map[string]api.KindDrops{"open": {Queue: 1}}) {
 		t.Errorf("attached: %+v", st)
 	}
 }

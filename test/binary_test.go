@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podguard/podguard/daemon"
+	"github.com/podguard/podguard/daemon/api"
 	"github.com/podguard/podguard/test/node"
 	"github.com/podguard/podguard/test/testbin"
 )
@@ -117,8 +117,8 @@ func podguard(tb testing.TB, args ...string) (string, string, int) {
 	return stdout.String(), stderr.String(), code
 }
 
-func (in *instance) statusErr() (daemon.Status, error) {
-	var st daemon.Status
+func (in *instance) statusErr() (api.Status, error) {
+	var st api.Status
 	cmd := exec.Command(podguardBin, "status", "--json", "--config", in.config)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -131,7 +131,7 @@ func (in *instance) statusErr() (daemon.Status, error) {
 
 // waitStatus polls `podguard status --json` until ok accepts it or the
 // deadline passes, and returns the last status seen.
-func (in *instance) waitStatus(tb testing.TB, within time.Duration, what string, ok func(daemon.Status) bool) daemon.Status {
+func (in *instance) waitStatus(tb testing.TB, within time.Duration, what string, ok func(api.Status) bool) api.Status {
 	tb.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -165,7 +165,7 @@ func writeByRename(tb testing.TB, path, content string) {
 	}
 }
 
-func fileState(st daemon.Status, base string) (state, name string, lastGood bool, problems string) {
+func fileState(st api.Status, base string) (state, name string, lastGood bool, problems string) {
 	for _, f := range st.Rules.Files {
 		if filepath.Base(f.File) == base {
 			return f.State, f.Name, f.LastGood, f.Problems.Error()
@@ -174,4 +174,4 @@ func fileState(st daemon.Status, base string) (state, name string, lastGood bool
 	return "absent", "", false, ""
 }
 
-func activeSet(st daemon.Status) string { return strings.Join(st.Rules.Active, ",") }
+func activeSet(st api.Status) string { return strings.Join(st.Rules.Active, ",") }

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/podguard/podguard/daemon"
+	"github.com/podguard/podguard/daemon/api"
 	"github.com/podguard/podguard/test/node"
 )
 
@@ -35,11 +35,11 @@ func inPod(t testing.TB, pid int, cgroupDir string, cmd string) {
 func TestContainerdRestart(t *testing.T) {
 	n, in := guardedNode(t, "", map[string]string{"t.toml": "name = \"t\"\n[labels]\napp = \"php-ctrd\"\n[[rule]]\nid = \"shadow-file-read\"\nmitigation = \"terminate\"\n"})
 	p := n.CreatePod(t, sleeper("ctrd-a", map[string]string{"app": "php-ctrd"}))
-	in.waitStatus(t, 10*time.Second, "pod known", func(s daemon.Status) bool { return s.Containerd.Containers >= 1 })
+	in.waitStatus(t, 10*time.Second, "pod known", func(s api.Status) bool { return s.Containerd.Containers >= 1 })
 	pid, cg, sandbox := p.ContainerPID("app"), p.CgroupPath("app"), p.SandboxPID()
 
 	n.StopContainerd(t)
-	in.waitStatus(t, 10*time.Second, "containerd seen down", func(s daemon.Status) bool { return !s.Containerd.Connected })
+	in.waitStatus(t, 10*time.Second, "containerd seen down", func(s api.Status) bool { return !s.Containerd.Connected })
 	inPod(t, pid, cg, "cat /etc/shadow")
 	ev := in.waitEvent(t, p, "shadow-file-read")
 	if ev.Pod.Name != "ctrd-a" || ev.Mitigation.Result != "failed" || !strings.Contains(ev.Mitigation.Error, "containerd") {
@@ -47,7 +47,7 @@ func TestContainerdRestart(t *testing.T) {
 	}
 
 	n.StartContainerd(t)
-	in.waitStatus(t, 30*time.Second, "containerd reconnected", func(s daemon.Status) bool { return s.Containerd.Connected })
+	in.waitStatus(t, 30*time.Second, "containerd reconnected", func(s api.Status) bool { return s.Containerd.Connected })
 	inPod(t, pid, cg, "cat /etc/shadow") // same incident, now mitigable
 	deadline := time.Now().Add(15 * time.Second)
 	for alive(sandbox) {
@@ -69,11 +69,11 @@ func TestRulesDirectoryDeletedAndRecreated(t *testing.T) {
 	in := newInstance(t, "")
 	writeFile(t, filepath.Join(in.rules, "a.toml"), php("log"))
 	in.start(t)
-	in.waitStatus(t, reloadWithin, "php", func(s daemon.Status) bool { return activeSet(s) == "php" })
+	in.waitStatus(t, reloadWithin, "php", func(s api.Status) bool { return activeSet(s) == "php" })
 	if err := os.RemoveAll(in.rules); err != nil {
 		t.Fatal(err)
 	}
-	st := in.waitStatus(t, reloadWithin, "directory gone noticed", func(s daemon.Status) bool {
+	st := in.waitStatus(t, reloadWithin, "directory gone noticed", func(s api.Status) bool {
 		return strings.Contains(s.Rules.Note, "does not exist; keeping the rules in force")
 	})
 	if activeSet(st) != "php" {
@@ -81,7 +81,7 @@ func TestRulesDirectoryDeletedAndRecreated(t *testing.T) {
 	}
 	os.Mkdir(in.rules, 0o755)
 	writeFile(t, filepath.Join(in.rules, "b.toml"), strings.Replace(php("terminate"), `"php"`, `"php-b"`, 1))
-	in.waitStatus(t, 2*reloadWithin, "recreated directory in force", func(s daemon.Status) bool { return activeSet(s) == "php-b" && s.Rules.Note == "" })
+	in.waitStatus(t, 2*reloadWithin, "recreated directory in force", func(s api.Status) bool { return activeSet(s) == "php-b" && s.Rules.Note == "" })
 }
 
 // TestEventsDiskFull: with the events file's disk full, detection and
@@ -109,10 +109,10 @@ func TestEventsDiskFull(t *testing.T) {
 		writeFile(t, filepath.Join(in.rules, name), src)
 	}
 	in.start(t)
-	in.waitStatus(t, 30*time.Second, "ready", func(s daemon.Status) bool { return s.Containerd.Connected })
+	in.waitStatus(t, 30*time.Second, "ready", func(s api.Status) bool { return s.Containerd.Connected })
 	p := n.CreatePod(t, sleeper("full", map[string]string{"app": "php-full"}))
 	p.Exec(t, "app", "cat", "/etc/shadow")
-	st := in.waitStatus(t, eventWait, "isolation despite the full disk", func(s daemon.Status) bool {
+	st := in.waitStatus(t, eventWait, "isolation despite the full disk", func(s api.Status) bool {
 		return len(s.Isolated) == 1 && s.Counters["events_file_write_lost"] >= 1
 	})
 	if reaches(t, p, gateway(t, n)) {
@@ -145,7 +145,7 @@ func TestForkBombOverload(t *testing.T) {
 	// Forks fail once the pids limit is reached; the inner shell then
 	// exits and the outer loop starts another, until the time is up.
 	p.Exec(t, "app", "sh", "-c", `timeout 10 sh -c 'while :; do sh -c "while :; do /bin/true & cat /etc/shadow >/dev/null & done" 2>/dev/null; done' >/dev/null 2>&1; true`)
-	st := in.waitStatus(t, eventWait, "bomb pod isolated", func(s daemon.Status) bool { return len(s.Isolated) == 1 })
+	st := in.waitStatus(t, eventWait, "bomb pod isolated", func(s api.Status) bool { return len(s.Isolated) == 1 })
 	rss := vmRSS(t, in.cmd.Process.Pid)
 	execs := st.Probes.Events["exec"] - st0.Probes.Events["exec"]
 	t.Logf("bomb: %d exec events delivered, drops %v, daemon RSS %d MiB", execs, st.Probes.Drops, rss>>20)

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/podguard/podguard/daemon"
+	"github.com/podguard/podguard/daemon/api"
 )
 
 // malformed is one bad edit of a ruleset file and the message the operator
@@ -77,11 +77,11 @@ func TestMalformedRulesetsKeepLastGood(t *testing.T) {
 	path := filepath.Join(in.rules, "php.toml")
 	writeFile(t, path, goodPHP)
 	in.start(t)
-	in.waitStatus(t, reloadWithin, "good rulesets", func(s daemon.Status) bool { return activeSet(s) == "base,php" })
+	in.waitStatus(t, reloadWithin, "good rulesets", func(s api.Status) bool { return activeSet(s) == "base,php" })
 	for _, c := range malformedRulesets {
 		t.Run(c.name, func(t *testing.T) {
 			c.apply(t, path)
-			st := in.waitStatus(t, 3*reloadWithin, "problem reported", func(s daemon.Status) bool {
+			st := in.waitStatus(t, 3*reloadWithin, "problem reported", func(s api.Status) bool {
 				_, _, _, probs := fileState(s, "php.toml")
 				return strings.Contains(probs, c.want)
 			})
@@ -102,7 +102,7 @@ func TestMalformedRulesetsKeepLastGood(t *testing.T) {
 			// Restore the good file for the next case.
 			os.RemoveAll(path)
 			writeFile(t, path, goodPHP)
-			in.waitStatus(t, 3*reloadWithin, "good again", func(s daemon.Status) bool {
+			in.waitStatus(t, 3*reloadWithin, "good again", func(s api.Status) bool {
 				state, _, _, _ := fileState(s, "php.toml")
 				return state == "ok"
 			})

@@ -11,7 +11,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
-	"github.com/podguard/podguard/daemon"
+	"github.com/podguard/podguard/daemon/api"
 	"github.com/podguard/podguard/test/node"
 )
 
@@ -92,9 +92,9 @@ func TestIsolateReleaseAndRestart(t *testing.T) {
 	}
 	in.start(t)
 	restarted := time.Now()
-	in.waitStatus(t, time.Second, "rules back after restart", func(s daemon.Status) bool { return len(s.Rules.Active) == 1 })
+	in.waitStatus(t, time.Second, "rules back after restart", func(s api.Status) bool { return len(s.Rules.Active) == 1 })
 	t.Logf("rules in force %v after restart", time.Since(restarted))
-	in.waitStatus(t, 30*time.Second, "isolation reconciled", func(s daemon.Status) bool {
+	in.waitStatus(t, 30*time.Second, "isolation reconciled", func(s api.Status) bool {
 		return s.Containerd.Connected && len(s.Isolated) == 1 && s.Isolated[0].UID == a.UID
 	})
 	if i, e := podguardFilters(t, veth); i != 1 || e != 1 {

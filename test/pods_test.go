@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podguard/podguard/daemon"
+	"github.com/podguard/podguard/daemon/api"
 	"github.com/podguard/podguard/daemon/events"
 	"github.com/podguard/podguard/test/node"
 )
@@ -30,7 +30,7 @@ func guardedNode(t testing.TB, extra string, rules map[string]string) (*node.Nod
 		writeFile(t, filepath.Join(in.rules, name), src)
 	}
 	in.start(t)
-	in.waitStatus(t, 30*time.Second, "containerd connected and probes attached", func(s daemon.Status) bool {
+	in.waitStatus(t, 30*time.Second, "containerd connected and probes attached", func(s api.Status) bool {
 		return s.Containerd.Connected && len(s.Probes.Attached) > 0
 	})
 	return n, in

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podguard/podguard/daemon"
+	"github.com/podguard/podguard/daemon/api"
 	"github.com/podguard/podguard/probes"
 )
 
@@ -34,11 +34,11 @@ func TestHotReload(t *testing.T) {
 
 	// A valid new file is enforced within a second.
 	writeFile(t, phpFile, php("isolate"))
-	in.waitStatus(t, reloadWithin, "new ruleset php active", func(s daemon.Status) bool { return activeSet(s) == "default,php" })
+	in.waitStatus(t, reloadWithin, "new ruleset php active", func(s api.Status) bool { return activeSet(s) == "default,php" })
 
 	// An invalid edit: the error shows, the last good version stays.
 	writeFile(t, phpFile, php("isolate")+"[[rule]]\nid = \"container-drfit\"\nmitigation = \"log\"\n")
-	st = in.waitStatus(t, reloadWithin, "php rejected", func(s daemon.Status) bool { state, _, _, _ := fileState(s, "php.toml"); return state == "error" })
+	st = in.waitStatus(t, reloadWithin, "php rejected", func(s api.Status) bool { state, _, _, _ := fileState(s, "php.toml"); return state == "error" })
 	state, name, lastGood, probs := fileState(st, "php.toml")
 	wantProb := phpFile + ":8: unknown rule id \"container-drfit\"; did you mean \"container-drift\"?"
 	if name != "php" || !lastGood || !strings.HasPrefix(probs, wantProb) || activeSet(st) != "default,php" {
@@ -50,22 +50,22 @@ func TestHotReload(t *testing.T) {
 
 	// An editor that saves through a rename, with a fix.
 	writeByRename(t, phpFile, php("terminate"))
-	in.waitStatus(t, reloadWithin, "php fixed through rename", func(s daemon.Status) bool { state, _, _, _ := fileState(s, "php.toml"); return state == "ok" })
+	in.waitStatus(t, reloadWithin, "php fixed through rename", func(s api.Status) bool { state, _, _, _ := fileState(s, "php.toml"); return state == "ok" })
 
 	// Changing the name inside the file is refused; the old name stays.
 	writeFile(t, phpFile, strings.Replace(php("log"), "\"php\"", "\"php2\"", 1))
-	st = in.waitStatus(t, reloadWithin, "rename refused", func(s daemon.Status) bool { state, _, _, _ := fileState(s, "php.toml"); return state == "error" })
+	st = in.waitStatus(t, reloadWithin, "rename refused", func(s api.Status) bool { state, _, _, _ := fileState(s, "php.toml"); return state == "error" })
 	if _, name, lastGood, probs := fileState(st, "php.toml"); name != "php" || !lastGood || !strings.Contains(probs, "ruleset name changed from \"php\" to \"php2\"") {
 		t.Fatalf("rename: name %q lastGood %v problems %q", name, lastGood, probs)
 	}
 
 	// Removing the file ends the ruleset.
 	os.Remove(phpFile)
-	in.waitStatus(t, reloadWithin, "php removed", func(s daemon.Status) bool { return activeSet(s) == "default" })
+	in.waitStatus(t, reloadWithin, "php removed", func(s api.Status) bool { return activeSet(s) == "default" })
 
 	// Deleted and recreated (now as a new file with another name).
 	writeFile(t, phpFile, strings.Replace(php("log"), "\"php\"", "\"php2\"", 1))
-	in.waitStatus(t, reloadWithin, "php2 active", func(s daemon.Status) bool { return activeSet(s) == "default,php2" })
+	in.waitStatus(t, reloadWithin, "php2 active", func(s api.Status) bool { return activeSet(s) == "default,php2" })
 }
 
 // TestEnableDisableAndConfigErrors flips enabled in the config file of a
@@ -73,7 +73,7 @@ func TestHotReload(t *testing.T) {
 func TestEnableDisableAndConfigErrors(t *testing.T) {
 	in := newInstance(t, "")
 	in.start(t)
-	st0 := in.waitStatus(t, reloadWithin, "probes attached", func(s daemon.Status) bool { return len(s.Probes.Attached) > 0 })
+	st0 := in.waitStatus(t, reloadWithin, "probes attached", func(s api.Status) bool { return len(s.Probes.Attached) > 0 })
 	wantHook := probes.HookRawTracepoint
 	for _, f := range probes.ProbeFeatures() {
 		if f.Name == "non-preemptible raw tracepoint on sys_enter" && !f.Present {
@@ -84,21 +84,21 @@ func TestEnableDisableAndConfigErrors(t *testing.T) {
 		t.Errorf("status probes: transport %q, syscall hook %q; want the ring buffer and %q on this kernel", st0.Probes.Transport, st0.Probes.SyscallHook, wantHook)
 	}
 	in.writeConfig(t, "enabled = false")
-	in.waitStatus(t, reloadWithin, "enabled=false", func(s daemon.Status) bool { return !s.Enabled })
+	in.waitStatus(t, reloadWithin, "enabled=false", func(s api.Status) bool { return !s.Enabled })
 
 	in.writeConfig(t, "enabled = true\nbogus = 1")
-	st := in.waitStatus(t, reloadWithin, "config error reported", func(s daemon.Status) bool { return s.Config.State == "error" })
+	st := in.waitStatus(t, reloadWithin, "config error reported", func(s api.Status) bool { return s.Config.State == "error" })
 	if st.Enabled || !strings.Contains(st.Config.Problems.Error(), `unknown key "bogus"`) {
 		t.Fatalf("a rejected config must leave the old one in force: enabled %v problems %v", st.Enabled, st.Config.Problems)
 	}
 
 	in.writeConfig(t, "enabled = true")
-	in.waitStatus(t, reloadWithin, "enabled again", func(s daemon.Status) bool { return s.Enabled && s.Config.State == "ok" })
+	in.waitStatus(t, reloadWithin, "enabled again", func(s api.Status) bool { return s.Enabled && s.Config.State == "ok" })
 
 	// SIGHUP re-reads everything too.
 	writeFile(t, filepath.Join(in.rules, "x.toml"), php("log"))
 	in.cmd.Process.Signal(syscall.SIGHUP)
-	in.waitStatus(t, reloadWithin, "SIGHUP reload", func(s daemon.Status) bool { return activeSet(s) == "php" })
+	in.waitStatus(t, reloadWithin, "SIGHUP reload", func(s api.Status) bool { return activeSet(s) == "php" })
 }
 
 func TestSecondInstanceRefused(t *testing.T) {

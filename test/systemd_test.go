@@ -33,21 +33,35 @@ func TestSystemdUnitVerifies(t *testing.T) {
 }
 
 // TestReadyNotification checks that `podguard run` tells systemd it is
-// ready (READY=1 on NOTIFY_SOCKET) once it serves its API.
+// ready (READY=1 on NOTIFY_SOCKET) once it serves its API, with a STATUS
+// (what `systemctl status` shows) that says whether the probes are attached,
+// and that it says STOPPING=1 when it stops.
 func TestReadyNotification(t *testing.T) {
-	in := newInstance(t, "")
-	sock := filepath.Join(in.dir, "notify.sock")
-	conn, err := listenUnixgram(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	os.Setenv("NOTIFY_SOCKET", sock)
-	defer os.Unsetenv("NOTIFY_SOCKET")
-	in.start(t)
-	buf := make([]byte, 256)
-	n, err := conn.Read(buf)
-	if err != nil || !strings.Contains(string(buf[:n]), "READY=1") {
-		t.Fatalf("notification %q, err %v", buf[:n], err)
+	for _, c := range []struct{ name, config, status string }{
+		{"enabled", "", "STATUS=probes attached; 1 ruleset(s) in force"},
+		{"disabled", "enabled = false", "STATUS=probes detached: enabled = false; 1 ruleset(s) in force"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			in := newInstance(t, c.config)
+			writeFile(t, filepath.Join(in.rules, "default.toml"), "name = \"default\"\n[[rule]]\nid = \"*\"\nmitigation = \"log\"\n")
+			sock := filepath.Join(in.dir, "notify.sock")
+			conn, err := listenUnixgram(sock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			t.Setenv("NOTIFY_SOCKET", sock)
+			in.start(t)
+			buf := make([]byte, 512)
+			n, err := conn.Read(buf)
+			if want := "READY=1\n" + c.status; err != nil || string(buf[:n]) != want {
+				t.Fatalf("notification %q, err %v; want %q", buf[:n], err, want)
+			}
+			in.stop(t)
+			n, err = conn.Read(buf)
+			if err != nil || string(buf[:n]) != "STOPPING=1" {
+				t.Fatalf("notification at stop %q, err %v; want STOPPING=1", buf[:n], err)
+			}
+		})
 	}
 }

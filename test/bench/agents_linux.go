@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/podguard/podguard/daemon"
+	"github.com/podguard/podguard/daemon/api"
 )
 
 // Agent is a security agent under test.
@@ -210,8 +210,8 @@ func (p *Podguard) WaitWatched(n int) error {
 }
 
 // Status is `podguard status --json`.
-func (p *Podguard) Status() (daemon.Status, error) {
-	var st daemon.Status
+func (p *Podguard) Status() (api.Status, error) {
+	var st api.Status
 	out, err := exec.Command(p.Bin, "status", "--json", "--config", p.config()).Output()
 	if err != nil {
 		return st, err

@@ -1,12 +1,14 @@
-package events
+package cli
 
 import (
 	"strings"
 	"time"
+
+	"github.com/podguard/podguard/daemon/events"
 )
 
-// Filter selects events for `podguard events`. Zero fields match all.
-type Filter struct {
+// eventFilter selects events for `podguard events`. Zero fields match all.
+type eventFilter struct {
 	Pod       string // pod name or namespace/name
 	Namespace string
 	Rule      string // rule id
@@ -15,8 +17,8 @@ type Filter struct {
 	Since     time.Time
 }
 
-// Match reports whether ev passes the filter.
-func (f Filter) Match(ev Event) bool {
+// match reports whether ev passes the filter.
+func (f eventFilter) match(ev events.Event) bool {
 	switch {
 	case f.Pod != "" && f.Pod != ev.Pod.Name && f.Pod != ev.Pod.Namespace+"/"+ev.Pod.Name:
 		return false

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -13,7 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/podguard/podguard/daemon"
+	"github.com/podguard/podguard/daemon/api"
 	"github.com/podguard/podguard/daemon/config"
 	"github.com/podguard/podguard/daemon/events"
 )
@@ -30,10 +30,12 @@ func eventsFlags(fl *flag.FlagSet) {
 	fl.String("file", "", "read this events file instead of asking the daemon")
 }
 
-func cmdEvents(ctx context.Context, fl *flag.FlagSet, configPath string) error {
-	str := func(n string) string { return fl.Lookup(n).Value.String() }
-	f := events.Filter{Pod: str("pod"), Namespace: str("namespace"), Rule: str("rule"), Technique: str("technique"), Action: str("action")}
-	if since := fl.Lookup("since").Value.(flag.Getter).Get().(time.Duration); since > 0 {
+// cmdEvents prints the events that pass the filter flags: the running
+// daemon's, else those of the events file.
+func cmdEvents(ctx context.Context, c *call) error {
+	str := func(n string) string { return c.fl.Lookup(n).Value.String() }
+	f := eventFilter{Pod: str("pod"), Namespace: str("namespace"), Rule: str("rule"), Technique: str("technique"), Action: str("action")}
+	if since := c.fl.Lookup("since").Value.(flag.Getter).Get().(time.Duration); since > 0 {
 		f.Since = time.Now().Add(-since)
 	}
 	switch f.Action {
@@ -42,10 +44,10 @@ func cmdEvents(ctx context.Context, fl *flag.FlagSet, configPath string) error {
 		return fmt.Errorf("--action %q: use log, isolate or terminate", f.Action)
 	}
 	follow := str("follow") == "true"
-	out := newEventPrinter(asJSON(fl))
+	out := &eventPrinter{w: c.Stdout, json: c.asJSON(), tw: c.table()}
 	defer out.flush()
 	emit := func(ev events.Event) bool {
-		if f.Match(ev) {
+		if f.match(ev) {
 			out.print(ev)
 			if follow {
 				out.flush()
@@ -53,25 +55,26 @@ func cmdEvents(ctx context.Context, fl *flag.FlagSet, configPath string) error {
 		}
 		return true
 	}
-	cfg, cfgErr := config.LoadForClient(configPath)
+	cfg, cfgErr := config.LoadForClient(c.config)
 	if cfg == nil {
 		return cfgErr
 	}
 	file := str("file")
 	if file == "" {
-		err := daemon.NewClient(cfg.API.Socket).Events(ctx, follow, emit)
-		if err == nil || !errors.Is(err, daemon.ErrNotRunning) {
+		err := api.NewClient(cfg.API.Socket).Events(ctx, follow, emit)
+		if err == nil || !errors.Is(err, api.ErrNotRunning) {
 			return err
 		}
 		file = cfg.Events.File
-		fmt.Fprintf(os.Stderr, "podguard is not running; reading %s\n", file)
+		fmt.Fprintf(c.Stderr, "podguard is not running; reading %s\n", file)
 	}
-	return readEventsFile(ctx, file, follow, emit)
+	return readEventsFile(ctx, c.Stderr, file, follow, emit)
 }
 
-// readEventsFile prints the events of a JSON lines file, then with follow
-// waits for more lines.
-func readEventsFile(ctx context.Context, path string, follow bool, fn func(events.Event) bool) error {
+// readEventsFile passes the events of a JSON lines file to fn, then with
+// follow waits for more lines. Lines that are not events are reported on
+// stderr and skipped.
+func readEventsFile(ctx context.Context, stderr io.Writer, path string, follow bool, fn func(events.Event) bool) error {
 	fh, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("read events: %w", err)
@@ -85,7 +88,7 @@ func readEventsFile(ctx context.Context, path string, follow bool, fn func(event
 			lineNo++
 			var ev events.Event
 			if jerr := json.Unmarshal(line, &ev); jerr != nil {
-				fmt.Fprintf(os.Stderr, "%s:%d: not an event: %v\n", path, lineNo, jerr)
+				fmt.Fprintf(stderr, "%s:%d: not an event: %v\n", path, lineNo, jerr)
 			} else {
 				fn(ev)
 			}
@@ -109,20 +112,19 @@ func readEventsFile(ctx context.Context, path string, follow bool, fn func(event
 	}
 }
 
+// eventPrinter writes events as a table (header before the first) or as
+// JSON lines.
 type eventPrinter struct {
+	w    io.Writer
 	json bool
 	tw   *tabwriter.Writer
 	n    int
 }
 
-func newEventPrinter(js bool) *eventPrinter {
-	return &eventPrinter{json: js, tw: tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)}
-}
-
 func (p *eventPrinter) print(ev events.Event) {
 	if p.json {
 		b, _ := json.Marshal(ev)
-		os.Stdout.Write(append(b, '\n'))
+		p.w.Write(append(b, '\n'))
 		return
 	}
 	if p.n == 0 {
@@ -153,20 +155,4 @@ func trim(s string, n int) string {
 		return s[:n-1] + "…"
 	}
 	return s
-}
-
-func cmdRelease(ctx context.Context, fl *flag.FlagSet, configPath string) error {
-	if fl.NArg() != 1 {
-		return fmt.Errorf("give the pod to release: a name, namespace/name or uid (see `podguard status`)")
-	}
-	cfg, err := config.LoadForClient(configPath)
-	if cfg == nil {
-		return err
-	}
-	rec, err := daemon.NewClient(cfg.API.Socket).Release(ctx, fl.Arg(0))
-	if err != nil {
-		return err
-	}
-	fmt.Printf("released %s (uid %s): isolated by rule %s since %s\n", rec.Pod, rec.UID, rec.Rule, rec.Since.Format(time.RFC3339))
-	return nil
 }
