@@ -20,14 +20,14 @@ import (
 // recorded are a node's events: two pods, four rules, every mitigation.
 func recorded(now time.Time) []events.Event {
 	return []events.Event{
-		{Time: now.Add(-2 * time.Hour), Rule: events.Rule{ID: "shadow-file-read", Technique: "T1003.008"}, Pod: events.Pod{Name: "web", Namespace: "shop"},
-			Mitigation: events.Mitigation{Action: "isolate", Result: "applied"}, Process: events.Process{Exe: "/bin/cat", Args: []string{"cat", "/etc/shadow"}}, Count: 1},
-		{Time: now.Add(-5 * time.Minute), Rule: events.Rule{ID: "namespace-escape", Technique: "T1611"}, Pod: events.Pod{Name: "web", Namespace: "shop"},
-			Mitigation: events.Mitigation{Action: "terminate", Result: "applied"}, Process: events.Process{Exe: "/usr/bin/nsenter", KilledInKernel: true}, Count: 1},
-		{Time: now.Add(-4 * time.Minute), Rule: events.Rule{ID: "mount-in-container", Technique: "T1611"}, Pod: events.Pod{Name: "db", Namespace: "data"},
-			Mitigation: events.Mitigation{Action: "terminate", Result: "failed", Error: "boom"}, Process: events.Process{Args: []string{"mount", "-t", "proc", "proc", "/mnt/" + strings.Repeat("x", 60)}}, Count: 1},
-		{Time: now.Add(-3 * time.Minute), Rule: events.Rule{ID: "setuid-bit-set", Technique: "T1548.001"}, Pod: events.Pod{Name: "db", Namespace: "data"},
-			Mitigation: events.Mitigation{Action: "log", Result: "applied"}, Process: events.Process{Args: []string{"chmod", "u+s", "/tmp/sh"}}, Count: 3, Folded: true},
+		{Time: now.Add(-2 * time.Hour), Rule: events.Rule{ID: "shadow-file-read", Technique: "T1003.008"}, Pod: events.PodRef{Name: "web", Namespace: "shop"},
+			Mitigation: events.Outcome{Action: "isolate", Result: "applied"}, Process: events.Process{Exe: "/bin/cat", Args: []string{"cat", "/etc/shadow"}}, Count: 1},
+		{Time: now.Add(-5 * time.Minute), Rule: events.Rule{ID: "namespace-escape", Technique: "T1611"}, Pod: events.PodRef{Name: "web", Namespace: "shop"},
+			Mitigation: events.Outcome{Action: "terminate", Result: "applied"}, Process: events.Process{Exe: "/usr/bin/nsenter", KilledInKernel: true}, Count: 1},
+		{Time: now.Add(-4 * time.Minute), Rule: events.Rule{ID: "mount-in-container", Technique: "T1611"}, Pod: events.PodRef{Name: "db", Namespace: "data"},
+			Mitigation: events.Outcome{Action: "terminate", Result: "failed", Error: "boom"}, Process: events.Process{Args: []string{"mount", "-t", "proc", "proc", "/mnt/" + strings.Repeat("x", 60)}}, Count: 1},
+		{Time: now.Add(-3 * time.Minute), Rule: events.Rule{ID: "setuid-bit-set", Technique: "T1548.001"}, Pod: events.PodRef{Name: "db", Namespace: "data"},
+			Mitigation: events.Outcome{Action: "log", Result: "applied"}, Process: events.Process{Args: []string{"chmod", "u+s", "/tmp/sh"}}, Count: 3, Folded: true},
 	}
 }
 

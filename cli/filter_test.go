@@ -10,7 +10,7 @@ import (
 func TestEventFilter(t *testing.T) {
 	now := time.Now()
 	ev := events.Event{Time: now.Add(-time.Minute), Rule: events.Rule{ID: "namespace-escape", Technique: "T1611.001"},
-		Pod: events.Pod{Name: "web", Namespace: "shop"}, Mitigation: events.Mitigation{Action: "terminate"}}
+		Pod: events.PodRef{Name: "web", Namespace: "shop"}, Mitigation: events.Outcome{Action: "terminate"}}
 	for _, c := range []struct {
 		f    eventFilter
 		want bool

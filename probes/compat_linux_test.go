@@ -31,27 +31,27 @@ func TestIA32Syscalls(t *testing.T) {
 	dir := realDir(t)
 
 	run386(t, cg, dir, "open-rel", "file32")
-	ev := cg.waitFor(t, "ia32 openat", func(e *Event) bool { return e.Kind == KindOpen && e.RawPath == "file32" })
+	ev := cg.waitFor(t, "ia32 openat", func(e *Record) bool { return e.Kind == KindOpen && e.RawPath == "file32" })
 	if ev.Path != filepath.Join(dir, "file32") || ev.Syscall != unix.SYS_OPENAT || ev.Flags&FlagCompat == 0 || ev.Mode != 0o640 {
 		t.Errorf("ia32 openat: Path %q syscall %d flags %#x mode %#o", ev.Path, ev.Syscall, ev.Flags, ev.Mode)
 	}
 
 	run386(t, cg, dir, "connect", "inet") // Go's 386 port uses socketcall
-	sock := cg.waitFor(t, "ia32 socket", func(e *Event) bool { return e.Kind == KindSocket && e.Comm == "trigger386" })
+	sock := cg.waitFor(t, "ia32 socket", func(e *Record) bool { return e.Kind == KindSocket && e.Comm == "trigger386" })
 	if sock.Family != unix.AF_INET || sock.Flags&FlagCompat == 0 {
 		t.Errorf("ia32 socket: family %d flags %#x", sock.Family, sock.Flags)
 	}
-	conn := cg.waitFor(t, "ia32 connect", func(e *Event) bool { return e.Kind == KindConnect && e.Comm == "trigger386" })
+	conn := cg.waitFor(t, "ia32 connect", func(e *Record) bool { return e.Kind == KindConnect && e.Comm == "trigger386" })
 	if conn.Addr != netip.MustParseAddr("10.1.2.3") || conn.Port != 4242 {
 		t.Errorf("ia32 connect: %v:%d", conn.Addr, conn.Port)
 	}
 
 	run386(t, cg, dir, "misc", t.TempDir())
-	mnt := cg.waitFor(t, "ia32 mount", func(e *Event) bool { return e.Kind == KindMount && e.Comm == "trigger386" && e.FSType != "" })
+	mnt := cg.waitFor(t, "ia32 mount", func(e *Record) bool { return e.Kind == KindMount && e.Comm == "trigger386" && e.FSType != "" })
 	if mnt.FSType != "tmpfs" || mnt.Source != "pgsrc" || mnt.Flags&FlagCompat == 0 {
 		t.Errorf("ia32 mount: %q %q flags %#x", mnt.Source, mnt.FSType, mnt.Flags)
 	}
-	id := cg.waitFor(t, "ia32 setresgid32", func(e *Event) bool { return e.Kind == KindSetID && e.Comm == "trigger386" })
+	id := cg.waitFor(t, "ia32 setresgid32", func(e *Record) bool { return e.Kind == KindSetID && e.Comm == "trigger386" })
 	if id.Syscall != unix.SYS_SETRESGID || id.IDs != [3]int32{4321, 4321, 4321} {
 		t.Errorf("ia32 setresgid: syscall %d ids %v", id.Syscall, id.IDs)
 	}

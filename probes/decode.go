@@ -15,12 +15,12 @@ var errShort = errors.New("short record")
 
 // decode turns one ring buffer sample into e. It allocates only the
 // strings (one backing string per event) and Args.
-func decode(raw []byte, e *Event) error {
+func decode(raw []byte, e *Record) error {
 	var h probeEventHdr
 	if !fixedPart(raw, &h, unsafe.Sizeof(h)) {
 		return fmt.Errorf("decode header: %w (%d bytes)", errShort, len(raw))
 	}
-	*e = Event{
+	*e = Record{
 		Kind:     Kind(h.Kind),
 		Flags:    Flags(h.Flags),
 		KTime:    h.Ktime,
@@ -83,7 +83,7 @@ func blobs(s string, lens ...uint16) []string {
 	return out
 }
 
-func decodeExec(raw []byte, e *Event) error {
+func decodeExec(raw []byte, e *Record) error {
 	var x probeExecEvent
 	if !fixedPart(raw, &x, unsafe.Offsetof(x.Tail)) {
 		return fmt.Errorf("decode exec: %w", errShort)
@@ -101,7 +101,7 @@ func decodeExec(raw []byte, e *Event) error {
 	return nil
 }
 
-func decodeFile(raw []byte, e *Event) error {
+func decodeFile(raw []byte, e *Record) error {
 	var x probeFileEvent
 	if !fixedPart(raw, &x, unsafe.Offsetof(x.Tail)) {
 		return fmt.Errorf("decode %s: %w", e.Kind, errShort)
@@ -129,7 +129,7 @@ func decodeFile(raw []byte, e *Event) error {
 	return nil
 }
 
-func decodeNet(raw []byte, e *Event) error {
+func decodeNet(raw []byte, e *Record) error {
 	var x probeNetEvent
 	if !fixedPart(raw, &x, unsafe.Offsetof(x.Tail)) {
 		return fmt.Errorf("decode %s: %w", e.Kind, errShort)
@@ -158,7 +158,7 @@ func decodeNet(raw []byte, e *Event) error {
 	return nil
 }
 
-func decodeSys(raw []byte, e *Event) error {
+func decodeSys(raw []byte, e *Record) error {
 	var x probeSysEvent
 	if !fixedPart(raw, &x, unsafe.Offsetof(x.Tail)) {
 		return fmt.Errorf("decode %s: %w", e.Kind, errShort)

@@ -26,7 +26,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		var e Event
+		var e Record
 		if err := decode(raw, &e); err == nil && e.Kind == 0 {
 			t.Fatalf("decoded a record without a kind: %+v", e)
 		}

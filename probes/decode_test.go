@@ -22,7 +22,7 @@ func TestDecodeFileEventRelative(t *testing.T) {
 	copy(x.Hdr.Comm[:], "cat")
 	raw, base := "a/../b.txt\x00", "work\x00home\x00" // cwd /home/work, leaf first
 	x.PathLen, x.BaseLen = uint16(len(raw)), uint16(len(base))
-	var e Event
+	var e Record
 	if err := decode(wire(&x, unsafe.Offsetof(x.Tail), raw+base), &e); err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestDecodeExecEvent(t *testing.T) {
 	x.Hdr.Kind = uint16(KindExec)
 	exe, fn, cwd, args := "sh\x00bin\x00", "/bin/sh\x00", "", "sh\x00-c\x00id\x00"
 	x.ExeLen, x.FilenameLen, x.CwdLen, x.ArgsLen = uint16(len(exe)), uint16(len(fn)), 0, uint16(len(args))
-	var e Event
+	var e Record
 	if err := decode(wire(&x, unsafe.Offsetof(x.Tail), exe+fn+cwd+args), &e); err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestDecodeRejectsShortRecords(t *testing.T) {
 	var x probeExecEvent
 	x.Hdr.Kind = uint16(KindExec)
 	x.ExeLen = 100 // announces more than the record holds
-	var e Event
+	var e Record
 	if err := decode(wire(&x, unsafe.Offsetof(x.Tail), "abc"), &e); !errors.Is(err, errShort) {
 		t.Errorf("err = %v, want errShort", err)
 	}

@@ -42,9 +42,9 @@
 //     in place (no copy per record) and waited for through the Go
 //     netpoller, so an idle runtime wakes straight into the reader. With
 //     Options.Handler each event is handed to the handler on that
-//     goroutine (no hand-off; the *Event is reused); otherwise it goes to
+//     goroutine (no hand-off; the *Record is reused); otherwise it goes to
 //     the bounded Events channel, never blocking: a full channel drops the
-//     event and counts it per kind, and each *Event is owned by the
+//     event and counts it per kind, and each *Record is owned by the
 //     receiver. Kernel output failures (buffer full) are counted per kind
 //     too (Stats).
 //   - Paths: Exe and Cwd are resolved in the kernel by a dentry walk

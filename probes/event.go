@@ -19,11 +19,11 @@ const (
 	FlagCompat     Flags = 1 << 9 // the syscall came through the ia32 ABI (int 0x80, 32-bit task)
 )
 
-// Event is one decoded kernel event. The common header fields are always
-// set; the rest depend on Kind (see the field comments). An Event received
+// Record is one decoded kernel event record. The common header fields are always
+// set; the rest depend on Kind (see the field comments). A Record received
 // from Probes.Events belongs to the receiver; podguard never touches it
 // again.
-type Event struct {
+type Record struct {
 	Kind     Kind
 	Flags    Flags
 	KTime    uint64 // CLOCK_MONOTONIC ns (bpf_ktime_get_ns)
@@ -110,4 +110,4 @@ type Event struct {
 }
 
 // Killed reports whether the kernel killed the task at this event.
-func (e *Event) Killed() bool { return e.Flags&FlagKilled != 0 }
+func (e *Record) Killed() bool { return e.Flags&FlagKilled != 0 }

@@ -21,8 +21,8 @@ func realDir(t *testing.T) string {
 	return d
 }
 
-func byTrigger(k Kind) func(*Event) bool {
-	return func(e *Event) bool { return e.Kind == k && e.Comm == "trigger" }
+func byTrigger(k Kind) func(*Record) bool {
+	return func(e *Record) bool { return e.Kind == k && e.Comm == "trigger" }
 }
 
 func TestOpenRelativeToCwd(t *testing.T) {
@@ -33,7 +33,7 @@ func TestOpenRelativeToCwd(t *testing.T) {
 		t.Fatal(err)
 	}
 	cg.trigger(t, dir, "open-rel", "sub/../sub/new.txt")
-	ev := cg.waitFor(t, "open", func(e *Event) bool { return e.Kind == KindOpen && e.RawPath == "sub/../sub/new.txt" })
+	ev := cg.waitFor(t, "open", func(e *Record) bool { return e.Kind == KindOpen && e.RawPath == "sub/../sub/new.txt" })
 	if want := filepath.Join(dir, "sub/new.txt"); ev.Path != want {
 		t.Errorf("Path = %q, want %q", ev.Path, want)
 	}
@@ -50,7 +50,7 @@ func TestOpenRelativeToDirfd(t *testing.T) {
 	cg := r.newCgroup(t, KindsOf(KindOpen), 0)
 	dir := realDir(t)
 	cg.trigger(t, "/", "open-dirfd", dir, "viafd")
-	ev := cg.waitFor(t, "openat(dirfd)", func(e *Event) bool { return e.Kind == KindOpen && e.RawPath == "viafd" })
+	ev := cg.waitFor(t, "openat(dirfd)", func(e *Record) bool { return e.Kind == KindOpen && e.RawPath == "viafd" })
 	if want := filepath.Join(dir, "viafd"); ev.Path != want || ev.DirFD < 0 {
 		t.Errorf("Path %q DirFD %d, want %q and a real fd", ev.Path, ev.DirFD, want)
 	}
@@ -64,12 +64,12 @@ func TestOpenat2AndCreat(t *testing.T) {
 	cg := r.newCgroup(t, KindsOf(KindOpen), 0)
 	dir := realDir(t)
 	cg.trigger(t, dir, "creat", "made")
-	ev := cg.waitFor(t, "creat", func(e *Event) bool { return e.Kind == KindOpen && e.Syscall == unix.SYS_CREAT })
+	ev := cg.waitFor(t, "creat", func(e *Record) bool { return e.Kind == KindOpen && e.Syscall == unix.SYS_CREAT })
 	if ev.Path != filepath.Join(dir, "made") || ev.Mode != 0o604 || ev.FileFlags&unix.O_CREAT == 0 {
 		t.Errorf("creat: Path %q mode %#o flags %#o", ev.Path, ev.Mode, ev.FileFlags)
 	}
 	cg.trigger(t, dir, "openat2", "/etc/hostname")
-	ev = cg.waitFor(t, "openat2", func(e *Event) bool { return e.Kind == KindOpen && e.Syscall == unix.SYS_OPENAT2 })
+	ev = cg.waitFor(t, "openat2", func(e *Record) bool { return e.Kind == KindOpen && e.Syscall == unix.SYS_OPENAT2 })
 	if ev.Path != "/etc/hostname" || ev.FileFlags&unix.O_CLOEXEC == 0 {
 		t.Errorf("openat2: Path %q flags %#o, want /etc/hostname with O_CLOEXEC", ev.Path, ev.FileFlags)
 	}
@@ -147,7 +147,7 @@ func TestKindMask(t *testing.T) {
 	}
 	cg.trigger(t, realDir(t), "open-rel", "barrier")
 	kinds := map[Kind]int{}
-	cg.waitFor(t, "open after re-arm", func(e *Event) bool {
+	cg.waitFor(t, "open after re-arm", func(e *Record) bool {
 		kinds[e.Kind]++
 		return e.Kind == KindOpen && e.RawPath == "barrier"
 	})

@@ -16,8 +16,8 @@ func TestHandler(t *testing.T) {
 	if perfMode {
 		t.Skip("the handler is transport-independent; run with the ring buffer")
 	}
-	r := &router{subs: map[uint64]chan *Event{}}
-	p, err := Load(Options{Handler: func(ev *Event) {
+	r := &router{subs: map[uint64]chan *Record{}}
+	p, err := Load(Options{Handler: func(ev *Record) {
 		r.mu.Lock()
 		ch, ok := r.subs[ev.CgroupID]
 		r.mu.Unlock()
@@ -37,9 +37,9 @@ func TestHandler(t *testing.T) {
 	if st := cg.run(t, cmd); !st.Success() {
 		t.Fatalf("trigger: %v", st)
 	}
-	exe := cg.waitFor(t, "exec", func(e *Event) bool { return e.Kind == KindExec && e.Exe == triggerBin })
-	open := cg.waitFor(t, "open", func(e *Event) bool { return e.Kind == KindOpen && e.RawPath == "created.txt" })
-	exit := cg.waitFor(t, "exit", func(e *Event) bool { return e.Kind == KindExit && e.TGID == exe.TGID })
+	exe := cg.waitFor(t, "exec", func(e *Record) bool { return e.Kind == KindExec && e.Exe == triggerBin })
+	open := cg.waitFor(t, "open", func(e *Record) bool { return e.Kind == KindOpen && e.RawPath == "created.txt" })
+	exit := cg.waitFor(t, "exit", func(e *Record) bool { return e.Kind == KindExit && e.TGID == exe.TGID })
 	if open.TGID != exe.TGID || open.Path != filepath.Join(dir, "created.txt") || exe.Args[0] != triggerBin {
 		t.Errorf("open %+v after exec %+v: want the same process, path %s", open, exe, filepath.Join(dir, "created.txt"))
 	}

@@ -80,8 +80,8 @@ func needRoot(tb testing.TB) {
 type router struct {
 	mu    sync.Mutex
 	p     *Probes
-	subs  map[uint64]chan *Event
-	stray []*Event // events from cgroups no test subscribed
+	subs  map[uint64]chan *Record
+	stray []*Record // events from cgroups no test subscribed
 }
 
 // shared serves the tests with the default transport (the ring buffer
@@ -123,7 +123,7 @@ func sharedProbes(tb testing.TB) *router {
 			tb.Fatalf("load probes: %v", err)
 		}
 		r.p = p
-		r.subs = map[uint64]chan *Event{}
+		r.subs = map[uint64]chan *Record{}
 		go r.run()
 	}
 	return r
@@ -146,23 +146,23 @@ func (r *router) run() {
 	}
 }
 
-func (r *router) strays() []*Event {
+func (r *router) strays() []*Record {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]*Event(nil), r.stray...)
+	return append([]*Record(nil), r.stray...)
 }
 
 // testCgroup is a fresh cgroup v2 directory watched for one test.
 type testCgroup struct {
 	*cgrouptest.Cgroup
-	events chan *Event
+	events chan *Record
 }
 
 // newCgroup creates a cgroup, registers it with the router and watches
 // kinds/kill in the kernel. Cleanup unwatches and removes it.
 func (r *router) newCgroup(tb testing.TB, kinds KindSet, kill KillSet) *testCgroup {
 	tb.Helper()
-	cg := &testCgroup{Cgroup: cgrouptest.New(tb, "podguard-probes-"), events: make(chan *Event, 1<<14)}
+	cg := &testCgroup{Cgroup: cgrouptest.New(tb, "podguard-probes-"), events: make(chan *Record, 1<<14)}
 	r.mu.Lock()
 	r.subs[cg.ID] = cg.events
 	r.mu.Unlock()
@@ -205,7 +205,7 @@ func (cg *testCgroup) trigger(tb testing.TB, dir string, args ...string) {
 
 // waitFor returns the first event matching match; it fails the test when
 // none arrives within 10 s (a deadline against hangs, not a timing check).
-func (cg *testCgroup) waitFor(tb testing.TB, what string, match func(*Event) bool) *Event {
+func (cg *testCgroup) waitFor(tb testing.TB, what string, match func(*Record) bool) *Record {
 	tb.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
@@ -221,7 +221,7 @@ func (cg *testCgroup) waitFor(tb testing.TB, what string, match func(*Event) boo
 	}
 }
 
-func isKind(k Kind) func(*Event) bool { return func(e *Event) bool { return e.Kind == k } }
+func isKind(k Kind) func(*Record) bool { return func(e *Record) bool { return e.Kind == k } }
 
 // killedBySIGKILL reports whether a process ended by SIGKILL.
 func killedBySIGKILL(st *os.ProcessState) bool {

@@ -27,7 +27,7 @@ func TestHostMonitoring(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	wait := func(arg string) *Event {
+	wait := func(arg string) *Record {
 		deadline := time.After(10 * time.Second)
 		for {
 			select {

@@ -11,7 +11,7 @@ import (
 
 // armedRun runs a trigger that writes marker after its dangerous step,
 // in a cgroup armed with kill, and asserts the kernel killed it first.
-func armedRun(t *testing.T, kill KillSet, kind Kind, action string) *Event {
+func armedRun(t *testing.T, kill KillSet, kind Kind, action string) *Record {
 	t.Helper()
 	r := sharedProbes(t)
 	cg := r.newCgroup(t, 0, kill) // no kinds: the kill alone must be reported

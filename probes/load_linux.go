@@ -26,12 +26,12 @@ type Probes struct {
 	attached  []string
 	transport Transport
 	hook      SyscallHook
-	ring      *ring        // TransportRingBuffer
-	perf      *perf.Reader // TransportPerfBuffer
-	reading   bool         // the read goroutine was started
-	stopping  atomic.Bool  // Close was called: the reader ends
-	handler   func(*Event) // Options.Handler, or nil for the Events channel
-	events    chan *Event
+	ring      *ring         // TransportRingBuffer
+	perf      *perf.Reader  // TransportPerfBuffer
+	reading   bool          // the read goroutine was started
+	stopping  atomic.Bool   // Close was called: the reader ends
+	handler   func(*Record) // Options.Handler, or nil for the Events channel
+	events    chan *Record
 	done      chan struct{}
 	log       *slog.Logger
 	close     sync.Once
@@ -92,7 +92,7 @@ func load(opts Options) (*Probes, error) {
 	p := &Probes{
 		transport: transport,
 		hook:      hook,
-		events:    make(chan *Event, queueLen(opts)),
+		events:    make(chan *Record, queueLen(opts)),
 		done:      make(chan struct{}),
 		log:       opts.Logger,
 		handler:   opts.Handler,

@@ -41,7 +41,7 @@ func TestOpenFilter(t *testing.T) {
 		cg.trigger(t, dir, args...)
 		cg.trigger(t, dir, append([]string{"open-write"}, append(writes, barrier)...)...)
 		got := map[string]bool{}
-		cg.waitFor(t, name+" barrier", func(e *Event) bool {
+		cg.waitFor(t, name+" barrier", func(e *Record) bool {
 			if e.Kind == KindOpen && e.Comm == "trigger" {
 				got[e.RawPath] = true
 			}

@@ -24,11 +24,11 @@ type Options struct {
 	ForcePerfBuffer bool
 	// Handler, when set, receives every event on the reader goroutine,
 	// synchronously, instead of the Events channel (which then stays
-	// empty): no hand-off per event. The *Event is reused for the next
+	// empty): no hand-off per event. The *Record is reused for the next
 	// event once Handler returns (its strings and slices are not); a
 	// slow Handler backs up into the kernel buffer, whose overflow the
 	// kernel drops and counts (KindStats.RingDrops).
-	Handler func(*Event)
+	Handler func(*Record)
 	// ForceSyscallTracepoint hooks syscalls with HookTracepoint even
 	// where Load would use HookRawTracepoint. For tests.
 	ForceSyscallTracepoint bool

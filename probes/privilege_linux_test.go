@@ -31,13 +31,13 @@ func TestPrivilegeSyscalls(t *testing.T) {
 	if ev := cg.waitFor(t, "memfd_create", byTrigger(KindMemfd)); ev.Name != "pg-misc" || ev.MemfdFlags != unix.MFD_CLOEXEC {
 		t.Errorf("memfd_create: name %q flags %#x", ev.Name, ev.MemfdFlags)
 	}
-	ev := cg.waitFor(t, "kill(pid, 0)", func(e *Event) bool {
+	ev := cg.waitFor(t, "kill(pid, 0)", func(e *Record) bool {
 		return e.Kind == KindKill && e.Syscall == unix.SYS_KILL && e.TGID == uint32(pid)
 	})
 	if ev.TargetPID != pid || ev.Signal != 0 {
 		t.Errorf("kill: target %d signal %d, want %d 0", ev.TargetPID, ev.Signal, pid)
 	}
-	ev = cg.waitFor(t, "tgkill", func(e *Event) bool {
+	ev = cg.waitFor(t, "tgkill", func(e *Record) bool {
 		return e.Kind == KindKill && e.Syscall == unix.SYS_TGKILL && e.Signal == 0 && e.TGID == uint32(pid)
 	})
 	if ev.TGIDArg != pid || ev.TargetPID != int32(ev.PID) {
@@ -46,14 +46,14 @@ func TestPrivilegeSyscalls(t *testing.T) {
 	if ev := cg.waitFor(t, "unshare", byTrigger(KindUnshare)); ev.NSFlags != unix.CLONE_NEWNS {
 		t.Errorf("unshare flags %#x, want CLONE_NEWNS", ev.NSFlags)
 	}
-	ev = cg.waitFor(t, "mount tmpfs", func(e *Event) bool { return e.Kind == KindMount && e.FSType == "tmpfs" })
+	ev = cg.waitFor(t, "mount tmpfs", func(e *Record) bool { return e.Kind == KindMount && e.FSType == "tmpfs" })
 	if ev.Source != "pgsrc" || ev.Target != mnt || ev.MountFlags != unix.MS_NOSUID {
 		t.Errorf("mount: %q on %q flags %#x", ev.Source, ev.Target, ev.MountFlags)
 	}
 	if ev := cg.waitFor(t, "umount", byTrigger(KindUmount)); ev.Target != mnt || ev.MountFlags != unix.MNT_DETACH {
 		t.Errorf("umount: %q flags %#x", ev.Target, ev.MountFlags)
 	}
-	ev = cg.waitFor(t, "setresgid", func(e *Event) bool { return e.Kind == KindSetID && e.Syscall == unix.SYS_SETRESGID })
+	ev = cg.waitFor(t, "setresgid", func(e *Record) bool { return e.Kind == KindSetID && e.Syscall == unix.SYS_SETRESGID })
 	if ev.IDs != [3]int32{4321, 4321, 4321} {
 		t.Errorf("setresgid ids %v", ev.IDs)
 	}

@@ -44,7 +44,7 @@ func TestExecEvent(t *testing.T) {
 	if ev.Flags&(FlagUpper|FlagMemfd|FlagStdinSock|FlagKilled) != 0 {
 		t.Errorf("Flags = %#x, want none of upper/memfd/stdin-socket/killed", ev.Flags)
 	}
-	exit := cg.waitFor(t, "exit", func(e *Event) bool { return e.Kind == KindExit && e.TGID == uint32(st.Pid()) })
+	exit := cg.waitFor(t, "exit", func(e *Record) bool { return e.Kind == KindExit && e.TGID == uint32(st.Pid()) })
 	if exit.ExitCode != 0 || exit.ExitSignal != 0 {
 		t.Errorf("exit code/signal = %d/%d, want 0/0", exit.ExitCode, exit.ExitSignal)
 	}
@@ -62,7 +62,7 @@ func TestForkExitCode(t *testing.T) {
 	if fork.TGID != uint32(st.Pid()) || fork.ChildPID == 0 || fork.ChildPID == fork.TGID {
 		t.Errorf("fork TGID %d child %d, want parent %d and a new child", fork.TGID, fork.ChildPID, st.Pid())
 	}
-	exit := cg.waitFor(t, "exit of the shell", func(e *Event) bool { return e.Kind == KindExit && e.TGID == uint32(st.Pid()) })
+	exit := cg.waitFor(t, "exit of the shell", func(e *Record) bool { return e.Kind == KindExit && e.TGID == uint32(st.Pid()) })
 	if exit.ExitCode != 3 {
 		t.Errorf("ExitCode = %d, want 3", exit.ExitCode)
 	}
@@ -73,7 +73,7 @@ func TestExecFromMemfd(t *testing.T) {
 	cg := r.newCgroup(t, KindsOf(KindExec, KindMemfd), 0)
 	marker := filepath.Join(t.TempDir(), "marker")
 	cg.trigger(t, "", "memfd-exec", marker)
-	ev := cg.waitFor(t, "exec of the memfd", func(e *Event) bool { return e.Kind == KindExec && e.Comm != "trigger" })
+	ev := cg.waitFor(t, "exec of the memfd", func(e *Record) bool { return e.Kind == KindExec && e.Comm != "trigger" })
 	if ev.Flags&FlagMemfd == 0 || ev.Exe != "/memfd:pgtest" {
 		t.Errorf("memfd exec: Flags %#x Exe %q, want FlagMemfd and /memfd:pgtest", ev.Flags, ev.Exe)
 	}
@@ -139,11 +139,11 @@ func TestExecWithSocketStdin(t *testing.T) {
 	cg := r.newCgroup(t, KindsOf(KindExec, KindDup), 0)
 	marker := filepath.Join(t.TempDir(), "marker")
 	cg.trigger(t, "", "revshell", marker)
-	dup := cg.waitFor(t, "dup", func(e *Event) bool { return e.Kind == KindDup && e.Comm == "trigger" })
+	dup := cg.waitFor(t, "dup", func(e *Record) bool { return e.Kind == KindDup && e.Comm == "trigger" })
 	if dup.NewFD != 0 || dup.Flags&FlagOldSocket == 0 || dup.Flags&FlagInetStdio == 0 {
 		t.Errorf("dup: NewFD %d Flags %#x, want 0 and old-socket|inet", dup.NewFD, dup.Flags)
 	}
-	ev := cg.waitFor(t, "exec of sh", func(e *Event) bool { return e.Kind == KindExec && e.Comm == "sh" })
+	ev := cg.waitFor(t, "exec of sh", func(e *Record) bool { return e.Kind == KindExec && e.Comm == "sh" })
 	if ev.Flags&FlagStdinSock == 0 || ev.Flags&FlagInetStdio == 0 || ev.Flags&FlagStdoutSock != 0 {
 		t.Errorf("Flags = %#x, want stdin-socket and inet-stdio, not stdout-socket", ev.Flags)
 	}
@@ -173,7 +173,7 @@ func TestHostSilent(t *testing.T) {
 	cg := r.newCgroup(t, KindsOf(KindOpen), 0)
 	dir := t.TempDir()
 	cg.trigger(t, dir, "open-rel", "barrier")
-	cg.waitFor(t, "barrier open", func(e *Event) bool { return e.Kind == KindOpen && e.RawPath == "barrier" })
+	cg.waitFor(t, "barrier open", func(e *Record) bool { return e.Kind == KindOpen && e.RawPath == "barrier" })
 	for _, e := range r.strays() {
 		if e.Path == hostPath || e.TGID == uint32(os.Getpid()) || e.Comm == "busybox" {
 			t.Errorf("host event leaked: %s pid %d comm %q path %q cgroup %d", e.Kind, e.TGID, e.Comm, e.Path, e.CgroupID)

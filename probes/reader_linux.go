@@ -13,8 +13,8 @@ import (
 )
 
 // Events returns the channel decoded events arrive on. It is closed by
-// Close. Each *Event is owned by the receiver from then on.
-func (p *Probes) Events() <-chan *Event {
+// Close. Each *Record is owned by the receiver from then on.
+func (p *Probes) Events() <-chan *Record {
 	return p.events
 }
 
@@ -28,7 +28,7 @@ func (p *Probes) read() {
 		p.readPerf()
 		return
 	}
-	var ev Event // reused for Options.Handler
+	var ev Record // reused for Options.Handler
 	deliver := func(raw []byte) { p.deliver(raw, &ev) }
 	for !p.stopping.Load() {
 		if p.ring.drain(deliver) > 0 {
@@ -55,7 +55,7 @@ const straggler = 10 * time.Millisecond
 // padding; decode reads only the lengths the kernel announced.
 func (p *Probes) readPerf() {
 	var rec perf.Record
-	var ev Event
+	var ev Record
 	for {
 		if err := p.perf.ReadInto(&rec); err != nil {
 			if errors.Is(err, perf.ErrClosed) || errors.Is(err, os.ErrClosed) {
@@ -73,11 +73,11 @@ func (p *Probes) readPerf() {
 }
 
 // deliver decodes one sample and hands it to the Handler (decoded into
-// reuse) or queues it (a new Event), or drops and counts it.
-func (p *Probes) deliver(raw []byte, reuse *Event) {
+// reuse) or queues it (a new Record), or drops and counts it.
+func (p *Probes) deliver(raw []byte, reuse *Record) {
 	ev := reuse
 	if p.handler == nil {
-		ev = new(Event)
+		ev = new(Record)
 	}
 	if err := decode(raw, ev); err != nil {
 		if p.decodeErrors.Add(1) == 1 {

@@ -16,10 +16,10 @@ import (
 func TestEventsCommandOnFile(t *testing.T) {
 	now := time.Now().UTC()
 	rec := []events.Event{
-		{Time: now.Add(-2 * time.Hour), Rule: events.Rule{ID: "shadow-file-read", Technique: "T1003.008"}, Pod: events.Pod{Name: "web", Namespace: "shop"}, Mitigation: events.Mitigation{Action: "isolate", Result: "applied"}, Count: 1},
-		{Time: now.Add(-5 * time.Minute), Rule: events.Rule{ID: "namespace-escape", Technique: "T1611"}, Pod: events.Pod{Name: "web", Namespace: "shop"}, Mitigation: events.Mitigation{Action: "terminate", Result: "applied"}, Count: 1},
-		{Time: now.Add(-4 * time.Minute), Rule: events.Rule{ID: "mount-in-container", Technique: "T1611"}, Pod: events.Pod{Name: "db", Namespace: "data"}, Mitigation: events.Mitigation{Action: "terminate", Result: "failed", Error: "boom"}, Count: 1},
-		{Time: now.Add(-3 * time.Minute), Rule: events.Rule{ID: "setuid-bit-set", Technique: "T1548.001"}, Pod: events.Pod{Name: "db", Namespace: "data"}, Mitigation: events.Mitigation{Action: "log", Result: "applied"}, Count: 3, Folded: true},
+		{Time: now.Add(-2 * time.Hour), Rule: events.Rule{ID: "shadow-file-read", Technique: "T1003.008"}, Pod: events.PodRef{Name: "web", Namespace: "shop"}, Mitigation: events.Outcome{Action: "isolate", Result: "applied"}, Count: 1},
+		{Time: now.Add(-5 * time.Minute), Rule: events.Rule{ID: "namespace-escape", Technique: "T1611"}, Pod: events.PodRef{Name: "web", Namespace: "shop"}, Mitigation: events.Outcome{Action: "terminate", Result: "applied"}, Count: 1},
+		{Time: now.Add(-4 * time.Minute), Rule: events.Rule{ID: "mount-in-container", Technique: "T1611"}, Pod: events.PodRef{Name: "db", Namespace: "data"}, Mitigation: events.Outcome{Action: "terminate", Result: "failed", Error: "boom"}, Count: 1},
+		{Time: now.Add(-3 * time.Minute), Rule: events.Rule{ID: "setuid-bit-set", Technique: "T1548.001"}, Pod: events.PodRef{Name: "db", Namespace: "data"}, Mitigation: events.Outcome{Action: "log", Result: "applied"}, Count: 3, Folded: true},
 	}
 	path := filepath.Join(t.TempDir(), "events.jsonl")
 	f, _ := os.Create(path)

@@ -25,7 +25,7 @@ import (
 // detector's, as the ring-buffer reader would call it.
 type fakeKernel struct {
 	mu      sync.Mutex
-	handler func(*probes.Event)
+	handler func(*probes.Record)
 	watched map[uint64]cgroupFilter
 	closed  bool
 }
@@ -212,16 +212,16 @@ func (r *rig) pod(name string, cg uint64, pid uint32, labels map[string]string) 
 		Pod:       workload.Pod{Name: name, Namespace: "default", UID: name + "-uid", Labels: labels}}
 	r.wl.add(id)
 	r.d.WorkloadsChanged([]workload.Identity{id}, nil)
-	r.emit(&probes.Event{Kind: probes.KindExec, PID: pid, TGID: pid, PPID: 1, CgroupID: cg, Exe: "/bin/sh", Filename: "/bin/sh", Args: []string{"sh"}, Comm: "sh"})
+	r.emit(&probes.Record{Kind: probes.KindExec, PID: pid, TGID: pid, PPID: 1, CgroupID: cg, Exe: "/bin/sh", Filename: "/bin/sh", Args: []string{"sh"}, Comm: "sh"})
 	return id
 }
 
 // readShadow is the kernel's event for `cat /etc/shadow` by pid.
 func (r *rig) readShadow(cg uint64, pid uint32) {
-	r.emit(&probes.Event{Kind: probes.KindOpen, PID: pid, TGID: pid, PPID: 1, CgroupID: cg, Comm: "sh", Path: "/etc/shadow", RawPath: "/etc/shadow"})
+	r.emit(&probes.Record{Kind: probes.KindOpen, PID: pid, TGID: pid, PPID: 1, CgroupID: cg, Comm: "sh", Path: "/etc/shadow", RawPath: "/etc/shadow"})
 }
 
-func (r *rig) emit(ev *probes.Event) {
+func (r *rig) emit(ev *probes.Record) {
 	r.k.mu.Lock()
 	h := r.k.handler
 	r.k.mu.Unlock()

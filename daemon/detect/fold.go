@@ -19,8 +19,8 @@ type folder struct {
 type fold struct {
 	first time.Time
 	last  events.Event
-	n     int               // repeats after the first
-	mit   events.Mitigation // what was done about the first
+	n     int            // repeats after the first
+	mit   events.Outcome // what was done about the first
 }
 
 // foldKey is what repeats share: the container and the rule.

@@ -8,8 +8,8 @@ import (
 )
 
 func foldSample(rule string) events.Event {
-	return events.Event{Rule: events.Rule{ID: rule}, Mitigation: events.Mitigation{Action: "isolate", Result: events.ResultApplied},
-		Container: events.Container{ID: "0123456789abcdef"}, Count: 1}
+	return events.Event{Rule: events.Rule{ID: rule}, Mitigation: events.Outcome{Action: "isolate", Result: events.ResultApplied},
+		Container: events.ContainerRef{ID: "0123456789abcdef"}, Count: 1}
 }
 
 func TestFolder(t *testing.T) {

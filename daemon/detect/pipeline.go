@@ -78,7 +78,7 @@ func (p *pipeline) forgetLater(id workload.Identity) {
 // handle evaluates one kernel event. It runs on the probes' reader
 // goroutine (probes.Options.Handler), so an event costs no hand-off; it
 // never blocks: mitigations and outputs are queued.
-func (p *pipeline) handle(ev *probes.Event) {
+func (p *pipeline) handle(ev *probes.Record) {
 drain:
 	for {
 		select {
@@ -120,7 +120,7 @@ func (p *pipeline) match(m *engine.Match) {
 	ev := p.toEvent(m)
 	action := m.Verdict.Mitigation
 	p.byRule.add(RuleAction{Rule: m.Rule.ID, Action: action})
-	ev.Mitigation = events.Mitigation{Action: action.String(), Result: events.ResultApplied}
+	ev.Mitigation = events.Outcome{Action: action.String(), Result: events.ResultApplied}
 	first := p.fold.admit(ev, p.now())
 	if action == catalog.Log {
 		if first {
@@ -142,7 +142,7 @@ func (p *pipeline) match(m *engine.Match) {
 	default:
 		p.mitigationDrops.Add(1)
 		if first {
-			ev.Mitigation = events.Mitigation{Action: action.String(), Result: events.ResultFailed, Error: "mitigation queue full: too many incidents at once"}
+			ev.Mitigation = events.Outcome{Action: action.String(), Result: events.ResultFailed, Error: "mitigation queue full: too many incidents at once"}
 			p.out.Emit(ev)
 		}
 	}
@@ -184,8 +184,8 @@ var results = map[mitigate.Result]string{
 }
 
 // mitigation writes what the mitigator did into an event's terms.
-func mitigation(action catalog.Mitigation, o mitigate.Outcome) events.Mitigation {
-	m := events.Mitigation{Action: action.String(), Result: results[o.Result], Detail: o.Detail, AppliedAt: o.AppliedAt}
+func mitigation(action catalog.Mitigation, o mitigate.Outcome) events.Outcome {
+	m := events.Outcome{Action: action.String(), Result: results[o.Result], Detail: o.Detail, AppliedAt: o.AppliedAt}
 	if o.Err != nil {
 		m.Error = o.Err.Error()
 	}
@@ -201,8 +201,8 @@ func (p *pipeline) toEvent(m *engine.Match) events.Event {
 		Cluster:   s.Cluster,
 		Rule:      events.Rule{ID: m.Rule.ID, Name: m.Rule.Name, Tactic: m.Rule.Tactic, Technique: m.Rule.Technique},
 		Ruleset:   m.Verdict.Ruleset,
-		Pod:       events.Pod{Name: m.Identity.Pod.Name, Namespace: m.Identity.Pod.Namespace, UID: m.Identity.Pod.UID, Labels: m.Identity.Pod.Labels},
-		Container: events.Container{ID: m.Identity.Container.ID, Name: m.Identity.Container.Name, Image: m.Identity.Container.Image},
+		Pod:       events.PodRef{Name: m.Identity.Pod.Name, Namespace: m.Identity.Pod.Namespace, UID: m.Identity.Pod.UID, Labels: m.Identity.Pod.Labels},
+		Container: events.ContainerRef{ID: m.Identity.Container.ID, Name: m.Identity.Container.Name, Image: m.Identity.Container.Image},
 		Process: events.Process{PID: e.TGID, PPID: m.Proc.PPID, UID: e.UID, Exe: m.Proc.Exe, Args: m.Proc.Args,
 			ParentExe: m.ParentExe, KilledInKernel: e.Killed()},
 		Kind:    e.Kind.String(),

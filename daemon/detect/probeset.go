@@ -54,7 +54,7 @@ func newProbeSet(rules Rules, w Workloads, settings *atomic.Pointer[Settings], l
 // attach loads and attaches the probes, handing their events to handler,
 // and programs them. It reports whether it attached them now: false when
 // they already were, or with the error that kept them out.
-func (s *probeSet) attach(handler func(*probes.Event)) (bool, error) {
+func (s *probeSet) attach(handler func(*probes.Record)) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.k != nil {
@@ -129,7 +129,7 @@ func (s *probeSet) watchLocked(id workload.Identity) {
 	if s.k == nil || id.Container.CgroupID == 0 {
 		return
 	}
-	kinds, kill := engine.Watch(s.rules.Current(), id.Pod.Labels, s.settings.Load().DryRun)
+	kinds, kill := engine.KernelNeeds(s.rules.Current(), id.Pod.Labels, s.settings.Load().DryRun)
 	cg := id.Container.CgroupID
 	if kinds == 0 {
 		s.unwatchLocked(cg)

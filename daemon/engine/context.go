@@ -9,7 +9,7 @@ import (
 
 // Ctx is what a rule condition sees: the event, its process and pod.
 type Ctx struct {
-	Ev    *probes.Event
+	Ev    *probes.Record
 	ID    workload.Identity
 	Proc  *Proc
 	procs *procTable

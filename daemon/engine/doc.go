@@ -20,7 +20,7 @@
 // it and the opens it needs. Everything else is derived from that list:
 // the catalog (daemon/catalog/rules.json, written by go generate), the
 // dispatch of conditions by event kind, the kinds and kills the kernel is
-// asked for (Watch) and the kernel's open prefilter (OpenFilter).
+// asked for (KernelNeeds) and the kernel's open prefilter (OpenFilter).
 // TestDerivedTablesAgree checks that they agree; TestAddingARule shows a
 // new rule reaching all of them.
 //

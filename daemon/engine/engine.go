@@ -19,7 +19,7 @@ type Resolver interface {
 type Match struct {
 	Rule      catalog.Rule
 	Verdict   rulesets.Verdict
-	Event     *probes.Event
+	Event     *probes.Record
 	Identity  workload.Identity
 	Proc      Proc
 	ParentExe string
@@ -61,7 +61,7 @@ func New(r Resolver, self Self) *Engine {
 func (e *Engine) SetRules(s *rulesets.Snapshot) { e.rules.Store(s) }
 
 // Handle evaluates one event and appends its matches to out.
-func (e *Engine) Handle(ev *probes.Event, out []Match) []Match {
+func (e *Engine) Handle(ev *probes.Record, out []Match) []Match {
 	id := e.resolver.Resolve(ev.CgroupID, ev.TGID)
 	var p *Proc
 	switch ev.Kind {
@@ -137,11 +137,11 @@ func (e *Engine) Forget(id workload.Identity) {
 	e.env.forget(id.Container.ID)
 }
 
-// Watch returns what the kernel must report for a pod with these labels
+// KernelNeeds returns what the kernel must report for a pod with these labels
 // under the snapshot: the event kinds its rules need (plus exec, fork and
 // exit, which keep the process table) and, unless dryRun, the in-kernel
 // kills of its terminate rules.
-func Watch(snap *rulesets.Snapshot, labels map[string]string, dryRun bool) (probes.KindSet, probes.KillSet) {
+func KernelNeeds(snap *rulesets.Snapshot, labels map[string]string, dryRun bool) (probes.KindSet, probes.KillSet) {
 	return managed.watch(snap, labels, dryRun)
 }
 

@@ -50,7 +50,7 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-func (w *world) handle(ev *probes.Event) []string {
+func (w *world) handle(ev *probes.Record) []string {
 	var ids []string
 	for _, m := range w.e.Handle(ev, nil) {
 		ids = append(ids, m.Rule.ID)
@@ -60,30 +60,30 @@ func (w *world) handle(ev *probes.Event) []string {
 	return ids
 }
 
-func exec(pid, ppid uint32, exe string, args ...string) *probes.Event {
-	return &probes.Event{Kind: probes.KindExec, PID: pid, TGID: pid, PPID: ppid, CgroupID: cg, Exe: exe, Filename: exe, Args: args, Comm: base(exe), UID: 0}
+func exec(pid, ppid uint32, exe string, args ...string) *probes.Record {
+	return &probes.Record{Kind: probes.KindExec, PID: pid, TGID: pid, PPID: ppid, CgroupID: cg, Exe: exe, Filename: exe, Args: args, Comm: base(exe), UID: 0}
 }
 
-func withComm(ev *probes.Event, comm string) *probes.Event { ev.Comm = comm; return ev }
-func withFlags(ev *probes.Event, f probes.Flags) *probes.Event {
+func withComm(ev *probes.Record, comm string) *probes.Record { ev.Comm = comm; return ev }
+func withFlags(ev *probes.Record, f probes.Flags) *probes.Record {
 	ev.Flags |= f
 	return ev
 }
 
-func ev(kind probes.Kind, pid uint32, fill func(*probes.Event)) *probes.Event {
-	e := &probes.Event{Kind: kind, PID: pid, TGID: pid, PPID: 100, CgroupID: cg, Comm: "sh", UID: 0}
+func ev(kind probes.Kind, pid uint32, fill func(*probes.Record)) *probes.Record {
+	e := &probes.Record{Kind: kind, PID: pid, TGID: pid, PPID: 100, CgroupID: cg, Comm: "sh", UID: 0}
 	fill(e)
 	return e
 }
 
-func open(pid uint32, path string, flags, mode uint32) *probes.Event {
-	return ev(probes.KindOpen, pid, func(e *probes.Event) { e.Path, e.FileFlags, e.Mode = path, flags, mode })
+func open(pid uint32, path string, flags, mode uint32) *probes.Record {
+	return ev(probes.KindOpen, pid, func(e *probes.Record) { e.Path, e.FileFlags, e.Mode = path, flags, mode })
 }
 
 // forkShell makes pid a child of the entrypoint running exe (from the
 // image), so its events are judged.
 func (w *world) child(pid uint32, exe string, args ...string) {
-	w.handle(&probes.Event{Kind: probes.KindFork, PID: 100, TGID: 100, CgroupID: cg, ChildPID: pid})
+	w.handle(&probes.Record{Kind: probes.KindFork, PID: 100, TGID: 100, CgroupID: cg, ChildPID: pid})
 	w.handle(exec(pid, 100, exe, args...))
 }
 
@@ -119,18 +119,18 @@ func TestRules(t *testing.T) {
 		{"shell-spawned-by-server",
 			func(w *world) []string {
 				w.child(200, "/usr/sbin/nginx", "nginx")
-				w.handle(&probes.Event{Kind: probes.KindFork, TGID: 200, CgroupID: cg, ChildPID: 201})
+				w.handle(&probes.Record{Kind: probes.KindFork, TGID: 200, CgroupID: cg, ChildPID: 201})
 				return w.handle(exec(201, 200, "/bin/sh", "sh", "-c", "id"))
 			},
 			func(w *world) []string { return w.handle(exec(201, 100, "/bin/sh", "sh", "-c", "date")) }, nil},
 		{"reverse-shell",
 			func(w *world) []string {
 				w.child(200, "/usr/bin/python3", "python3")
-				return w.handle(withFlags(ev(probes.KindDup, 200, func(e *probes.Event) { e.OldFD, e.NewFD = 3, 0 }), probes.FlagInetStdio|probes.FlagOldSocket))
+				return w.handle(withFlags(ev(probes.KindDup, 200, func(e *probes.Record) { e.OldFD, e.NewFD = 3, 0 }), probes.FlagInetStdio|probes.FlagOldSocket))
 			},
 			func(w *world) []string {
 				w.child(200, "/usr/sbin/httpd", "httpd") // inetd-style server: accepted socket on stdio
-				return w.handle(withFlags(withComm(ev(probes.KindDup, 200, func(e *probes.Event) { e.OldFD, e.NewFD = 3, 0 }), "httpd"), probes.FlagInetStdio|probes.FlagOldSocket))
+				return w.handle(withFlags(withComm(ev(probes.KindDup, 200, func(e *probes.Record) { e.OldFD, e.NewFD = 3, 0 }), "httpd"), probes.FlagInetStdio|probes.FlagOldSocket))
 			}, nil},
 		{"netcat-remote-exec",
 			func(w *world) []string {
@@ -163,10 +163,10 @@ func TestRules(t *testing.T) {
 			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/curl", "curl", "http://e")) }, nil},
 		{"outbound-nonstandard-port-from-shell",
 			func(w *world) []string {
-				return w.handle(ev(probes.KindConnect, 100, func(e *probes.Event) { e.Family, e.Addr, e.Port = afInet, netip.MustParseAddr("10.1.2.3"), 4444 }))
+				return w.handle(ev(probes.KindConnect, 100, func(e *probes.Record) { e.Family, e.Addr, e.Port = afInet, netip.MustParseAddr("10.1.2.3"), 4444 }))
 			},
 			func(w *world) []string {
-				return w.handle(ev(probes.KindConnect, 100, func(e *probes.Event) { e.Family, e.Addr, e.Port = afInet, netip.MustParseAddr("10.1.2.3"), 443 }))
+				return w.handle(ev(probes.KindConnect, 100, func(e *probes.Record) { e.Family, e.Addr, e.Port = afInet, netip.MustParseAddr("10.1.2.3"), 443 }))
 			}, nil},
 		{"fileless-exec-memfd",
 			func(w *world) []string {
@@ -175,27 +175,27 @@ func TestRules(t *testing.T) {
 			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/memfd-tool", "memfd-tool")) }, nil},
 		{"ptrace-injection",
 			func(w *world) []string {
-				return w.handle(ev(probes.KindPtrace, 100, func(e *probes.Event) { e.Request, e.TargetPID = ptraceAttach, 300 }))
+				return w.handle(ev(probes.KindPtrace, 100, func(e *probes.Record) { e.Request, e.TargetPID = ptraceAttach, 300 }))
 			},
 			func(w *world) []string {
-				return w.handle(ev(probes.KindPtrace, 100, func(e *probes.Event) { e.Request, e.TargetPID = 0 /* TRACEME */, 0 }))
+				return w.handle(ev(probes.KindPtrace, 100, func(e *probes.Record) { e.Request, e.TargetPID = 0 /* TRACEME */, 0 }))
 			}, nil},
 		{"proc-mem-access",
 			func(w *world) []string { return w.handle(open(100, "/proc/1/mem", 0, 0)) },
 			func(w *world) []string { return w.handle(open(100, "/proc/self/mem", 0, 0)) }, nil},
 		{"bpf-program-load",
 			func(w *world) []string {
-				return w.handle(ev(probes.KindBPF, 100, func(e *probes.Event) { e.Cmd = bpfProgLoad }))
+				return w.handle(ev(probes.KindBPF, 100, func(e *probes.Record) { e.Cmd = bpfProgLoad }))
 			},
 			func(w *world) []string {
-				return w.handle(ev(probes.KindBPF, 100, func(e *probes.Event) { e.Cmd = 0 /* MAP_CREATE */ }))
+				return w.handle(ev(probes.KindBPF, 100, func(e *probes.Record) { e.Cmd = 0 /* MAP_CREATE */ }))
 			}, nil},
 		{"clear-logs",
 			func(w *world) []string { return w.handle(open(100, "/var/log/auth.log", 0x201, 0)) },
 			func(w *world) []string { return w.handle(open(100, "/var/log/auth.log", 0x401, 0)) }, nil},
 		{"clear-history",
 			func(w *world) []string {
-				return w.handle(ev(probes.KindUnlink, 100, func(e *probes.Event) { e.Path = "/root/.bash_history" }))
+				return w.handle(ev(probes.KindUnlink, 100, func(e *probes.Record) { e.Path = "/root/.bash_history" }))
 			},
 			func(w *world) []string { return w.handle(open(100, "/root/.bash_history", 0, 0)) }, nil},
 		{"dynamic-linker-hijack",
@@ -226,24 +226,24 @@ func TestRules(t *testing.T) {
 			func(w *world) []string { return w.handle(exec(200, 100, "/bin/grep", "grep", "-r", "TODO", "/src")) }, nil},
 		{"cloud-metadata-access",
 			func(w *world) []string {
-				return w.handle(ev(probes.KindConnect, 100, func(e *probes.Event) { e.Family, e.Addr, e.Port = afInet, netip.MustParseAddr("169.254.169.254"), 80 }))
+				return w.handle(ev(probes.KindConnect, 100, func(e *probes.Record) { e.Family, e.Addr, e.Port = afInet, netip.MustParseAddr("169.254.169.254"), 80 }))
 			},
 			func(w *world) []string {
-				return w.handle(ev(probes.KindConnect, 100, func(e *probes.Event) { e.Family, e.Addr, e.Port = afInet, netip.MustParseAddr("169.254.169.253"), 80 }))
+				return w.handle(ev(probes.KindConnect, 100, func(e *probes.Record) { e.Family, e.Addr, e.Port = afInet, netip.MustParseAddr("169.254.169.253"), 80 }))
 			}, nil},
 		{"container-runtime-socket",
 			func(w *world) []string {
-				return w.handle(ev(probes.KindConnect, 100, func(e *probes.Event) { e.Family, e.UnixPath = afUnix, "/host/run/containerd/containerd.sock" }))
+				return w.handle(ev(probes.KindConnect, 100, func(e *probes.Record) { e.Family, e.UnixPath = afUnix, "/host/run/containerd/containerd.sock" }))
 			},
 			func(w *world) []string {
-				return w.handle(ev(probes.KindConnect, 100, func(e *probes.Event) { e.Family, e.UnixPath = afUnix, "/run/app.sock" }))
+				return w.handle(ev(probes.KindConnect, 100, func(e *probes.Record) { e.Family, e.UnixPath = afUnix, "/run/app.sock" }))
 			}, nil},
 		{"packet-capture",
 			func(w *world) []string {
-				return w.handle(ev(probes.KindSocket, 100, func(e *probes.Event) { e.Family, e.SockType = afPacket, sockRaw }))
+				return w.handle(ev(probes.KindSocket, 100, func(e *probes.Record) { e.Family, e.SockType = afPacket, sockRaw }))
 			},
 			func(w *world) []string {
-				return w.handle(ev(probes.KindSocket, 100, func(e *probes.Event) { e.Family, e.SockType = afInet, 1 }))
+				return w.handle(ev(probes.KindSocket, 100, func(e *probes.Record) { e.Family, e.SockType = afInet, 1 }))
 			}, nil},
 		{"network-scanner",
 			func(w *world) []string { return w.handle(exec(200, 100, "/bin/nc", "nc", "-zv", "10.0.0.1", "1-1024")) },
@@ -253,7 +253,7 @@ func TestRules(t *testing.T) {
 			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/ssh-keygen", "ssh-keygen")) }, nil},
 		{"kernel-module-load",
 			func(w *world) []string {
-				return w.handle(ev(probes.KindModule, 100, func(e *probes.Event) { e.ModuleFD = 3 }))
+				return w.handle(ev(probes.KindModule, 100, func(e *probes.Record) { e.ModuleFD = 3 }))
 			},
 			func(w *world) []string { return w.handle(open(100, "/lib/modules/x.ko", 0, 0)) }, nil},
 		{"write-below-binary-dir",
@@ -282,10 +282,10 @@ func TestRules(t *testing.T) {
 			func(w *world) []string { return w.handle(open(100, "/etc/systemd/system/evil.service", 0, 0)) }, []string{"write-below-etc"}},
 		{"namespace-escape",
 			func(w *world) []string {
-				return w.handle(ev(probes.KindUnshare, 100, func(e *probes.Event) { e.NSFlags = cloneNewUser | cloneNewNS }))
+				return w.handle(ev(probes.KindUnshare, 100, func(e *probes.Record) { e.NSFlags = cloneNewUser | cloneNewNS }))
 			},
 			func(w *world) []string {
-				return w.handle(ev(probes.KindUnshare, 100, func(e *probes.Event) { e.NSFlags = 0x400 /* CLONE_FILES */ }))
+				return w.handle(ev(probes.KindUnshare, 100, func(e *probes.Record) { e.NSFlags = 0x400 /* CLONE_FILES */ }))
 			}, nil},
 		{"cgroup-release-agent",
 			func(w *world) []string { return w.handle(open(100, "/tmp/cg/release_agent", 0x1, 0)) },
@@ -295,10 +295,10 @@ func TestRules(t *testing.T) {
 			func(w *world) []string { return w.handle(open(100, "/proc/sys/kernel/core_pattern", 0, 0)) }, nil},
 		{"mount-in-container",
 			func(w *world) []string {
-				return w.handle(ev(probes.KindMount, 100, func(e *probes.Event) { e.Source, e.Target, e.FSType = "/dev/vda", "/mnt", "ext4" }))
+				return w.handle(ev(probes.KindMount, 100, func(e *probes.Record) { e.Source, e.Target, e.FSType = "/dev/vda", "/mnt", "ext4" }))
 			},
 			func(w *world) []string {
-				return w.handle(ev(probes.KindMount, 100, func(e *probes.Event) { e.Source, e.Target, e.FSType = "tmpfs", "/mnt", "tmpfs" }))
+				return w.handle(ev(probes.KindMount, 100, func(e *probes.Record) { e.Source, e.Target, e.FSType = "tmpfs", "/mnt", "tmpfs" }))
 			}, nil},
 		{"host-device-access",
 			func(w *world) []string { return w.handle(open(100, "/dev/vda", 0, 0)) },
@@ -308,17 +308,17 @@ func TestRules(t *testing.T) {
 			func(w *world) []string { return w.handle(open(100, "/proc/self/exe", 0, 0)) }, nil},
 		{"privilege-raise-to-root",
 			func(w *world) []string {
-				return w.handle(ev(probes.KindSetID, 100, func(e *probes.Event) { e.UID, e.IDs = 1000, [3]int32{0, -1, -1} }))
+				return w.handle(ev(probes.KindSetID, 100, func(e *probes.Record) { e.UID, e.IDs = 1000, [3]int32{0, -1, -1} }))
 			},
 			func(w *world) []string {
-				return w.handle(ev(probes.KindSetID, 100, func(e *probes.Event) { e.UID, e.IDs = 0, [3]int32{1000, -1, -1} }))
+				return w.handle(ev(probes.KindSetID, 100, func(e *probes.Record) { e.UID, e.IDs = 0, [3]int32{1000, -1, -1} }))
 			}, nil},
 		{"setuid-bit-set",
 			func(w *world) []string {
-				return w.handle(ev(probes.KindChmod, 100, func(e *probes.Event) { e.Path, e.Mode = "/app/sh", 0o4755 }))
+				return w.handle(ev(probes.KindChmod, 100, func(e *probes.Record) { e.Path, e.Mode = "/app/sh", 0o4755 }))
 			},
 			func(w *world) []string {
-				return w.handle(ev(probes.KindChmod, 100, func(e *probes.Event) { e.Path, e.Mode = "/app/data", 0o644 }))
+				return w.handle(ev(probes.KindChmod, 100, func(e *probes.Record) { e.Path, e.Mode = "/app/data", 0o644 }))
 			}, []string{"new-executable-in-container"}},
 		{"sudo-in-container",
 			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/sudo", "sudo", "id")) },
@@ -331,11 +331,11 @@ func TestRules(t *testing.T) {
 		{"mining-pool-connection",
 			func(w *world) []string {
 				w.child(200, "/app/server", "server")
-				return w.handle(ev(probes.KindConnect, 200, func(e *probes.Event) { e.Family, e.Addr, e.Port = afInet, netip.MustParseAddr("8.8.4.4"), 3333 }))
+				return w.handle(ev(probes.KindConnect, 200, func(e *probes.Record) { e.Family, e.Addr, e.Port = afInet, netip.MustParseAddr("8.8.4.4"), 3333 }))
 			},
 			func(w *world) []string {
 				w.child(200, "/app/server", "server")
-				return w.handle(ev(probes.KindConnect, 200, func(e *probes.Event) { e.Family, e.Addr, e.Port = afInet, netip.MustParseAddr("10.0.0.5"), 3333 }))
+				return w.handle(ev(probes.KindConnect, 200, func(e *probes.Record) { e.Family, e.Addr, e.Port = afInet, netip.MustParseAddr("10.0.0.5"), 3333 }))
 			}, nil},
 		{"data-destruction",
 			func(w *world) []string {
@@ -384,7 +384,7 @@ func TestRuntimeInitIsNotJudged(t *testing.T) {
 	w := newWorld(t)
 	// runc:[2:INIT] of a new exec session mounting and calling setns before
 	// it executes the user's command: not an attack.
-	if got := w.handle(ev(probes.KindSetns, 555, func(e *probes.Event) { e.PPID = 9000; e.Comm = "runc:[2:INIT]" })); len(got) != 0 {
+	if got := w.handle(ev(probes.KindSetns, 555, func(e *probes.Record) { e.PPID = 9000; e.Comm = "runc:[2:INIT]" })); len(got) != 0 {
 		t.Fatalf("runtime init judged: %v", got)
 	}
 	if got := w.handle(withFlags(exec(555, 9000, "/bin/sh", "sh"), probes.FlagTTY)); strings.Join(got, ",") != "terminal-shell-in-container" {
@@ -396,14 +396,14 @@ func TestSelectionAndWatch(t *testing.T) {
 	snap := &rulesets.Snapshot{Generation: 1, Rulesets: []*rulesets.Ruleset{
 		{Name: "php", Labels: map[string]string{"app": "php"}, Rules: map[string]catalog.Mitigation{"fileless-exec-memfd": catalog.Terminate, "shadow-file-read": catalog.Log}},
 	}}
-	kinds, kill := Watch(snap, map[string]string{"app": "php"}, false)
+	kinds, kill := KernelNeeds(snap, map[string]string{"app": "php"}, false)
 	if !kinds.Has(probes.KindExec) || !kinds.Has(probes.KindOpen) || kinds.Has(probes.KindConnect) || kill != probes.KillMemfdExec {
 		t.Fatalf("kinds %v kill %v", kinds, kill)
 	}
-	if _, kill := Watch(snap, map[string]string{"app": "php"}, true); kill != 0 {
+	if _, kill := KernelNeeds(snap, map[string]string{"app": "php"}, true); kill != 0 {
 		t.Fatalf("dry run must arm no kill: %v", kill)
 	}
-	if kinds, _ := Watch(snap, map[string]string{"app": "nginx"}, false); kinds != 0 {
+	if kinds, _ := KernelNeeds(snap, map[string]string{"app": "nginx"}, false); kinds != 0 {
 		t.Fatalf("unselected pod: kinds %v", kinds)
 	}
 	e := New(fakeResolver{initPID: 100}, Self{})
@@ -418,4 +418,4 @@ func TestSelectionAndWatch(t *testing.T) {
 	}
 }
 
-func hostEvent(e *probes.Event) *probes.Event { e.CgroupID = 0; return e }
+func hostEvent(e *probes.Record) *probes.Record { e.CgroupID = 0; return e }

@@ -13,7 +13,7 @@ import (
 // checkOpenFilter runs from world.handle: an open event that some rule
 // matched must pass the kernel's open prefilter for the rules in force,
 // by its Go mirror. Every open case of every engine test goes through it.
-func checkOpenFilter(w *world, ev *probes.Event, matched []string) {
+func checkOpenFilter(w *world, ev *probes.Record, matched []string) {
 	w.t.Helper()
 	if ev.Kind != probes.KindOpen || len(matched) == 0 {
 		return

@@ -97,7 +97,7 @@ func (t *procTable) evict() {
 }
 
 // exec records an execution and returns the process as it is now.
-func (t *procTable) exec(ev *probes.Event, initPID uint32) *Proc {
+func (t *procTable) exec(ev *probes.Record, initPID uint32) *Proc {
 	p := &Proc{TGID: ev.TGID, PPID: ev.PPID, CgroupID: ev.CgroupID, Exe: ev.Exe, Args: ev.Args, Comm: ev.Comm, UID: ev.UID,
 		Upper: ev.Flags&probes.FlagUpper != 0, Memfd: ev.Flags&probes.FlagMemfd != 0, TTY: ev.Flags&probes.FlagTTY != 0}
 	if p.Exe == "" {
@@ -122,7 +122,7 @@ func (t *procTable) exec(ev *probes.Event, initPID uint32) *Proc {
 }
 
 // fork copies the parent's knowledge to a new child.
-func (t *procTable) fork(ev *probes.Event) {
+func (t *procTable) fork(ev *probes.Record) {
 	parent := t.procs[ev.TGID]
 	if parent == nil || ev.ChildPID == 0 {
 		return
@@ -132,12 +132,12 @@ func (t *procTable) fork(ev *probes.Event) {
 	t.put(&child)
 }
 
-func (t *procTable) exit(ev *probes.Event) { delete(t.procs, ev.TGID) }
+func (t *procTable) exit(ev *probes.Record) { delete(t.procs, ev.TGID) }
 
 // lookup returns the process behind a non-exec event, learning it when
 // it is new: from its parent when a fork event was lost, from /proc when
 // it predates podguard, or as the runtime's init otherwise.
-func (t *procTable) lookup(ev *probes.Event) *Proc {
+func (t *procTable) lookup(ev *probes.Record) *Proc {
 	if p := t.procs[ev.TGID]; p != nil {
 		return p
 	}

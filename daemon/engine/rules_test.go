@@ -29,7 +29,7 @@ type derived struct {
 }
 
 // derive builds the views through the functions the product uses: an
-// Engine's per-pod dispatch, Watch and OpenFilter (their bodies, on tab).
+// Engine's per-pod dispatch, KernelNeeds and OpenFilter (their bodies, on tab).
 func derive(tab *table, cat []catalog.Rule) derived {
 	only := func(id string, m catalog.Mitigation) *rulesets.Snapshot {
 		return &rulesets.Snapshot{Generation: 1, Rulesets: []*rulesets.Ruleset{{Name: "t", Rules: map[string]catalog.Mitigation{id: m}}}}

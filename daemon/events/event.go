@@ -9,9 +9,9 @@ type Event struct {
 	Cluster    string         `json:"cluster,omitempty"`
 	Rule       Rule           `json:"rule"`
 	Ruleset    string         `json:"ruleset"`
-	Mitigation Mitigation     `json:"mitigation"`
-	Pod        Pod            `json:"pod"`
-	Container  Container      `json:"container"`
+	Mitigation Outcome        `json:"mitigation"`
+	Pod        PodRef         `json:"pod"`
+	Container  ContainerRef   `json:"container"`
 	Process    Process        `json:"process"`
 	Kind       string         `json:"event"`
 	Details    map[string]any `json:"details,omitempty"`
@@ -30,8 +30,8 @@ type Rule struct {
 	Technique string `json:"technique"`
 }
 
-// Mitigation is what podguard did about the event.
-type Mitigation struct {
+// Outcome is what podguard did about the event.
+type Outcome struct {
 	Action string `json:"action"` // log | isolate | terminate
 	Result string `json:"result"` // applied | failed | dry-run
 	Error  string `json:"error,omitempty"`
@@ -48,16 +48,16 @@ const (
 	ResultDryRun  = "dry-run"
 )
 
-// Pod identifies the pod.
-type Pod struct {
+// PodRef identifies the pod.
+type PodRef struct {
 	Name      string            `json:"name"`
 	Namespace string            `json:"namespace"`
 	UID       string            `json:"uid"`
 	Labels    map[string]string `json:"labels"`
 }
 
-// Container identifies the container.
-type Container struct {
+// ContainerRef identifies the container.
+type ContainerRef struct {
 	ID    string `json:"id"`
 	Name  string `json:"name"`
 	Image string `json:"image"`

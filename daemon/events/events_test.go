@@ -19,9 +19,9 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func sample(rule string) Event {
 	return Event{Time: time.Now().UTC(), Node: "n1", Rule: Rule{ID: rule, Name: "Password hashes read", Tactic: "TA0006", Technique: "T1003.008"},
-		Ruleset: "php", Mitigation: Mitigation{Action: "isolate", Result: "applied"},
-		Pod:       Pod{Name: "web", Namespace: "shop", UID: "u1", Labels: map[string]string{"app": "php"}},
-		Container: Container{ID: "0123456789abcdef", Name: "php", Image: "php:8"},
+		Ruleset: "php", Mitigation: Outcome{Action: "isolate", Result: "applied"},
+		Pod:       PodRef{Name: "web", Namespace: "shop", UID: "u1", Labels: map[string]string{"app": "php"}},
+		Container: ContainerRef{ID: "0123456789abcdef", Name: "php", Image: "php:8"},
 		Process:   Process{PID: 42, Exe: "/bin/cat", Args: []string{"cat", "/etc/shadow"}}, Kind: "open",
 		Details: map[string]any{"path": "/etc/shadow"}, Count: 1}
 }

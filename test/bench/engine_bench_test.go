@@ -39,15 +39,15 @@ func defaultEngine(tb testing.TB) *engine.Engine {
 		engine.Self{PID: 7, Paths: []string{"/etc/podguard", "/var/lib/podguard"}})
 	e.SetRules(&rulesets.Snapshot{Generation: 1, Rulesets: []*rulesets.Ruleset{rs}})
 	// The container's init, then the workload process.
-	e.Handle(&probes.Event{Kind: probes.KindExec, TGID: 100, PID: 100, PPID: 1, CgroupID: benchCgroup, Comm: "sleep", Exe: "/bin/busybox", Filename: "/bin/sleep", Args: []string{"sleep", "infinity"}, Cwd: "/"}, nil)
-	e.Handle(&probes.Event{Kind: probes.KindFork, TGID: 200, PID: 200, PPID: 100, CgroupID: benchCgroup, Comm: "sleep"}, nil)
-	e.Handle(&probes.Event{Kind: probes.KindExec, TGID: 200, PID: 200, PPID: 100, CgroupID: benchCgroup, Comm: "bench", Exe: "/bench", Filename: "/bench", Args: []string{"bench"}, Cwd: "/"}, nil)
+	e.Handle(&probes.Record{Kind: probes.KindExec, TGID: 100, PID: 100, PPID: 1, CgroupID: benchCgroup, Comm: "sleep", Exe: "/bin/busybox", Filename: "/bin/sleep", Args: []string{"sleep", "infinity"}, Cwd: "/"}, nil)
+	e.Handle(&probes.Record{Kind: probes.KindFork, TGID: 200, PID: 200, PPID: 100, CgroupID: benchCgroup, Comm: "sleep"}, nil)
+	e.Handle(&probes.Record{Kind: probes.KindExec, TGID: 200, PID: 200, PPID: 100, CgroupID: benchCgroup, Comm: "bench", Exe: "/bench", Filename: "/bench", Args: []string{"bench"}, Cwd: "/"}, nil)
 	return e
 }
 
 func benchOpen(b *testing.B, path string, wantMatch bool) {
 	e := defaultEngine(b)
-	ev := &probes.Event{Kind: probes.KindOpen, TGID: 200, PID: 200, PPID: 100, CgroupID: benchCgroup, Comm: "bench",
+	ev := &probes.Record{Kind: probes.KindOpen, TGID: 200, PID: 200, PPID: 100, CgroupID: benchCgroup, Comm: "bench",
 		Path: path, RawPath: path, DirFD: -100}
 	out := e.Handle(ev, nil)
 	if (len(out) > 0) != wantMatch {
@@ -66,10 +66,10 @@ func BenchmarkEngineOpenHit(b *testing.B)  { benchOpen(b, "/etc/shadow", true) }
 // engine sees it: fork, exec of busybox `true`, exit.
 func BenchmarkEngineExecStorm(b *testing.B) {
 	e := defaultEngine(b)
-	fork := &probes.Event{Kind: probes.KindFork, TGID: 200, PID: 200, PPID: 100, CgroupID: benchCgroup, Comm: "bench", ChildPID: 300}
-	exec := &probes.Event{Kind: probes.KindExec, TGID: 300, PID: 300, PPID: 200, CgroupID: benchCgroup, Comm: "true",
+	fork := &probes.Record{Kind: probes.KindFork, TGID: 200, PID: 200, PPID: 100, CgroupID: benchCgroup, Comm: "bench", ChildPID: 300}
+	exec := &probes.Record{Kind: probes.KindExec, TGID: 300, PID: 300, PPID: 200, CgroupID: benchCgroup, Comm: "true",
 		Exe: "/bin/busybox", Filename: "/bin/true", Args: []string{"true"}, Cwd: "/"}
-	exit := &probes.Event{Kind: probes.KindExit, TGID: 300, PID: 300, PPID: 200, CgroupID: benchCgroup, Comm: "true"}
+	exit := &probes.Record{Kind: probes.KindExit, TGID: 300, PID: 300, PPID: 200, CgroupID: benchCgroup, Comm: "true"}
 	var out []engine.Match
 	b.ReportAllocs()
 	for b.Loop() {

@@ -54,52 +54,52 @@ func TestPodEveryKind(t *testing.T) {
 
 	checks := []struct {
 		what  string
-		match func(*probes.Event) bool
+		match func(*probes.Record) bool
 	}{
-		{"exec of the trigger from the upper layer", func(e *probes.Event) bool {
+		{"exec of the trigger from the upper layer", func(e *probes.Record) bool {
 			return e.Kind == probes.KindExec && e.Exe == "/trigger" && e.Flags&probes.FlagUpper != 0
 		}},
-		{"fork", func(e *probes.Event) bool { return e.Kind == probes.KindFork && e.ChildPID != 0 }},
-		{"exit", func(e *probes.Event) bool { return e.Kind == probes.KindExit }},
-		{"mkdir d", func(e *probes.Event) bool { return e.Kind == probes.KindMkdir && e.Path == "/tmp/k/d" }},
-		{"open d/a with O_CREAT", func(e *probes.Event) bool {
+		{"fork", func(e *probes.Record) bool { return e.Kind == probes.KindFork && e.ChildPID != 0 }},
+		{"exit", func(e *probes.Record) bool { return e.Kind == probes.KindExit }},
+		{"mkdir d", func(e *probes.Record) bool { return e.Kind == probes.KindMkdir && e.Path == "/tmp/k/d" }},
+		{"open d/a with O_CREAT", func(e *probes.Record) bool {
 			return e.Kind == probes.KindOpen && e.Path == "/tmp/k/d/a" && e.FileFlags&0x40 != 0
 		}},
-		{"rename d/a to d/b", func(e *probes.Event) bool {
+		{"rename d/a to d/b", func(e *probes.Record) bool {
 			return e.Kind == probes.KindRename && e.Path == "/tmp/k/d/a" && e.Path2 == "/tmp/k/d/b"
 		}},
-		{"link", func(e *probes.Event) bool { return e.Kind == probes.KindLink && e.Path2 == "/tmp/k/d/hard" }},
-		{"symlink", func(e *probes.Event) bool {
+		{"link", func(e *probes.Record) bool { return e.Kind == probes.KindLink && e.Path2 == "/tmp/k/d/hard" }},
+		{"symlink", func(e *probes.Record) bool {
 			return e.Kind == probes.KindSymlink && e.Path == "/etc/hostname" && e.Path2 == "/tmp/k/d/sym"
 		}},
-		{"chmod 4755", func(e *probes.Event) bool {
+		{"chmod 4755", func(e *probes.Record) bool {
 			return e.Kind == probes.KindChmod && e.Path == "/tmp/k/d/b" && e.Mode == 0o4755
 		}},
-		{"unlink", func(e *probes.Event) bool { return e.Kind == probes.KindUnlink && e.Path == "/tmp/k/d/sym" }},
-		{"bpf", func(e *probes.Event) bool { return e.Kind == probes.KindBPF && e.Cmd == 0 }},
+		{"unlink", func(e *probes.Record) bool { return e.Kind == probes.KindUnlink && e.Path == "/tmp/k/d/sym" }},
+		{"bpf", func(e *probes.Record) bool { return e.Kind == probes.KindBPF && e.Cmd == 0 }},
 		// Target pids are as the caller passed them: in the pod's pid
 		// namespace, not the host's.
-		{"process_vm_writev", func(e *probes.Event) bool {
+		{"process_vm_writev", func(e *probes.Record) bool {
 			return e.Kind == probes.KindVMWrite && e.TargetPID > 0 && e.TargetPID != int32(e.TGID)
 		}},
-		{"memfd_create", func(e *probes.Event) bool { return e.Kind == probes.KindMemfd && e.Name == "pg-misc" }},
-		{"kill", func(e *probes.Event) bool { return e.Kind == probes.KindKill && e.TargetPID > 0 }},
-		{"unshare", func(e *probes.Event) bool { return e.Kind == probes.KindUnshare && e.NSFlags == 0x20000 }},
-		{"ptrace attach", func(e *probes.Event) bool { return e.Kind == probes.KindPtrace && e.Request == 16 && e.TargetPID > 0 }},
-		{"module load", func(e *probes.Event) bool { return e.Kind == probes.KindModule }},
-		{"dup of a socket onto stdin", func(e *probes.Event) bool {
+		{"memfd_create", func(e *probes.Record) bool { return e.Kind == probes.KindMemfd && e.Name == "pg-misc" }},
+		{"kill", func(e *probes.Record) bool { return e.Kind == probes.KindKill && e.TargetPID > 0 }},
+		{"unshare", func(e *probes.Record) bool { return e.Kind == probes.KindUnshare && e.NSFlags == 0x20000 }},
+		{"ptrace attach", func(e *probes.Record) bool { return e.Kind == probes.KindPtrace && e.Request == 16 && e.TargetPID > 0 }},
+		{"module load", func(e *probes.Record) bool { return e.Kind == probes.KindModule }},
+		{"dup of a socket onto stdin", func(e *probes.Record) bool {
 			return e.Kind == probes.KindDup && e.NewFD == 0 && e.Flags&probes.FlagInetStdio != 0
 		}},
-		{"socket", func(e *probes.Event) bool { return e.Kind == probes.KindSocket && e.Family == 2 }},
-		{"connect to 127.0.0.1:9", func(e *probes.Event) bool {
+		{"socket", func(e *probes.Record) bool { return e.Kind == probes.KindSocket && e.Family == 2 }},
+		{"connect to 127.0.0.1:9", func(e *probes.Record) bool {
 			return e.Kind == probes.KindConnect && e.Addr.String() == "127.0.0.1" && e.Port == 9
 		}},
-		{"setuid to nobody", func(e *probes.Event) bool { return e.Kind == probes.KindSetID && e.IDs[0] == 65534 }},
-		{"mount proc", func(e *probes.Event) bool {
+		{"setuid to nobody", func(e *probes.Record) bool { return e.Kind == probes.KindSetID && e.IDs[0] == 65534 }},
+		{"mount proc", func(e *probes.Record) bool {
 			return e.Kind == probes.KindMount && e.FSType == "proc" && e.Target == "/mnt/p"
 		}},
-		{"umount", func(e *probes.Event) bool { return e.Kind == probes.KindUmount && e.Target == "/mnt/p" }},
-		{"setns", func(e *probes.Event) bool { return e.Kind == probes.KindSetns }},
+		{"umount", func(e *probes.Record) bool { return e.Kind == probes.KindUmount && e.Target == "/mnt/p" }},
+		{"setns", func(e *probes.Record) bool { return e.Kind == probes.KindSetns }},
 	}
 	for _, ch := range checks {
 		c.waitFor(t, ch.what, ch.match)

@@ -14,7 +14,7 @@ import (
 // collector keeps the events of one cgroup from a Probes instance.
 type collector struct {
 	mu     sync.Mutex
-	events []*probes.Event
+	events []*probes.Record
 	cg     uint64
 }
 
@@ -33,7 +33,7 @@ func collect(p *probes.Probes, cg uint64) *collector {
 }
 
 // waitFor returns the first event matching match (10 s deadline).
-func (c *collector) waitFor(t *testing.T, what string, match func(*probes.Event) bool) *probes.Event {
+func (c *collector) waitFor(t *testing.T, what string, match func(*probes.Record) bool) *probes.Record {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -51,10 +51,10 @@ func (c *collector) waitFor(t *testing.T, what string, match func(*probes.Event)
 	return nil
 }
 
-func (c *collector) all() []*probes.Event {
+func (c *collector) all() []*probes.Record {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]*probes.Event(nil), c.events...)
+	return append([]*probes.Record(nil), c.events...)
 }
 
 // TestPodDrift: in a real container, a binary copied into the container
@@ -79,20 +79,20 @@ func TestPodDrift(t *testing.T) {
 	if _, code := pod.Exec(t, "app", "cp", "/bin/busybox", "/echo"); code != 0 {
 		t.Fatalf("cp exit %d", code)
 	}
-	image := c.waitFor(t, "exec of cp", func(e *probes.Event) bool {
+	image := c.waitFor(t, "exec of cp", func(e *probes.Record) bool {
 		return e.Kind == probes.KindExec && len(e.Args) > 0 && e.Args[0] == "cp"
 	})
 	if image.Exe != "/bin/busybox" || image.Flags&probes.FlagUpper != 0 {
 		t.Errorf("image binary: Exe %q flags %#x, want /bin/busybox without FlagUpper", image.Exe, image.Flags)
 	}
-	c.waitFor(t, "open of the copy", func(e *probes.Event) bool {
+	c.waitFor(t, "open of the copy", func(e *probes.Record) bool {
 		return e.Kind == probes.KindOpen && e.Path == "/echo"
 	})
 
 	if out, code := pod.Exec(t, "app", "/echo", "drifted"); code != 0 || out != "drifted\n" {
 		t.Fatalf("unarmed drifted exec: %q exit %d", out, code)
 	}
-	drift := c.waitFor(t, "exec of /echo", func(e *probes.Event) bool {
+	drift := c.waitFor(t, "exec of /echo", func(e *probes.Record) bool {
 		return e.Kind == probes.KindExec && e.Exe == "/echo"
 	})
 	if drift.Flags&probes.FlagUpper == 0 || drift.Killed() {
@@ -105,7 +105,7 @@ func TestPodDrift(t *testing.T) {
 	if out, code := pod.Exec(t, "app", "/echo", "again"); code != 137 || out != "" {
 		t.Errorf("armed drifted exec: %q exit %d, want no output and 137 (SIGKILL)", out, code)
 	}
-	c.waitFor(t, "killed exec", func(e *probes.Event) bool {
+	c.waitFor(t, "killed exec", func(e *probes.Record) bool {
 		return e.Kind == probes.KindExec && e.Exe == "/echo" && e.Killed()
 	})
 	if out, code := pod.Exec(t, "app", "echo", "image"); code != 0 || out != "image\n" {
@@ -145,14 +145,14 @@ func TestPodReverseShell(t *testing.T) {
 	if code != 137 {
 		t.Errorf("reverse shell exit %d, want 137 (SIGKILL)", code)
 	}
-	conn := c.waitFor(t, "connect", func(e *probes.Event) bool { return e.Kind == probes.KindConnect && e.Port == 4444 })
+	conn := c.waitFor(t, "connect", func(e *probes.Record) bool { return e.Kind == probes.KindConnect && e.Port == 4444 })
 	if conn.Addr.String() != "127.0.0.1" {
 		t.Errorf("connect to %v, want 127.0.0.1", conn.Addr)
 	}
-	c.waitFor(t, "dup of the socket onto stdin", func(e *probes.Event) bool {
+	c.waitFor(t, "dup of the socket onto stdin", func(e *probes.Record) bool {
 		return e.Kind == probes.KindDup && e.NewFD == 0 && e.Flags&probes.FlagInetStdio != 0
 	})
-	sh := c.waitFor(t, "exec of sh", func(e *probes.Event) bool { return e.Kind == probes.KindExec && e.Comm == "sh" })
+	sh := c.waitFor(t, "exec of sh", func(e *probes.Record) bool { return e.Kind == probes.KindExec && e.Comm == "sh" })
 	if !sh.Killed() || sh.Flags&(probes.FlagStdinSock|probes.FlagInetStdio) != probes.FlagStdinSock|probes.FlagInetStdio {
 		t.Errorf("shell exec flags %#x, want killed with socket stdio", sh.Flags)
 	}

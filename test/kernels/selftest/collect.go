@@ -14,7 +14,7 @@ import (
 // theirs in any order.
 type collector struct {
 	mu     sync.Mutex
-	events []*probes.Event
+	events []*probes.Record
 }
 
 func newCollector(p *probes.Probes) *collector {
@@ -31,7 +31,7 @@ func newCollector(p *probes.Probes) *collector {
 
 // waitFor returns nil once an event matches, or an error naming what was
 // missing and what was seen instead.
-func (c *collector) waitFor(what string, match func(*probes.Event) bool) error {
+func (c *collector) waitFor(what string, match func(*probes.Record) bool) error {
 	deadline := time.Now().Add(eventWait)
 	for {
 		c.mu.Lock()
@@ -66,7 +66,7 @@ func (c *collector) summary() string {
 }
 
 // each calls f for every event collected so far.
-func (c *collector) each(f func(*probes.Event)) {
+func (c *collector) each(f func(*probes.Record)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, e := range c.events {

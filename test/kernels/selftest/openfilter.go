@@ -43,11 +43,11 @@ func openFilterCheck(p *probes.Probes, c *collector, tmp, self string) error {
 	if !st.Success() {
 		return fmt.Errorf("child: %v", st)
 	}
-	if err := c.waitFor("write open of "+barrier, func(e *probes.Event) bool { return int(e.TGID) == pid && e.Path == barrier }); err != nil {
+	if err := c.waitFor("write open of "+barrier, func(e *probes.Record) bool { return int(e.TGID) == pid && e.Path == barrier }); err != nil {
 		return err
 	}
 	var got []string
-	c.each(func(e *probes.Event) {
+	c.each(func(e *probes.Record) {
 		if int(e.TGID) == pid && e.Kind == probes.KindOpen {
 			got = append(got, e.RawPath)
 		}

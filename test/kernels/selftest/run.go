@@ -204,20 +204,20 @@ func eventChecks(p *probes.Probes, c *collector, tmp, self string, check func(st
 	if !st.Success() {
 		return fmt.Errorf("child: %v", st)
 	}
-	check("exec", c.waitFor(fmt.Sprintf("exec of %s by pid %d", self, pid), func(e *probes.Event) bool {
+	check("exec", c.waitFor(fmt.Sprintf("exec of %s by pid %d", self, pid), func(e *probes.Record) bool {
 		return e.Kind == probes.KindExec && int(e.TGID) == pid && e.CgroupID == cg.ID &&
 			e.Exe == self && e.Filename == self && slices.Equal(e.Args, append([]string{self}, args...))
 	}))
-	check("open", c.waitFor("openat of "+path, func(e *probes.Event) bool {
+	check("open", c.waitFor("openat of "+path, func(e *probes.Record) bool {
 		return e.Kind == probes.KindOpen && int(e.TGID) == pid && e.Path == path &&
 			e.FileFlags&unix.O_ACCMODE == unix.O_RDONLY
 	}))
 	loop := netip.MustParseAddr("127.0.0.1")
-	check("connect", c.waitFor(fmt.Sprintf("connect to 127.0.0.1:%d", port), func(e *probes.Event) bool {
+	check("connect", c.waitFor(fmt.Sprintf("connect to 127.0.0.1:%d", port), func(e *probes.Record) bool {
 		return e.Kind == probes.KindConnect && int(e.TGID) == pid && e.Family == unix.AF_INET &&
 			e.Addr == loop && int(e.Port) == port
 	}))
-	check("exit", c.waitFor("exit 0 of the child", func(e *probes.Event) bool {
+	check("exit", c.waitFor("exit 0 of the child", func(e *probes.Record) bool {
 		return e.Kind == probes.KindExit && int(e.TGID) == pid && e.ExitCode == 0 && e.ExitSignal == 0
 	}))
 	return nil
@@ -234,10 +234,10 @@ func killChecks(p *probes.Probes, c *collector, tmp, self string, check func(str
 		return err
 	}
 	defer p.Unwatch(cg.ID)
-	check("kill memfd exec", armed(c, cg, self, tmp, "memfd-exec", func(e *probes.Event) bool {
+	check("kill memfd exec", armed(c, cg, self, tmp, "memfd-exec", func(e *probes.Record) bool {
 		return e.Kind == probes.KindExec && e.Flags&probes.FlagMemfd != 0
 	}))
-	check("kill unshare", armed(c, cg, self, tmp, "unshare", func(e *probes.Event) bool {
+	check("kill unshare", armed(c, cg, self, tmp, "unshare", func(e *probes.Record) bool {
 		return e.Kind == probes.KindUnshare && e.NSFlags == unix.CLONE_NEWUTS
 	}))
 	return nil
@@ -245,7 +245,7 @@ func killChecks(p *probes.Probes, c *collector, tmp, self string, check func(str
 
 // armed runs an action that writes a marker after its dangerous step and
 // checks the kernel killed it first and reported the kill.
-func armed(c *collector, cg *cgroup, self, tmp, action string, match func(*probes.Event) bool) error {
+func armed(c *collector, cg *cgroup, self, tmp, action string, match func(*probes.Record) bool) error {
 	marker := filepath.Join(tmp, action+".marker")
 	pid, st, err := cg.start(self, action, marker)
 	if err != nil {
@@ -258,7 +258,7 @@ func armed(c *collector, cg *cgroup, self, tmp, action string, match func(*probe
 	if _, err := os.Stat(marker); err == nil {
 		return errors.New("marker written: the child ran past the kill")
 	}
-	return c.waitFor(action+" killed", func(e *probes.Event) bool {
+	return c.waitFor(action+" killed", func(e *probes.Record) bool {
 		return int(e.TGID) == pid && e.Killed() && match(e)
 	})
 }
@@ -341,11 +341,11 @@ func stormCheck(p *probes.Probes, c *collector, tmp, self string) error {
 	// the child's exit comes after all its opens: wait until its last
 	// open shows up, or the usual time
 	last := fmt.Sprintf("%s.%d", path, stormOpens-1)
-	c.waitFor("last storm open", func(e *probes.Event) bool { return int(e.TGID) == pid && e.Path == last })
+	c.waitFor("last storm open", func(e *probes.Record) bool { return int(e.TGID) == pid && e.Path == last })
 	seen := map[string]int{}
 	var kills, wrong int
 	var odd []string
-	c.each(func(e *probes.Event) {
+	c.each(func(e *probes.Record) {
 		if int(e.TGID) != pid {
 			return
 		}
