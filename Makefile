@@ -55,7 +55,9 @@ test: deps check
 # sid runs with the tracepoint hook (kernels.md).
 KERNELS ?= bullseye,bookworm,trixie,sid
 kernels: deps
-	PODGUARD_KERNELS=$(KERNELS) $(GO) test -count=1 -timeout 15m -run '^TestKernels$$' -v ./test/kernels/ | grep -E '^(=== RUN|--- |\s+--- |ok|FAIL|PASS)|PODGUARD-SELFTEST'
+	@log=$$(mktemp); PODGUARD_KERNELS=$(KERNELS) $(GO) test -count=1 -timeout 15m -run '^TestKernels$$' -v ./test/kernels/ >$$log 2>&1; rc=$$?; \
+	grep -E '^(=== RUN|--- |\s+--- |ok|FAIL|PASS)|PODGUARD-SELFTEST' $$log; \
+	if [ $$rc -ne 0 ]; then echo "--- make kernels failed; the test's output:"; cat $$log; fi; rm -f $$log; exit $$rc
 
 # fuzz-ci: each fuzz target for a fixed number of executions (about 15 s
 # each on this 2-core VM when idle), so the outcome never depends on a
