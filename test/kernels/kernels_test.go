@@ -5,6 +5,7 @@ package kernels
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -105,13 +106,20 @@ func TestKernels(t *testing.T) {
 			start = time.Now()
 			logPath := filepath.Join(cache, "logs", suite+".log")
 			out := boot(t, vmlinux, initrd, logPath)
-			for try := 1; guestKernel(out) == "" && try < 3; try++ {
+			for try := 1; try < 3; try++ {
 				// Seen once in about 30 TCG boots: qemu exited 0 after
 				// 1.5 s with an empty console, before /init ran (a reset
-				// under -no-reboot). That says nothing about podguard:
-				// boot again (twice at most), and say so.
-				t.Logf("qemu exited after %v before /init printed anything; booting again. console:\n%s",
-					time.Since(start).Round(time.Millisecond), tail(out, 20))
+				// under -no-reboot). Seen 3 times in 100 boots: a guest
+				// kernel oops or lockup (guestFault) before the self-test
+				// printed its result. Neither says anything about
+				// podguard: boot again (twice at most), and say so. A
+				// self-test that prints FAIL is never retried.
+				fault := guestFault(out)
+				if guestKernel(out) != "" && (fault == "" || strings.Contains(string(out), resultPrefix)) {
+					break
+				}
+				t.Logf("guest failed (%s) after %v; booting again. console:\n%s",
+					cmp.Or(fault, "qemu exited before /init printed anything"), time.Since(start).Round(time.Millisecond), tail(out, 20))
 				start = time.Now()
 				out = boot(t, vmlinux, initrd, logPath)
 			}
@@ -194,12 +202,29 @@ func boot(t *testing.T, vmlinux, initrd, logPath string) []byte {
 	os.MkdirAll(filepath.Dir(logPath), 0o755)
 	os.WriteFile(logPath, out, 0o644)
 	if ctx.Err() != nil {
-		t.Fatalf("guest did not power off within %v; console:\n%s", bootTimeout, tail(out, 40))
+		// A hung guest: say so in the console for guestFault.
+		return append(out, []byte("\n"+hungGuest+"\n")...)
 	}
 	if err != nil {
 		t.Fatalf("qemu: %v; console:\n%s", err, tail(out, 40))
 	}
 	return out
+}
+
+const hungGuest = "podguard-test: guest did not power off within the boot timeout"
+
+// guestFault names a failure of the emulated machine rather than of the
+// self-test: under qemu TCG (no KVM here) guests now and then oops while
+// the kernel patches its own text as tracepoints are enabled (int3 in
+// trace_syscall_enter), or stall in RCU / soft lockups until the timeout.
+// The self-test then prints no result. "" when the console shows none.
+func guestFault(out []byte) string {
+	for _, sign := range []string{hungGuest, "Kernel panic - not syncing", "BUG: soft lockup", "rcu_preempt detected stalls"} {
+		if bytes.Contains(out, []byte(sign)) {
+			return sign
+		}
+	}
+	return ""
 }
 
 func tail(out []byte, n int) string {
