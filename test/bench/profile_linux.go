@@ -29,7 +29,7 @@ var profileStages = []struct{ sym, what string }{
 	{"probes.(*Probes).read", "ring buffer reader goroutine"},
 	{"ringbuf.(*Reader).ReadInto", "reading the ring, including epoll waits"},
 	{"probes.(*Probes).deliver", "decode and queue"},
-	{"daemon.(*pipeline).run", "rule pipeline goroutine"},
+	{"detect.(*pipeline).handle", "rule pipeline (on the reader goroutine)"},
 	{"engine.(*Engine).Handle", "rule evaluation"},
 	{"workload.(*Resolver).Resolve", "cgroup to pod"},
 	{"events.(*Writer).Run", "event output"},

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/podguard/podguard/probes/cgroupfs"
 )
 
 // Cgroup is a cgroup v2 directory made for one test.
@@ -23,14 +25,11 @@ type Cgroup struct {
 // ErrNoCgroup2 is returned by Root on a host without a cgroup v2 mount.
 var ErrNoCgroup2 = errors.New("no cgroup2 mount at /sys/fs/cgroup or /sys/fs/cgroup/unified")
 
-// Root returns the cgroup v2 mount: /sys/fs/cgroup on a pure v2 host,
-// /sys/fs/cgroup/unified on a hybrid one.
+// Root returns the cgroup v2 mount (probes/cgroupfs): /sys/fs/cgroup on a
+// pure v2 host, /sys/fs/cgroup/unified on a hybrid one.
 func Root() (string, error) {
-	for _, dir := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
-		var st unix.Statfs_t
-		if unix.Statfs(dir, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
-			return dir, nil
-		}
+	if l := cgroupfs.Detect(); l.Root != "" {
+		return l.Root, nil
 	}
 	return "", ErrNoCgroup2
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/podguard/podguard/probes/cgroupfs"
 )
 
 // acquireSlot takes the first free slot lock; the slot picks the bridge name
@@ -194,15 +196,7 @@ func cgroupMounts() []string {
 }
 
 // cgroup2Mount is where the cgroup v2 hierarchy is mounted, or "".
-func cgroup2Mount() string {
-	for _, m := range []string{"/sys/fs/cgroup/unified", "/sys/fs/cgroup"} {
-		var st syscall.Statfs_t
-		if syscall.Statfs(m, &st) == nil && st.Type == 0x63677270 { // CGROUP2_SUPER_MAGIC
-			return m
-		}
-	}
-	return ""
-}
+func cgroup2Mount() string { return cgroupfs.Detect().Root }
 
 // removePodCgroups removes kubepods/besteffort/pod<uid> from every hierarchy,
 // as kubelet would once a pod is gone.
