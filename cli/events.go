@@ -1,14 +1,15 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
+	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,106 +21,139 @@ import (
 
 func eventsFlags(fl *flag.FlagSet) {
 	jsonFlag(fl)
-	fl.String("pod", "", "only this pod (name or namespace/name)")
-	fl.String("namespace", "", "only pods in this namespace")
-	fl.String("rule", "", "only this rule id")
-	fl.String("technique", "", "only this ATT&CK technique (T1611 also matches its sub-techniques)")
-	fl.String("action", "", "only this mitigation: log, isolate or terminate")
-	fl.Duration("since", 0, "only events newer than this, e.g. 10m")
-	fl.Bool("follow", false, "keep printing new events")
-	fl.String("file", "", "read this events file instead of asking the daemon")
+	list := func(name, usage string) {
+		fl.Var(&listFlag{}, name, usage+" (repeat the flag or separate with commas for several)")
+	}
+	list("pod", "only this pod (name or namespace/name)")
+	list("namespace", "only pods in this namespace")
+	list("rule", "only this rule id")
+	list("technique", "only this ATT&CK technique (T1611 also matches its sub-techniques)")
+	list("action", "only this mitigation: log, isolate or terminate")
+	list("node", "only events of this node")
+	list("ruleset", "only events of this ruleset")
+	fl.Var(&timeFlag{now: time.Now}, "since", "only events at or after this time: a duration before now (10m, 24h) or an RFC 3339 time")
+	fl.Var(&timeFlag{now: time.Now}, "until", "only events before this time: a duration before now or an RFC 3339 time")
+	fl.Bool("follow", false, "keep printing new events (across the events file's rotation)")
+	fl.String("file", "", "read this events file and its rotated files (FILE.1, FILE.2, …) instead; - reads standard input")
 }
 
-// cmdEvents prints the events that pass the filter flags: the running
-// daemon's, else those of the events file.
+// cmdEvents prints the events that pass the filter flags. History comes
+// from the events file and its rotated files (the daemon keeps only the
+// latest events in memory); the running daemon adds what the file lacks
+// (a full disk) and, with --follow, streams new events.
 func cmdEvents(ctx context.Context, c *call) error {
-	str := func(n string) string { return c.fl.Lookup(n).Value.String() }
-	f := eventFilter{Pod: str("pod"), Namespace: str("namespace"), Rule: str("rule"), Technique: str("technique"), Action: str("action")}
-	if since := c.fl.Lookup("since").Value.(flag.Getter).Get().(time.Duration); since > 0 {
-		f.Since = time.Now().Add(-since)
+	list := func(n string) []string { return c.fl.Lookup(n).Value.(flag.Getter).Get().([]string) }
+	at := func(n string) time.Time { return c.fl.Lookup(n).Value.(flag.Getter).Get().(time.Time) }
+	f := eventFilter{Pods: list("pod"), Namespaces: list("namespace"), Rules: list("rule"), Techniques: list("technique"),
+		Actions: list("action"), Nodes: list("node"), Rulesets: list("ruleset"), Since: at("since"), Until: at("until")}
+	for _, a := range f.Actions {
+		switch a {
+		case "log", "isolate", "terminate":
+		default:
+			return fmt.Errorf("--action %q: use log, isolate or terminate", a)
+		}
 	}
-	switch f.Action {
-	case "", "log", "isolate", "terminate":
-	default:
-		return fmt.Errorf("--action %q: use log, isolate or terminate", f.Action)
+	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
+		return fmt.Errorf("--since %s is not before --until %s", f.Since.Format(time.RFC3339), f.Until.Format(time.RFC3339))
 	}
-	follow := str("follow") == "true"
+	follow := c.fl.Lookup("follow").Value.String() == "true"
 	out := &eventPrinter{w: c.Stdout, json: c.asJSON(), tw: c.table()}
 	defer out.flush()
-	emit := func(ev events.Event) bool {
-		if f.match(ev) {
-			out.print(ev)
-			if follow {
-				out.flush()
-			}
+	// History is sorted by time before it is printed; with --follow the
+	// events after it are printed as they come.
+	var history []events.Event
+	live := false
+	seen := map[string]bool{}
+	emit := func(ev events.Event) {
+		key := eventKey(ev)
+		if seen[key] || !f.match(ev) {
+			return
 		}
-		return true
+		seen[key] = true
+		if !live {
+			history = append(history, ev)
+			return
+		}
+		out.print(ev)
+		out.flush()
+	}
+	goLive := func() {
+		sort.SliceStable(history, func(i, j int) bool { return history[i].Time.Before(history[j].Time) })
+		for _, ev := range history {
+			out.print(ev)
+		}
+		out.flush()
+		history, live = nil, follow
+	}
+	defer goLive()
+
+	file := c.fl.Lookup("file").Value.String()
+	if file != "" {
+		ef := &eventsFile{path: file, stderr: c.Stderr, fn: emit, poll: 200 * time.Millisecond}
+		if err := ef.read(); err != nil || !follow {
+			ef.close()
+			return err
+		}
+		goLive()
+		return ef.follow(ctx)
 	}
 	cfg, cfgErr := config.LoadForClient(c.config)
 	if cfg == nil {
 		return cfgErr
 	}
-	file := str("file")
-	if file == "" {
-		err := api.NewClient(cfg.API.Socket).Events(ctx, follow, emit)
-		if err == nil || !errors.Is(err, api.ErrNotRunning) {
-			return err
-		}
-		file = cfg.Events.File
-		fmt.Fprintf(c.Stderr, "podguard is not running; reading %s\n", file)
+	var ef *eventsFile
+	var fileErr error
+	if cfg.Events.File != "" {
+		ef = &eventsFile{path: cfg.Events.File, stderr: c.Stderr, fn: emit, poll: 200 * time.Millisecond}
+		fileErr = ef.read()
+		defer ef.close()
 	}
-	return readEventsFile(ctx, c.Stderr, file, follow, emit)
-}
-
-// readEventsFile passes the events of a JSON lines file to fn, then with
-// follow waits for more lines. Lines that are not events are reported on
-// stderr and skipped.
-func readEventsFile(ctx context.Context, stderr io.Writer, path string, follow bool, fn func(events.Event) bool) error {
-	fh, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("read events: %w", err)
-	}
-	defer fh.Close()
-	r := bufio.NewReader(fh)
-	lineNo := 0
-	for {
-		line, err := r.ReadBytes('\n')
-		if len(line) > 0 && line[len(line)-1] == '\n' {
-			lineNo++
-			var ev events.Event
-			if jerr := json.Unmarshal(line, &ev); jerr != nil {
-				fmt.Fprintf(stderr, "%s:%d: not an event: %v\n", path, lineNo, jerr)
-			} else {
-				fn(ev)
-			}
-			continue
-		}
-		if err != nil && !errors.Is(err, io.EOF) {
-			return err
+	err := api.NewClient(cfg.API.Socket).Events(ctx, false, func(ev events.Event) bool { emit(ev); return true })
+	if err == nil {
+		if fileErr != nil && !errors.Is(fileErr, fs.ErrNotExist) {
+			fmt.Fprintf(c.Stderr, "podguard events: %v; showing only the %d latest events the daemon keeps\n", fileErr, len(history))
 		}
 		if !follow {
 			return nil
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(200 * time.Millisecond):
-		}
-		if len(line) > 0 { // a partial line: read it again whole
-			fh.Seek(-int64(len(line)), io.SeekCurrent)
-			r.Reset(fh)
-		}
+		goLive()
+		return api.NewClient(cfg.API.Socket).Events(ctx, true, func(ev events.Event) bool { emit(ev); return true })
 	}
+	if !errors.Is(err, api.ErrNotRunning) {
+		return err
+	}
+	if ef == nil {
+		return fmt.Errorf("podguard is not running and no events file is configured (events.file)")
+	}
+	if fileErr != nil {
+		return fileErr
+	}
+	fmt.Fprintf(c.Stderr, "podguard is not running; reading %s\n", ef.path)
+	if !follow {
+		return nil
+	}
+	goLive()
+	return ef.follow(ctx)
+}
+
+// eventKey identifies an event across the file and the daemon's memory.
+func eventKey(ev events.Event) string {
+	return ev.Time.Format(time.RFC3339Nano) + "\x00" + ev.Rule.ID + "\x00" + ev.Container.ID + "\x00" +
+		strconv.FormatUint(uint64(ev.Process.PID), 10) + "\x00" + strconv.Itoa(ev.Count) + "\x00" + ev.Ruleset
 }
 
 // eventPrinter writes events as a table (header before the first) or as
-// JSON lines.
+// JSON lines. Table cells are printable: what a process chose (its argv,
+// a file name) is escaped, never sent to the terminal as is.
 type eventPrinter struct {
 	w    io.Writer
 	json bool
 	tw   *tabwriter.Writer
 	n    int
 }
+
+// timeLayout is the table's time column: date, milliseconds and zone.
+const timeLayout = "2006-01-02 15:04:05.000 MST"
 
 func (p *eventPrinter) print(ev events.Event) {
 	if p.json {
@@ -135,24 +169,24 @@ func (p *eventPrinter) print(ev events.Event) {
 	if ev.Mitigation.Error != "" {
 		mit += ": " + ev.Mitigation.Error
 	}
-	proc := strings.Join(ev.Process.Args, " ")
-	if proc == "" {
-		proc = ev.Process.Exe
+	args := make([]string, len(ev.Process.Args))
+	for i, a := range ev.Process.Args {
+		args[i] = printable(a)
 	}
+	proc := strings.Join(args, " ")
+	if proc == "" {
+		proc = printable(ev.Process.Exe)
+	}
+	proc = trim(proc, 60)
 	if ev.Process.KilledInKernel {
 		proc += " [killed in kernel]"
 	}
 	if ev.Count > 1 {
 		proc += fmt.Sprintf(" [x%d more]", ev.Count)
 	}
-	fmt.Fprintf(p.tw, "%s\t%s/%s\t%s\t%s\t%s\t%s\n", ev.Time.Local().Format("15:04:05.000"), ev.Pod.Namespace, ev.Pod.Name, ev.Rule.ID, ev.Rule.Technique, mit, trim(proc, 60))
+	cells := []string{ev.Time.Local().Format(timeLayout), printable(ev.Pod.Namespace + "/" + ev.Pod.Name), printable(ev.Rule.ID),
+		printable(ev.Rule.Technique), printable(mit), proc}
+	fmt.Fprintln(p.tw, strings.Join(cells, "\t"))
 }
 
 func (p *eventPrinter) flush() { p.tw.Flush() }
-
-func trim(s string, n int) string {
-	if len(s) > n {
-		return s[:n-1] + "…"
-	}
-	return s
-}

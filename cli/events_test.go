@@ -8,10 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/podguard/podguard/daemon/api"
 	"github.com/podguard/podguard/daemon/events"
@@ -31,8 +33,8 @@ func recorded(now time.Time) []events.Event {
 	}
 }
 
-// eventsFile writes evs as JSON lines, with extra lines appended as is.
-func eventsFile(tb testing.TB, evs []events.Event, extra string) string {
+// writeEvents writes evs as JSON lines, with extra lines appended as is.
+func writeEvents(tb testing.TB, evs []events.Event, extra string) string {
 	tb.Helper()
 	var b strings.Builder
 	for _, ev := range evs {
@@ -72,7 +74,7 @@ func ruleIDs(tb testing.TB, args ...string) string {
 // TestEventsFileFilters: each filter flag reaches the filter (its cases
 // are in filter_test.go), and the flags combine.
 func TestEventsFileFilters(t *testing.T) {
-	file := eventsFile(t, recorded(time.Now().UTC()), "")
+	file := writeEvents(t, recorded(time.Now().UTC()), "")
 	for _, c := range []struct {
 		args []string
 		want string
@@ -94,7 +96,7 @@ func TestEventsFileFilters(t *testing.T) {
 
 func TestEventsTable(t *testing.T) {
 	evs := recorded(time.Now().UTC())
-	file := eventsFile(t, evs, "")
+	file := writeEvents(t, evs, "")
 	stdout, stderr, code := runCLI(t, "events", "--file", file, "--namespace", "data")
 	if code != 0 || stderr != "" {
 		t.Fatalf("events: exit %d, stderr %q", code, stderr)
@@ -108,8 +110,8 @@ func TestEventsTable(t *testing.T) {
 		t.Fatalf("header %q", lines[0])
 	}
 	for i, want := range [][]string{
-		{evs[2].Time.Local().Format("15:04:05.000"), "data/db", "mount-in-container", "T1611", "terminate (failed): boom", "mount -t proc proc /mnt/" + strings.Repeat("x", 35) + "…"},
-		{evs[3].Time.Local().Format("15:04:05.000"), "data/db", "setuid-bit-set", "T1548.001", "log (applied)", "chmod u+s /tmp/sh [x3 more]"},
+		{evs[2].Time.Local().Format(timeLayout), "data/db", "mount-in-container", "T1611", "terminate (failed): boom", "mount -t proc proc /mnt/" + strings.Repeat("x", 35) + "…"},
+		{evs[3].Time.Local().Format(timeLayout), "data/db", "setuid-bit-set", "T1548.001", "log (applied)", "chmod u+s /tmp/sh [x3 more]"},
 	} {
 		cols, starts := columns(lines[i+1])
 		if strings.Join(cols, "|") != strings.Join(want, "|") || !reflect.DeepEqual(starts, headStarts) {
@@ -129,7 +131,7 @@ func TestEventsTable(t *testing.T) {
 // line number and skipped.
 func TestEventsFileBadLine(t *testing.T) {
 	evs := recorded(time.Now().UTC())
-	file := eventsFile(t, evs[:1], "{truncated\n")
+	file := writeEvents(t, evs[:1], "{truncated\n")
 	stdout, stderr, code := runCLI(t, "events", "--json", "--file", file)
 	if code != 0 || strings.Count(stdout, "\n") != 1 || !strings.HasPrefix(stderr, file+":2: not an event: ") {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
@@ -148,21 +150,26 @@ func TestEventsBadFlags(t *testing.T) {
 	}
 }
 
-// TestEventsFromDaemon: the running daemon's events come first; the
-// events file is the fallback when no daemon answers, and the user is told.
+// TestEventsFromDaemon: history comes from the events file (the daemon
+// keeps only the latest events in memory), the daemon adds what the file
+// lacks (its disk was full), each event once, in time order; the events
+// file alone is read when no daemon answers, and the user is told.
 func TestEventsFromDaemon(t *testing.T) {
 	evs := recorded(time.Now().UTC())
-	file := eventsFile(t, evs[:1], "")
+	file := writeEvents(t, evs[:3], "")
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+api.EventsPath, func(w http.ResponseWriter, r *http.Request) {
 		enc := json.NewEncoder(w)
-		for _, ev := range evs[1:] {
+		for _, ev := range evs[1:] { // the latest three: two are in the file too
 			enc.Encode(ev)
 		}
 	})
 	cfg := writeConfig(t, fakeDaemon(t, mux), file, "")
 	if got := ruleIDs(t, "--config", cfg, "--action", "terminate"); got != "namespace-escape,mount-in-container" {
 		t.Errorf("events from the daemon = %s", got)
+	}
+	if got := ruleIDs(t, "--config", cfg, "--since", "24h"); got != "shadow-file-read,namespace-escape,mount-in-container,setuid-bit-set" {
+		t.Errorf("--since 24h with the daemon running = %s, want the file's history and the daemon's event, once each", got)
 	}
 
 	sock := filepath.Join(t.TempDir(), "podguard.sock")
@@ -196,7 +203,7 @@ func (s *syncBuffer) String() string {
 // command is interrupted.
 func TestEventsFollowFile(t *testing.T) {
 	evs := recorded(time.Now().UTC())
-	file := eventsFile(t, evs[:1], "")
+	file := writeEvents(t, evs[:1], "")
 	var stdout, stderr syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int)
@@ -229,5 +236,184 @@ func TestEventsFollowFile(t *testing.T) {
 	}
 	if n := strings.Count(stdout.String(), "\n"); n != 3 {
 		t.Errorf("want a header and 2 events:\n%s", stdout.String())
+	}
+}
+
+// TestEventsHostileStrings: what a process chose (argv, a file name) is
+// escaped in the table, so it cannot forge rows or send escape sequences
+// to the operator's terminal; JSON stays exact.
+func TestEventsHostileStrings(t *testing.T) {
+	ev := recorded(time.Now().UTC())[0]
+	ev.Process.Args = []string{"cat", "/etc/shadow\n12:00:00.000  shop/web  benign-rule", "\x1b]0;pwned\x07\x1b[2J", "\xff\xfe", "\u202eevil", `a\x1b`}
+	file := writeEvents(t, []events.Event{ev}, "")
+	stdout, stderr, code := runCLI(t, "events", "--file", file)
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if n := strings.Count(stdout, "\n"); n != 2 {
+		t.Errorf("a newline in argv forged a row: %d lines:\n%s", n, stdout)
+	}
+	for _, r := range stdout {
+		if r != '\n' && (r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u202e') {
+			t.Fatalf("control character %U reached the terminal: %q", r, stdout)
+		}
+	}
+	if !utf8.ValidString(stdout) {
+		t.Errorf("invalid UTF-8 printed: %q", stdout)
+	}
+	row := strings.Split(stdout, "\n")[1]
+	if want := `cat /etc/shadow\n12:00:00.000  shop/web  benign-rule \x1b]0…`; !strings.Contains(row, want) {
+		t.Errorf("row %q does not show the escaped, trimmed argv %q", row, want)
+	}
+	stdout, _, _ = runCLI(t, "events", "--json", "--file", file)
+	var back events.Event
+	if err := json.Unmarshal([]byte(stdout), &back); err != nil || !reflect.DeepEqual(back.Process.Args[:3], ev.Process.Args[:3]) {
+		t.Errorf("JSON changed argv: %q (%v)", stdout, err)
+	}
+}
+
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain /etc/shadow": "plain /etc/shadow",
+		"tab\there":         `tab\there`,
+		"\x1b[31mred":       `\x1b[31mred`,
+		"bell\x07":          `bell\x07`,
+		"del\x7f":           `del\x7f`,
+		"c1\u009b31m":       `c1\u009b31m`,
+		"bidi\u202e":        `bidi\u202e`,
+		"bad\xffutf8":       `bad\xffutf8`,
+		`back\slash`:        `back\\slash`,
+		"héllo 日本":          "héllo 日本",
+	} {
+		if got := printable(in); got != want {
+			t.Errorf("printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := trim("日本語テキスト", 4); got != "日本語…" {
+		t.Errorf("trim cut a rune: %q", got)
+	}
+}
+
+// TestEventsRotatedHistory: history includes the rotated files, oldest
+// first, so --since reaches back past the last rotation.
+func TestEventsRotatedHistory(t *testing.T) {
+	evs := recorded(time.Now().UTC())
+	file := writeEvents(t, evs[3:], "")
+	for i, ev := range []events.Event{evs[2], evs[1], evs[0]} { // file.1 is the newest rotated
+		line, _ := json.Marshal(ev)
+		if err := os.WriteFile(file+"."+strconv.Itoa(i+1), append(line, '\n'), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := ruleIDs(t, "--file", file); got != "shadow-file-read,namespace-escape,mount-in-container,setuid-bit-set" {
+		t.Errorf("history across rotated files = %s", got)
+	}
+	if got := ruleIDs(t, "--file", file, "--since", "10m", "--until", "3m30s"); got != "namespace-escape,mount-in-container" {
+		t.Errorf("--since 10m --until 3m30s = %s", got)
+	}
+}
+
+// TestEventsStdin: --file - reads events from standard input.
+func TestEventsStdin(t *testing.T) {
+	evs := recorded(time.Now().UTC())
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stdin
+	os.Stdin = r
+	t.Cleanup(func() { os.Stdin = old; r.Close() })
+	go func() {
+		for _, ev := range evs[:2] {
+			line, _ := json.Marshal(ev)
+			w.Write(append(line, '\n'))
+		}
+		line, _ := json.Marshal(evs[2])
+		w.Write(line) // the last line without its newline
+		w.Close()
+	}()
+	if got := ruleIDs(t, "--file", "-"); got != "shadow-file-read,namespace-escape,mount-in-container" {
+		t.Errorf("events from stdin = %s", got)
+	}
+}
+
+func TestEventsFilterFlags(t *testing.T) {
+	evs := recorded(time.Now().UTC())
+	evs[0].Node, evs[1].Node = "n1", "n2"
+	evs[0].Ruleset, evs[1].Ruleset = "strict", "audit"
+	file := writeEvents(t, evs, "")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rule", "shadow-file-read", "--rule", "setuid-bit-set"}, "shadow-file-read,setuid-bit-set"},
+		{[]string{"--rule", "shadow-file-read,setuid-bit-set"}, "shadow-file-read,setuid-bit-set"},
+		{[]string{"--node", "n2"}, "namespace-escape"},
+		{[]string{"--ruleset", "strict"}, "shadow-file-read"},
+		{[]string{"--pod", "web", "--action", "isolate,terminate"}, "shadow-file-read,namespace-escape"},
+	} {
+		if got := ruleIDs(t, append([]string{"--file", file}, c.args...)...); got != c.want {
+			t.Errorf("events %v = %s, want %s", c.args, got, c.want)
+		}
+	}
+	for _, bad := range [][]string{{"--since", "-5m"}, {"--until", "soon"}, {"--since", "1m", "--until", "1h"}, {"--action", "log,block"}} {
+		_, stderr, code := runCLI(t, append([]string{"events", "--file", file}, bad...)...)
+		if code == 0 || stderr == "" {
+			t.Errorf("events %v: exit %d, stderr %q; want refused with a reason", bad, code, stderr)
+		}
+	}
+}
+
+// TestEventsFollowRotation: --follow goes on with the new file when the
+// daemon rotates the events file, after the rest of the old one.
+func TestEventsFollowRotation(t *testing.T) {
+	evs := recorded(time.Now().UTC())
+	file := writeEvents(t, evs[:1], "")
+	var stdout, stderr syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() {
+		app := &App{Version: testVersion, Stdout: &stdout, Stderr: &stderr}
+		done <- app.Run(ctx, []string{"events", "--json", "--follow", "--file", file})
+	}()
+	waitLines := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); strings.Count(stdout.String(), "\n") < n; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d events not printed; stdout:\n%s\nstderr: %s", n, stdout.String(), stderr.String())
+			}
+		}
+	}
+	waitLines(1)
+	appendEvent := func(path string, ev events.Event) {
+		fh, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		line, _ := json.Marshal(ev)
+		fh.Write(append(line, '\n'))
+		fh.Close()
+	}
+	// As the daemon rotates: one more line to the old file, rename, new file.
+	appendEvent(file, evs[1])
+	if err := os.Rename(file, file+".1"); err != nil {
+		t.Fatal(err)
+	}
+	appendEvent(file, evs[2])
+	waitLines(3)
+	appendEvent(file, evs[3])
+	waitLines(4)
+	cancel()
+	if code := <-done; code != 0 || stderr.String() != "" {
+		t.Errorf("exit %d, stderr %q", code, stderr.String())
+	}
+	var ids []string
+	for _, l := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var ev events.Event
+		json.Unmarshal([]byte(l), &ev)
+		ids = append(ids, ev.Rule.ID)
+	}
+	if got := strings.Join(ids, ","); got != "shadow-file-read,namespace-escape,mount-in-container,setuid-bit-set" {
+		t.Errorf("followed across rotation: %s", got)
 	}
 }
