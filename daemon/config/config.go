@@ -13,6 +13,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/podguard/podguard/daemon/tomlfile"
+	"github.com/podguard/podguard/daemon/trusted"
 )
 
 // DefaultPath is read when no --config is given and the file exists.
@@ -112,6 +113,9 @@ func Default() *Config {
 	}
 }
 
+// maxConfigSize bounds the config file; real ones are a few hundred bytes.
+const maxConfigSize = 1 << 20
+
 // Load reads the config file at path. With path "" it reads DefaultPath if
 // that exists and otherwise returns the defaults. Problems in the file are
 // returned as tomlfile.Problems (FILE:LINE: message).
@@ -120,7 +124,10 @@ func Load(path string) (*Config, error) {
 	if !explicit {
 		path = DefaultPath
 	}
-	data, err := os.ReadFile(path)
+	// Whoever can change the config can switch protection off (dry_run,
+	// another rules directory): it is read as a trusted file, through one
+	// checked descriptor.
+	data, err := trusted.ReadFile(path, maxConfigSize)
 	if errors.Is(err, fs.ErrNotExist) && !explicit {
 		return Default(), nil
 	}

@@ -4,14 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/podguard/podguard/daemon/tomlfile"
+	"github.com/podguard/podguard/daemon/trusted"
 )
 
 // maxFileSize bounds a ruleset file; real ones are a few kilobytes.
@@ -26,77 +27,61 @@ type entry struct {
 
 // readDir lists dir's *.toml files in lexical order. Hidden files (editor
 // swap files, ConfigMap bookkeeping) are skipped; symlinks are followed,
-// as Kubernetes ConfigMap volumes are made of them.
+// as Kubernetes ConfigMap volumes are made of them. The directory is
+// opened once and checked on that descriptor; its files are opened
+// relative to it (see readFile).
 func readDir(dir string) ([]entry, error) {
-	des, err := os.ReadDir(dir)
+	d, err := trusted.OpenDir(dir)
+	if err != nil {
+		var te *trusted.Error
+		if errors.As(err, &te) {
+			return nil, errors.New(te.Msg)
+		}
+		return nil, err
+	}
+	defer d.Close()
+	des, err := d.ReadDir(-1)
 	if err != nil {
 		return nil, err
 	}
-	if prob := checkTrusted(dir, true); prob != "" {
-		return nil, errors.New(prob)
-	}
+	sort.Slice(des, func(i, j int) bool { return des[i].Name() < des[j].Name() })
 	var out []entry
 	for _, de := range des {
 		name := de.Name()
 		if !strings.HasSuffix(name, ".toml") || strings.HasPrefix(name, ".") {
 			continue
 		}
-		p := filepath.Join(dir, name)
-		out = append(out, readFile(p))
+		out = append(out, readFileAt(int(d.Fd()), name, filepath.Join(dir, name)))
 	}
 	return out, nil
 }
 
-func readFile(p string) entry {
+func readFile(p string) entry { return readFileAt(unix.AT_FDCWD, p, p) }
+
+// readFileAt reads the ruleset name (relative to the directory open as
+// dirfd; p is its path for messages) through one descriptor, checked on
+// that descriptor: what is validated is what was checked, even if the
+// file is swapped meanwhile (see package trusted).
+func readFileAt(dirfd int, name, p string) entry {
 	fail := func(format string, args ...any) entry {
 		return entry{path: p, prob: &tomlfile.Problem{File: p, Msg: fmt.Sprintf(format, args...)}}
 	}
-	fi, err := os.Stat(p)
+	data, err := trusted.ReadFileAt(dirfd, name, maxFileSize)
+	var te *trusted.Error
 	switch {
-	case err != nil && errors.Is(err, fs.ErrNotExist):
-		return fail("is a symlink to a file that does not exist; fix or remove the link")
-	case err != nil:
-		return fail("cannot read: %v", err)
-	case fi.IsDir():
+	case err == nil:
+		return entry{path: p, data: data}
+	case errors.As(err, &te) && te.Kind == trusted.Directory:
 		return fail("is a directory, not a ruleset file; rename it so it does not end in .toml")
-	case !fi.Mode().IsRegular():
+	case errors.As(err, &te) && te.Kind == trusted.NotRegular:
 		return fail("is not a regular file; rulesets must be plain files")
-	case fi.Size() > maxFileSize:
-		return fail("is %d bytes, larger than the %d-byte limit for a ruleset; split it into several files", fi.Size(), maxFileSize)
+	case errors.As(err, &te) && te.Kind == trusted.TooLarge:
+		return fail("%s for a ruleset; split it into several files", te.Msg)
+	case errors.As(err, &te):
+		return fail("%s", te.Msg)
+	default:
+		return fail("cannot read: %v", err)
 	}
-	if prob := checkTrusted(p, false); prob != "" {
-		return fail("%s", prob)
-	}
-	data, err := os.ReadFile(p)
-	if err != nil {
-		return fail("cannot read: %v; make it readable by root", err)
-	}
-	return entry{path: p, data: data}
-}
-
-// checkTrusted refuses files and directories that someone other than the
-// daemon's user (or root) owns or can write: whoever can write a rules file
-// can switch protection off.
-func checkTrusted(p string, dir bool) string {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return ""
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return ""
-	}
-	what := "file"
-	if dir {
-		what = "directory"
-	}
-	if uid := uint32(os.Geteuid()); st.Uid != 0 && st.Uid != uid {
-		return fmt.Sprintf("%s is owned by uid %d, not root; anyone owning it can turn protection off: chown root %s", what, st.Uid, p)
-	}
-	if fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Sprintf("%s is writable by group or others (mode %04o); anyone who can write it can turn protection off: chmod go-w %s", what, fi.Mode().Perm(), p)
-	}
-	return ""
 }
 
 // readFS lists the *.toml files at the top of an embedded file system.
