@@ -3,11 +3,8 @@ package events
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 )
@@ -55,7 +52,7 @@ func NewWriter(cfg Config, log *slog.Logger) *Writer {
 	}
 	w := &Writer{cfg: cfg, log: log, queue: make(chan Event, cfg.Queue), subs: map[chan Event]struct{}{}}
 	if cfg.File != "" {
-		w.file = &rotatingFile{path: cfg.File, max: cfg.MaxBytes, keep: cfg.Keep}
+		w.file = &rotatingFile{path: cfg.File, max: cfg.MaxBytes, keep: cfg.Keep, log: log}
 	}
 	return w
 }
@@ -178,71 +175,4 @@ func (w *Writer) Stats() Stats {
 		s.Webhook = &ws
 	}
 	return s
-}
-
-// rotatingFile is an append-only JSON lines file rotated by size.
-type rotatingFile struct {
-	path string
-	max  int64
-	keep int
-	f    *os.File
-	size int64
-}
-
-func (r *rotatingFile) write(line []byte) error {
-	if r == nil {
-		return nil
-	}
-	if r.f == nil {
-		if err := r.open(); err != nil {
-			return err
-		}
-	}
-	if r.size+int64(len(line)) > r.max && r.size > 0 {
-		if err := r.rotate(); err != nil {
-			return err
-		}
-	}
-	n, err := r.f.Write(line)
-	r.size += int64(n)
-	if err != nil {
-		r.f.Close()
-		r.f = nil // reopen next time (the disk may have room again)
-	}
-	return err
-}
-
-func (r *rotatingFile) open() error {
-	if err := os.MkdirAll(filepath.Dir(r.path), 0o750); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(r.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		return err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return err
-	}
-	r.f, r.size = f, fi.Size()
-	return nil
-}
-
-func (r *rotatingFile) rotate() error {
-	r.f.Close()
-	r.f = nil
-	for i := r.keep - 1; i >= 1; i-- {
-		os.Rename(fmt.Sprintf("%s.%d", r.path, i), fmt.Sprintf("%s.%d", r.path, i+1))
-	}
-	if err := os.Rename(r.path, r.path+".1"); err != nil {
-		return err
-	}
-	return r.open()
-}
-
-func (r *rotatingFile) close() {
-	if r != nil && r.f != nil {
-		r.f.Close()
-	}
 }
