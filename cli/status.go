@@ -103,6 +103,12 @@ func printContainerd(w io.Writer, st api.Status) {
 			fmt.Fprintf(w, "  %s (uid %s) by rule %s since %s [%s %s]\n", p.Pod, p.UID, p.Rule, p.Since.Format(time.RFC3339), p.Mode, p.HostIf)
 		}
 	}
+	if len(st.RejectedState) > 0 {
+		fmt.Fprintln(w, "ignored isolation records (integrity check failed: not written by this node's podguard):")
+		for _, p := range st.RejectedState {
+			fmt.Fprintf(w, "  %s (uid %s) [%s %s]\n", printable(p.Pod), printable(p.UID), printable(string(p.Mode)), printable(p.HostIf))
+		}
+	}
 }
 
 func (c *call) printRules(r api.RulesStatus) {

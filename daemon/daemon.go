@@ -125,6 +125,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	defer os.Remove(cfg.API.Socket)
 	defer api.Close()
 
 	msrv, maddr, err := metrics.Serve(cfg.Metrics.Listen, metrics.Sources{Version: opts.Version, Detection: d.det, Outputs: d.out,
@@ -232,6 +233,9 @@ func selfPaths(cfg *config.Config) engine.Self {
 	if cfg.Path != "" {
 		s.Paths = append(s.Paths, filepath.Dir(cfg.Path))
 	}
+	if cfg.Events.File != "" { // the evidence: its directory holds the rotated files too
+		s.Paths = append(s.Paths, filepath.Dir(cfg.Events.File))
+	}
 	return s
 }
 
@@ -269,6 +273,9 @@ func (d *Daemon) Status() api.Status {
 	st.Isolated = []api.IsolatedPod{}
 	for _, r := range d.mit.Isolated() {
 		st.Isolated = append(st.Isolated, isolatedPod(r))
+	}
+	for _, r := range d.mit.RejectedState() {
+		st.RejectedState = append(st.RejectedState, isolatedPod(r))
 	}
 	st.Counters = counters(d.reloads.Load(), d.reloadErr.Load(), det, d.out.Stats())
 	return st

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/podguard/podguard/daemon/config"
+	"github.com/podguard/podguard/daemon/trusted"
 )
 
 // errRunning means another podguard holds the instance lock.
@@ -22,9 +23,11 @@ var errRunning = errors.New("podguard is already running on this node")
 // dies.
 func lockInstance(cfg *config.Config) (func(), error) {
 	dir := filepath.Dir(cfg.API.Socket)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create api directory: %w", err)
+	d, err := trusted.OwnDir(dir, 0o700)
+	if err != nil {
+		return nil, fmt.Errorf("api directory: %w", err)
 	}
+	d.Close()
 	p := filepath.Join(dir, "podguard.lock")
 	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -40,18 +41,17 @@ func withPeer(ctx context.Context, c net.Conn) context.Context {
 	return context.WithValue(ctx, peerKey{}, peer{uid: int32(cred.Uid), pid: cred.Pid})
 }
 
-// serveAPI listens on the local control socket, root only (mode 0600 in a
-// 0700 directory). The caller holds the instance lock, so a socket file
-// already there is a leftover of a dead daemon.
+// serveAPI listens on the local control socket, root only: the socket is
+// bound in a fresh 0700 directory, made 0600, and only then renamed into
+// place, so there is no moment when another user can connect; its
+// directory was checked (and tightened) by lockInstance. The caller holds
+// the instance lock, so a socket file already there is a leftover of a
+// dead daemon.
 func (d *Daemon) serveAPI(socket string) (*http.Server, error) {
 	os.Remove(socket)
-	l, err := net.Listen("unix", socket)
+	l, err := listenPrivate(socket)
 	if err != nil {
-		return nil, fmt.Errorf("listen on api socket: %w", err)
-	}
-	if err := os.Chmod(socket, 0o600); err != nil {
-		l.Close()
-		return nil, fmt.Errorf("chmod api socket: %w", err)
+		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+api.StatusPath, func(w http.ResponseWriter, r *http.Request) {
@@ -81,6 +81,33 @@ func (d *Daemon) serveAPI(socket string) (*http.Server, error) {
 }
 
 // isolatedPod is an isolation record as the API shows it.
+// listenPrivate binds a Unix socket at path with mode 0600 from its
+// first moment (see serveAPI). The listener does not unlink path on
+// Close: the daemon removes it when it stops.
+func listenPrivate(path string) (net.Listener, error) {
+	tmp, err := os.MkdirTemp(filepath.Dir(path), ".s")
+	if err != nil {
+		return nil, fmt.Errorf("listen on api socket: %w", err)
+	}
+	defer os.Remove(tmp)
+	bound := filepath.Join(tmp, "s")
+	l, err := net.Listen("unix", bound)
+	if err != nil {
+		return nil, fmt.Errorf("listen on api socket: %w", err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	if err := os.Chmod(bound, 0o600); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("chmod api socket: %w", err)
+	}
+	if err := os.Rename(bound, path); err != nil {
+		l.Close()
+		os.Remove(bound)
+		return nil, fmt.Errorf("place api socket at %s: %w", path, err)
+	}
+	return l, nil
+}
+
 func isolatedPod(r isolate.Record) api.IsolatedPod {
 	return api.IsolatedPod{Pod: r.Namespace + "/" + r.PodName, UID: r.PodUID, Rule: r.Rule, Since: r.Since, Mode: string(r.Mode), HostIf: r.HostIfName}
 }

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"os"
+	"path/filepath"
 	"regexp"
 	"sync"
 	"time"
+
+	"github.com/podguard/podguard/daemon/trusted"
 )
 
 // Isolator isolates pods and remembers which ones it isolated. It is safe
@@ -19,6 +21,10 @@ type Isolator struct {
 	log  *slog.Logger
 	objs dropObjects
 	recs map[string]Record
+	key  signer
+	// rejected are the records of the state file that failed their
+	// integrity check at start: reported, never acted on.
+	rejected []Record
 }
 
 var validUID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
@@ -30,14 +36,22 @@ func New(stateDir string, allow []netip.Prefix, logger *slog.Logger) (*Isolator,
 	if logger == nil {
 		logger = slog.Default()
 	}
-	if err := os.MkdirAll(stateDir, 0o700); err != nil {
-		return nil, fmt.Errorf("make state dir: %w", err)
-	}
-	recs, err := loadState(stateDir)
+	key, err := trusted.StateKey(stateDir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("state dir: %w", err)
 	}
-	iso := &Isolator{dir: stateDir, log: logger, recs: recs}
+	recs, rejected, err := loadState(stateDir, key)
+	if err != nil {
+		// An unreadable state file must not take isolation down: start
+		// from the kernel's view (Reconcile adopts what is pinned).
+		logger.Error("isolation state ignored; isolation found in the kernel will be recovered", "err", err)
+		recs = map[string]Record{}
+	}
+	for _, r := range rejected {
+		logger.Error("isolation record ignored: its integrity check failed (not written by this node's podguard)",
+			"pod_uid", r.PodUID, "pod", r.PodName, "namespace", r.Namespace, "host_if", r.HostIfName, "file", filepath.Join(stateDir, stateFile))
+	}
+	iso := &Isolator{dir: stateDir, log: logger, recs: recs, key: key, rejected: rejected}
 	if err := loadDropObjects(&iso.objs, nil); err != nil {
 		return nil, fmt.Errorf("load isolation programs: %w", err)
 	}
@@ -107,7 +121,7 @@ func (iso *Isolator) Apply(t Target) (applied bool, err error) {
 	}
 	// A record recovered from the kernel learns who and why here.
 	iso.recs[t.PodUID] = rec
-	if err := saveState(iso.dir, iso.recs); err != nil {
+	if err := saveState(iso.dir, iso.recs, iso.key); err != nil {
 		return changed, err
 	}
 	if !changed {
@@ -208,7 +222,7 @@ func (iso *Isolator) Release(podUID string) error {
 	}
 	if had {
 		delete(iso.recs, podUID)
-		if err := saveState(iso.dir, iso.recs); err != nil {
+		if err := saveState(iso.dir, iso.recs, iso.key); err != nil {
 			return err
 		}
 	}
@@ -240,6 +254,14 @@ func (iso *Isolator) removeKernel(podUID string, rec Record) (bool, error) {
 		errs = append(errs, detachTC(rec.HostIfIndex))
 	}
 	return found, errors.Join(errs...)
+}
+
+// Rejected returns the records of the state file that failed their
+// integrity check when this Isolator started: reported, never acted on.
+func (iso *Isolator) Rejected() []Record {
+	iso.mu.Lock()
+	defer iso.mu.Unlock()
+	return append([]Record(nil), iso.rejected...)
 }
 
 // List returns the isolated pods, ordered by pod UID.

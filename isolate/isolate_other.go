@@ -22,6 +22,7 @@ func (*Isolator) Close() error                                { return nil }
 func (*Isolator) Apply(Target) (bool, error)                  { return false, errNotLinux }
 func (*Isolator) Release(string) error                        { return errNotLinux }
 func (*Isolator) List() []Record                              { return nil }
+func (*Isolator) Rejected() []Record                          { return nil }
 func (*Isolator) Reconcile(func(string) (string, bool)) error { return errNotLinux }
 
 // Installed always fails outside Linux.

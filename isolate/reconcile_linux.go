@@ -57,7 +57,7 @@ func (iso *Isolator) Reconcile(exists func(podUID string) (netnsPath string, ok 
 		}
 		iso.recs[uid] = rec
 	}
-	if err := saveState(iso.dir, iso.recs); err != nil {
+	if err := saveState(iso.dir, iso.recs, iso.key); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/podguard/podguard/daemon/trusted"
 )
 
 // stateFile is the name of the state file inside the state directory.
@@ -18,31 +20,64 @@ type stateDoc struct {
 	Pods    []Record `json:"pods"`
 }
 
-// loadState reads the records in dir; a missing file means none.
-func loadState(dir string) (map[string]Record, error) {
-	recs := make(map[string]Record)
-	b, err := os.ReadFile(filepath.Join(dir, stateFile))
+// maxStateSize bounds the state file (a record is a few hundred bytes).
+const maxStateSize = 16 << 20
+
+// signer signs and checks records (trusted.Key in production).
+type signer interface {
+	Sign(data []byte) string
+	Verify(data []byte, mac string) bool
+}
+
+// recordMAC is the MAC of r's content, its MAC field left out.
+func recordMAC(key signer, r Record) string {
+	r.MAC = ""
+	b, _ := json.Marshal(r)
+	return key.Sign(b)
+}
+
+// loadState reads the records in dir; a missing file means none. Records
+// whose MAC does not verify under key were not written by podguard (or
+// by one with another key): they are returned apart, never acted on.
+func loadState(dir string, key signer) (recs map[string]Record, rejected []Record, err error) {
+	recs = make(map[string]Record)
+	b, err := trusted.ReadFile(filepath.Join(dir, stateFile), maxStateSize)
 	if errors.Is(err, fs.ErrNotExist) {
-		return recs, nil
+		return recs, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read isolation state: %w", err)
+		return nil, nil, fmt.Errorf("read isolation state: %w", err)
 	}
 	var doc stateDoc
 	if err := json.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("parse isolation state %s: %w", filepath.Join(dir, stateFile), err)
+		return nil, nil, fmt.Errorf("parse isolation state %s: %w", filepath.Join(dir, stateFile), err)
 	}
 	for _, r := range doc.Pods {
-		if r.PodUID != "" {
+		switch {
+		case r.PodUID == "":
+		case !macOK(key, r):
+			rejected = append(rejected, r)
+		default:
 			recs[r.PodUID] = r
 		}
 	}
-	return recs, nil
+	return recs, rejected, nil
+}
+
+// macOK reports whether r carries the MAC of its content under key.
+func macOK(key signer, r Record) bool {
+	mac := r.MAC
+	r.MAC = ""
+	b, _ := json.Marshal(r)
+	return mac != "" && key.Verify(b, mac)
 }
 
 // saveState writes the records atomically: temp file, fsync, rename, fsync dir.
-func saveState(dir string, recs map[string]Record) error {
-	doc := stateDoc{Version: 1, Pods: sortedRecords(recs)}
+func saveState(dir string, recs map[string]Record, key signer) error {
+	doc := stateDoc{Version: 2, Pods: sortedRecords(recs)}
+	for i := range doc.Pods {
+		doc.Pods[i].MAC = recordMAC(key, doc.Pods[i])
+	}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode isolation state: %w", err)

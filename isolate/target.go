@@ -85,6 +85,9 @@ type Record struct {
 	// Recovered is set when the record was rebuilt from the kernel (filters
 	// or pins found without a state entry); Rule and Since are then unknown.
 	Recovered bool `json:"recovered,omitempty"`
+	// MAC is the record's HMAC under the state key (see loadState): a
+	// record without a valid one is ignored and reported.
+	MAC string `json:"mac,omitempty"`
 }
 
 // Attachment is one podguard isolation found in the kernel.

@@ -9,20 +9,24 @@ import (
 
 // Status is what the daemon reports over its API (`podguard status`).
 type Status struct {
-	Version    string            `json:"version"`
-	PID        int               `json:"pid"`
-	Started    time.Time         `json:"started"`
-	Node       string            `json:"node"`
-	Cluster    string            `json:"cluster,omitempty"`
-	Enabled    bool              `json:"enabled"`
-	DryRun     bool              `json:"dry_run"`
-	Metrics    string            `json:"metrics,omitempty"` // address serving /metrics
-	Config     ConfigStatus      `json:"config"`
-	Rules      RulesStatus       `json:"rules"`
-	Probes     ProbesStatus      `json:"probes"`
-	Containerd ContainerdStatus  `json:"containerd"`
-	Isolated   []IsolatedPod     `json:"isolated"`
-	Counters   map[string]uint64 `json:"counters"`
+	Version    string           `json:"version"`
+	PID        int              `json:"pid"`
+	Started    time.Time        `json:"started"`
+	Node       string           `json:"node"`
+	Cluster    string           `json:"cluster,omitempty"`
+	Enabled    bool             `json:"enabled"`
+	DryRun     bool             `json:"dry_run"`
+	Metrics    string           `json:"metrics,omitempty"` // address serving /metrics
+	Config     ConfigStatus     `json:"config"`
+	Rules      RulesStatus      `json:"rules"`
+	Probes     ProbesStatus     `json:"probes"`
+	Containerd ContainerdStatus `json:"containerd"`
+	Isolated   []IsolatedPod    `json:"isolated"`
+	// RejectedState are isolation records found in the state directory
+	// at start whose integrity check failed: podguard did not write them
+	// (or they were edited), so they were ignored.
+	RejectedState []IsolatedPod     `json:"rejected_state,omitempty"`
+	Counters      map[string]uint64 `json:"counters"`
 }
 
 // ContainerdStatus is the workload resolver's view of containerd.

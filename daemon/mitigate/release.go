@@ -20,6 +20,15 @@ func (m *Mitigator) Isolated() []isolate.Record {
 	return m.iso.List()
 }
 
+// RejectedState returns the isolation records that failed their integrity
+// check at start (forged or edited in the state directory): ignored.
+func (m *Mitigator) RejectedState() []isolate.Record {
+	if m.iso == nil {
+		return nil
+	}
+	return m.iso.Rejected()
+}
+
 // Release lifts the isolation of the pod named by ref: a pod uid, a
 // namespace/name or a name (which must be unambiguous). who is logged.
 func (m *Mitigator) Release(ref, who string) (isolate.Record, error) {

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+
+	"github.com/podguard/podguard/daemon/trusted"
 )
 
 // nameRegistry remembers, under the state directory, which file holds which
@@ -12,6 +14,7 @@ import (
 // survive a restart of the daemon.
 type nameRegistry struct {
 	dir   string // "" when there is no usable state directory
+	key   *trusted.Key
 	names map[string]string
 	dirty bool
 	log   *slog.Logger
@@ -23,18 +26,48 @@ func openNames(stateDir string, log *slog.Logger) *nameRegistry {
 		return r
 	}
 	dir := filepath.Join(stateDir, "rulesets")
-	if err := os.MkdirAll(filepath.Join(dir, "lastgood"), 0o700); err != nil {
+	key, err := trusted.StateKey(stateDir)
+	if err == nil {
+		err = os.MkdirAll(filepath.Join(dir, "lastgood"), 0o700)
+	}
+	if err != nil {
 		log.Warn("ruleset names will not survive a restart", "state_dir", stateDir, "err", err)
 		return r
 	}
-	r.dir = dir
-	if data, err := os.ReadFile(filepath.Join(dir, "names.json")); err == nil {
+	r.dir, r.key = dir, key
+	if data, ok := r.read("names.json"); ok {
 		if err := json.Unmarshal(data, &r.names); err != nil {
 			log.Warn("ignoring unreadable ruleset name registry", "file", filepath.Join(dir, "names.json"), "err", err)
 			r.names = map[string]string{}
 		}
 	}
 	return r
+}
+
+// read returns the state file rel (under the registry's directory) if its
+// MAC, kept beside it in rel.mac, verifies: a copy podguard did not write
+// (planted to be enforced when the real file breaks) is reported, ignored.
+func (r *nameRegistry) read(rel string) ([]byte, bool) {
+	p := filepath.Join(r.dir, rel)
+	data, err := trusted.ReadFile(p, maxFileSize)
+	if err != nil {
+		return nil, false
+	}
+	mac, err := trusted.ReadFile(p+".mac", 128)
+	if err != nil || !r.key.Verify(append([]byte(rel+"\x00"), data...), string(mac)) {
+		r.log.Error("ruleset state ignored: its integrity check failed (not written by this node's podguard)", "file", p)
+		return nil, false
+	}
+	return data, true
+}
+
+// write stores data as the state file rel with its MAC.
+func (r *nameRegistry) write(rel string, data []byte) error {
+	p := filepath.Join(r.dir, rel)
+	if err := writeAtomic(p+".mac", []byte(r.key.Sign(append([]byte(rel+"\x00"), data...)))); err != nil {
+		return err
+	}
+	return writeAtomic(p, data)
 }
 
 func (r *nameRegistry) name(base string) string { return r.names[base] }
@@ -46,10 +79,10 @@ func (r *nameRegistry) remember(base, name string, data []byte) {
 		r.dirty = true
 	}
 	if r.dir != "" {
-		p := filepath.Join(r.dir, "lastgood", base)
-		if old, err := os.ReadFile(p); err != nil || string(old) != string(data) {
-			if err := writeAtomic(p, data); err != nil {
-				r.log.Warn("cannot keep last good ruleset copy", "file", p, "err", err)
+		rel := filepath.Join("lastgood", base)
+		if old, ok := r.read(rel); !ok || string(old) != string(data) {
+			if err := r.write(rel, data); err != nil {
+				r.log.Warn("cannot keep last good ruleset copy", "file", filepath.Join(r.dir, rel), "err", err)
 			}
 		}
 	}
@@ -63,6 +96,7 @@ func (r *nameRegistry) forget(base string) {
 	}
 	if r.dir != "" {
 		os.Remove(filepath.Join(r.dir, "lastgood", base))
+		os.Remove(filepath.Join(r.dir, "lastgood", base+".mac"))
 	}
 }
 
@@ -71,8 +105,8 @@ func (r *nameRegistry) lastGood(base, path string) *Ruleset {
 	if r.dir == "" || r.names[base] == "" {
 		return nil
 	}
-	data, err := os.ReadFile(filepath.Join(r.dir, "lastgood", base))
-	if err != nil {
+	data, ok := r.read(filepath.Join("lastgood", base))
+	if !ok {
 		return nil
 	}
 	rs, probs := Parse(path, data)
@@ -87,7 +121,7 @@ func (r *nameRegistry) save() {
 		return
 	}
 	data, _ := json.MarshalIndent(r.names, "", "  ")
-	if err := writeAtomic(filepath.Join(r.dir, "names.json"), data); err != nil {
+	if err := r.write("names.json", data); err != nil {
 		r.log.Warn("cannot save ruleset name registry", "err", err)
 		return
 	}

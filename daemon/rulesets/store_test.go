@@ -65,6 +65,30 @@ func TestStoreKeepsLastGoodVersion(t *testing.T) {
 	}
 }
 
+// TestStoreIgnoresPlantedLastGood: a last-good copy podguard did not
+// write (planted in the state directory, to be enforced once the real
+// file breaks) is ignored: a restart with the file broken enforces
+// nothing from it.
+func TestStoreIgnoresPlantedLastGood(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	write(t, dir, "a.toml", ruleset("alpha", "terminate"))
+	s := NewStore(Source{Dir: dir}, state, nil)
+	if got := active(s.Reload()); got != "alpha=terminate" {
+		t.Fatalf("active = %q", got)
+	}
+	// The attacker weakens the saved copy and breaks the file.
+	write(t, filepath.Join(state, "rulesets", "lastgood"), "a.toml", ruleset("alpha", "log"))
+	write(t, dir, "a.toml", "broken = \n")
+	s2 := NewStore(Source{Dir: dir}, state, nil)
+	snap := s2.Reload()
+	if got := active(snap); got != "" {
+		t.Fatalf("after restart active = %q, want the planted copy ignored", got)
+	}
+	if fs := fileStatus(t, snap, "a.toml"); fs.LastGood {
+		t.Errorf("status claims a last good version: %+v", fs)
+	}
+}
+
 func TestStoreRefusesRename(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "a.toml", ruleset("alpha", "log"))

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -162,11 +163,14 @@ func OpenDir(path string) (*os.File, error) {
 	return f, nil
 }
 
-// OwnDir makes sure path is a directory of podguard's own with at most
-// mode's permissions: it creates it (and its parents) if missing,
-// tightens a wider mode, and refuses one that another user owns or that
-// is a symlink. It returns the directory open, so that files in it are
-// created and renamed relative to it.
+// OwnDir makes sure path is a directory fit for podguard's own files and
+// returns it open, so that files in it are created and renamed relative to
+// it. A missing directory is made (parents too) with mode. An existing one
+// must not be a symlink or another user's; one that group or others can
+// write (a sticky shared one such as /tmp aside) is tightened to mode if
+// it is podguard's by name (/run/podguard, /var/lib/podguard: the package
+// layout), and refused otherwise: podguard does not change the mode of a
+// directory it shares with others (an Ubuntu /var/log is root:syslog 0775).
 func OwnDir(path string, mode os.FileMode) (*os.File, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", filepath.Dir(path), err)
@@ -191,11 +195,17 @@ func OwnDir(path string, mode os.FileMode) (*os.File, error) {
 		f.Close()
 		return nil, refuse(path, Untrusted, "directory is owned by uid %d, not root; podguard keeps its files only in a directory of its own: chown root %s", st.Uid, path)
 	}
-	if perm := os.FileMode(st.Mode & 0o7777); perm&^mode.Perm() != 0 {
+	perm := os.FileMode(st.Mode & 0o777)
+	sticky := st.Mode&unix.S_ISVTX != 0
+	switch {
+	case strings.HasPrefix(filepath.Base(path), "podguard") && perm&^mode.Perm() != 0 && !sticky:
 		if err := unix.Fchmod(fd, uint32(perm&mode.Perm())); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("tighten %s from %04o to %04o: %w", path, perm, perm&mode.Perm(), err)
 		}
+	case perm&0o022 != 0 && !sticky:
+		f.Close()
+		return nil, refuse(path, Untrusted, "directory is writable by group or others (mode %04o); podguard keeps its files only in a directory no one else can write: chmod go-w %s, or configure a directory of its own", perm, path)
 	}
 	return f, nil
 }

@@ -131,7 +131,23 @@ func TestOwnDir(t *testing.T) {
 	}
 	f.Close()
 	if fi, _ := os.Stat(d); fi.Mode().Perm() != 0o750 {
-		t.Errorf("a wider existing directory was left %04o, want tightened to 0750", fi.Mode().Perm())
+		t.Errorf("podguard's own directory left %04o, want tightened to 0750", fi.Mode().Perm())
+	}
+	// A directory shared with others is never chmodded: refused if
+	// others can write it, used as is if they can only read it.
+	shared := filepath.Join(base, "log")
+	os.Mkdir(shared, 0o775)
+	os.Chmod(shared, 0o775)
+	_, err = OwnDir(shared, 0o750)
+	refused(t, err, "writable by group or others (mode 0775)")
+	if fi, _ := os.Stat(shared); fi.Mode().Perm() != 0o775 {
+		t.Errorf("a shared directory was changed to %04o", fi.Mode().Perm())
+	}
+	os.Chmod(shared, 0o755)
+	if f, err = OwnDir(shared, 0o750); err != nil {
+		t.Errorf("a root 0755 directory: %v", err)
+	} else {
+		f.Close()
 	}
 	link := filepath.Join(base, "link")
 	os.Symlink(d, link)
@@ -143,5 +159,41 @@ func TestOwnDir(t *testing.T) {
 		os.Chown(theirs, 1000, 1000)
 		_, err = OwnDir(theirs, 0o700)
 		refused(t, err, "owned by uid 1000")
+	}
+}
+
+func TestStateKey(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	k1, err := StateKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac := k1.Sign([]byte("pod-a isolated"))
+	k2, err := StateKey(dir)
+	if err != nil || !k2.Verify([]byte("pod-a isolated"), mac) {
+		t.Fatalf("the key did not survive a restart: %v", err)
+	}
+	if k2.Verify([]byte("pod-b isolated"), mac) || k2.Verify([]byte("pod-a isolated"), "00"+mac[2:]) || k2.Verify(nil, "zz") {
+		t.Error("a forged record verified")
+	}
+	if fi, _ := os.Stat(filepath.Join(dir, keyFile)); fi.Mode().Perm() != 0o600 {
+		t.Errorf("key mode %04o", fi.Mode().Perm())
+	}
+	// A key others could read is replaced; what it signed is then refused.
+	os.Chmod(filepath.Join(dir, keyFile), 0o644)
+	k3, err := StateKey(dir)
+	if err != nil || k3.Verify([]byte("pod-a isolated"), mac) {
+		t.Errorf("an exposed key was kept: %v", err)
+	}
+	// A symlink planted as the key is not followed.
+	victim := filepath.Join(t.TempDir(), "victim")
+	os.WriteFile(victim, []byte("keep me"), 0o600)
+	os.Remove(filepath.Join(dir, keyFile))
+	os.Symlink(victim, filepath.Join(dir, keyFile))
+	if _, err := StateKey(dir); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(victim); string(data) != "keep me" {
+		t.Errorf("wrote through a planted symlink: %q", data)
 	}
 }
