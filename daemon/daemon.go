@@ -202,7 +202,9 @@ func (d *Daemon) reconcileIsolation(ctx context.Context) {
 }
 
 func eventsConfig(cfg *config.Config) events.Config {
-	c := events.Config{File: cfg.Events.File}
+	e := cfg.Events
+	c := events.Config{File: e.File, MaxBytes: int64(e.FileMaxMiB) << 20, Keep: e.FileKeep, MaxAge: e.MaxAge(),
+		Recent: e.Recent, RecentPerPod: e.RecentPerPod}
 	if cfg.Events.Stdout {
 		c.Stdout = os.Stdout
 	}

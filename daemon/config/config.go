@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -53,6 +54,22 @@ type Events struct {
 	File    string  `toml:"file"`
 	Stdout  bool    `toml:"stdout"`
 	Webhook Webhook `toml:"webhook"`
+	// Retention of the evidence: the file rotates at FileMaxMiB, FileKeep
+	// rotated files are kept, and rotated files older than FileMaxAge
+	// ("" = no age limit) are deleted.
+	FileMaxMiB int    `toml:"file_max_mib"`
+	FileKeep   int    `toml:"file_keep"`
+	FileMaxAge string `toml:"file_max_age"`
+	// Recent events are kept in memory for `podguard events` (the file has
+	// the history); RecentPerPod caps one pod's share of them.
+	Recent       int `toml:"recent"`
+	RecentPerPod int `toml:"recent_per_pod"`
+}
+
+// MaxAge is FileMaxAge parsed (0: no age limit); validate checked it.
+func (e Events) MaxAge() time.Duration {
+	d, _ := time.ParseDuration(e.FileMaxAge)
+	return d
 }
 
 // Webhook posts every event to an HTTP endpoint.
@@ -106,7 +123,7 @@ func Default() *Config {
 		RulesDir:   DefaultRulesDir,
 		StateDir:   "/var/lib/podguard",
 		Containerd: Containerd{Address: "/run/containerd/containerd.sock", Namespace: "k8s.io"},
-		Events:     Events{File: "/var/log/podguard/events.jsonl"},
+		Events:     Events{File: "/var/log/podguard/events.jsonl", FileMaxMiB: 100, FileKeep: 3, Recent: 1000, RecentPerPod: 100},
 		API:        API{Socket: "/run/podguard/podguard.sock"},
 		Metrics:    Metrics{Listen: "127.0.0.1:9464"},
 		Probes:     Probes{BufferKiB: 2048},
@@ -174,6 +191,23 @@ func (c *Config) validate(f *tomlfile.File) tomlfile.Problems {
 	}
 	if c.Events.File != "" && !filepath.IsAbs(c.Events.File) {
 		bad([]any{"events", "file"}, "events.file must be an absolute path (or \"\" to write no file), got %q", c.Events.File)
+	}
+	if e := c.Events; e.FileMaxMiB < 1 || e.FileMaxMiB > 1<<20 {
+		bad([]any{"events", "file_max_mib"}, "events.file_max_mib = %d: give the size at which the events file rotates, in MiB (1 to 1048576), e.g. 100", e.FileMaxMiB)
+	}
+	if k := c.Events.FileKeep; k < 1 || k > 1000 {
+		bad([]any{"events", "file_keep"}, "events.file_keep = %d: give how many rotated files to keep (1 to 1000), e.g. 3", k)
+	}
+	if a := c.Events.FileMaxAge; a != "" {
+		if d, err := time.ParseDuration(a); err != nil || d <= 0 {
+			bad([]any{"events", "file_max_age"}, "events.file_max_age = %q: give a positive duration such as \"720h\" (30 days), or \"\" for no age limit", a)
+		}
+	}
+	if r := c.Events.Recent; r < 1 || r > 1000000 {
+		bad([]any{"events", "recent"}, "events.recent = %d: give how many events to keep in memory (1 to 1000000), e.g. 1000", r)
+	}
+	if r := c.Events.RecentPerPod; r < 1 || r > c.Events.Recent {
+		bad([]any{"events", "recent_per_pod"}, "events.recent_per_pod = %d: give one pod's share of events.recent (1 to %d), e.g. 100", r, c.Events.Recent)
 	}
 	if c.Metrics.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {

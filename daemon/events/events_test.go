@@ -168,3 +168,42 @@ func TestWebhookDeadEndpoint(t *testing.T) {
 		t.Fatalf("dropped %d, want at least 47 of 50 (queue 2, one in flight)", d)
 	}
 }
+
+// TestRecentPerPodCap: a pod flooding events ages out only its own
+// events in memory; other pods' evidence stays for `podguard events`.
+func TestRecentPerPodCap(t *testing.T) {
+	w := NewWriter(Config{Recent: 20, RecentPerPod: 5}, quiet)
+	quietPod := sample("shadow-file-read")
+	quietPod.Pod.UID = "quiet"
+	for i := 0; i < 3; i++ {
+		w.remember(quietPod)
+	}
+	for i := 0; i < 500; i++ {
+		ev := sample("events-flood")
+		ev.Pod.UID = "noisy"
+		w.remember(ev)
+	}
+	got := map[string]int{}
+	for _, ev := range w.Recent() {
+		got[ev.Pod.UID]++
+	}
+	if got["quiet"] != 3 || got["noisy"] != 5 {
+		t.Errorf("kept %v; want the quiet pod's 3 and the noisy pod's latest 5", got)
+	}
+	// Many pods: memory stays bounded, the largest share gives way first.
+	for i := 0; i < 30; i++ {
+		ev := sample("x")
+		ev.Pod.UID = string(rune('a' + i%26))
+		w.remember(ev)
+	}
+	if n := len(w.Recent()); n != 20 {
+		t.Errorf("%d events in memory, cap 20", n)
+	}
+	got = map[string]int{}
+	for _, ev := range w.Recent() {
+		got[ev.Pod.UID]++
+	}
+	if got["quiet"] == 0 {
+		t.Errorf("the quiet pod's evidence was pushed out before the noisy pod's: %v", got)
+	}
+}

@@ -23,10 +23,11 @@ import (
 // or directory deleted under it is noticed and created anew, so events
 // never go to a file no one can read.
 type rotatingFile struct {
-	path string
-	max  int64
-	keep int
-	log  *slog.Logger
+	path   string
+	max    int64
+	keep   int
+	maxAge time.Duration
+	log    *slog.Logger
 
 	dir    *os.File
 	f      *os.File
@@ -38,8 +39,12 @@ func (r *rotatingFile) write(line []byte) error {
 	if r == nil {
 		return nil
 	}
-	if r.f != nil && r.writes%256 == 0 && r.gone() {
-		r.close()
+	if r.f != nil && r.writes%256 == 0 {
+		if r.gone() {
+			r.close()
+		} else {
+			r.expire()
+		}
 	}
 	if r.f == nil {
 		if err := r.open(); err != nil {
@@ -89,6 +94,7 @@ func (r *rotatingFile) open() error {
 			return err
 		}
 		r.dir = d
+		r.expire()
 	}
 	for attempt := 0; ; attempt++ {
 		fd, err := unix.Openat(int(r.dir.Fd()), r.name(), unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0o600)
@@ -143,7 +149,28 @@ func (r *rotatingFile) rotate() error {
 	if err := unix.Renameat(dfd, r.name(), dfd, r.name()+".1"); err != nil {
 		return fmt.Errorf("rotate %s: %w", r.path, err)
 	}
+	r.expire()
 	return r.open()
+}
+
+// expire deletes the rotated files last written longer ago than maxAge.
+func (r *rotatingFile) expire() {
+	if r.maxAge <= 0 || r.dir == nil {
+		return
+	}
+	dfd := int(r.dir.Fd())
+	for i := 1; i <= r.keep; i++ {
+		name := r.name() + "." + strconv.Itoa(i)
+		var st unix.Stat_t
+		if unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+			continue
+		}
+		if time.Since(time.Unix(st.Mtim.Unix())) > r.maxAge {
+			if err := unix.Unlinkat(dfd, name, 0); err == nil {
+				r.log.Info("events file past its retention removed", "file", filepath.Join(filepath.Dir(r.path), name), "max_age", r.maxAge)
+			}
+		}
+	}
 }
 
 func (r *rotatingFile) close() {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // fileRules returns the rule ids in a JSON lines file.
@@ -109,5 +110,26 @@ func TestEventsFileHardLink(t *testing.T) {
 	}
 	if got := fileRules(t, path); got != "a" {
 		t.Errorf("events file has %q", got)
+	}
+}
+
+// TestEventsFileMaxAge: rotated files last written longer ago than the
+// retention are deleted; newer ones and the current file stay.
+func TestEventsFileMaxAge(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "events.jsonl")
+	old := time.Now().Add(-48 * time.Hour)
+	for _, n := range []string{".1", ".2"} {
+		os.WriteFile(path+n, []byte("{}\n"), 0o600)
+	}
+	os.Chtimes(path+".2", old, old)
+	r := &rotatingFile{path: path, max: 1 << 20, keep: 3, maxAge: 24 * time.Hour, log: quiet}
+	defer r.close()
+	r.write([]byte(`{"rule":{"id":"a"}}` + "\n"))
+	if _, err := os.Stat(path + ".2"); err == nil {
+		t.Error("a rotated file older than max_age was kept")
+	}
+	if _, err := os.Stat(path + ".1"); err != nil {
+		t.Errorf("a recent rotated file was deleted: %v", err)
 	}
 }

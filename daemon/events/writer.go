@@ -7,17 +7,24 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Config says where events go.
 type Config struct {
-	File     string    // JSON lines file; "" for none
-	MaxBytes int64     // rotate the file beyond this size (default 100 MiB)
-	Keep     int       // rotated files kept: file.1 … file.Keep (default 3)
-	Stdout   io.Writer // also write JSON lines here; nil for none
-	Queue    int       // events waiting for the writer (default 4096)
-	Recent   int       // events kept in memory for `podguard events` (default 1000)
-	Webhook  *Webhook  // also post events here; nil for none
+	File     string // JSON lines file; "" for none
+	MaxBytes int64  // rotate the file beyond this size (default 100 MiB)
+	Keep     int    // rotated files kept: file.1 … file.Keep (default 3)
+	// MaxAge deletes rotated files last written longer ago than this
+	// (0: kept until Keep pushes them out).
+	MaxAge time.Duration
+	Stdout io.Writer // also write JSON lines here; nil for none
+	Queue  int       // events waiting for the writer (default 4096)
+	Recent int       // events kept in memory for `podguard events` (default 1000)
+	// RecentPerPod caps one pod's share of Recent (default Recent/10), so
+	// a noisy pod cannot push other pods' events out of memory.
+	RecentPerPod int
+	Webhook      *Webhook // also post events here; nil for none
 }
 
 // Writer sends events to their outputs from one goroutine.
@@ -28,8 +35,8 @@ type Writer struct {
 	file  *rotatingFile
 
 	mu     sync.Mutex
-	recent []Event
-	next   int
+	recent []Event // oldest first
+	perPod map[string]int
 	subs   map[chan Event]struct{}
 
 	emitted, queueDrops, fileErrors, written atomic.Uint64
@@ -50,9 +57,12 @@ func NewWriter(cfg Config, log *slog.Logger) *Writer {
 	if cfg.Recent <= 0 {
 		cfg.Recent = 1000
 	}
-	w := &Writer{cfg: cfg, log: log, queue: make(chan Event, cfg.Queue), subs: map[chan Event]struct{}{}}
+	if cfg.RecentPerPod <= 0 || cfg.RecentPerPod > cfg.Recent {
+		cfg.RecentPerPod = max(cfg.Recent/10, 1)
+	}
+	w := &Writer{cfg: cfg, log: log, queue: make(chan Event, cfg.Queue), subs: map[chan Event]struct{}{}, perPod: map[string]int{}}
 	if cfg.File != "" {
-		w.file = &rotatingFile{path: cfg.File, max: cfg.MaxBytes, keep: cfg.Keep, log: log}
+		w.file = &rotatingFile{path: cfg.File, max: cfg.MaxBytes, keep: cfg.Keep, maxAge: cfg.MaxAge, log: log}
 	}
 	return w
 }
@@ -112,15 +122,27 @@ func (w *Writer) write(ev Event) {
 	w.written.Add(1)
 }
 
+// remember keeps ev in memory. A pod at its cap loses its own oldest
+// event; when memory is full, the pod with the most events loses its
+// oldest. So a flood from one pod ages out only that pod's events.
 func (w *Writer) remember(ev Event) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if len(w.recent) < w.cfg.Recent {
-		w.recent = append(w.recent, ev)
-	} else {
-		w.recent[w.next] = ev
-		w.next = (w.next + 1) % w.cfg.Recent
+	pod := ev.Pod.UID
+	switch {
+	case w.perPod[pod] >= w.cfg.RecentPerPod:
+		w.forgetOldest(pod)
+	case len(w.recent) >= w.cfg.Recent:
+		most := ""
+		for p, n := range w.perPod {
+			if n > w.perPod[most] || (n == w.perPod[most] && p < most) {
+				most = p
+			}
+		}
+		w.forgetOldest(most)
 	}
+	w.recent = append(w.recent, ev)
+	w.perPod[pod]++
 	for ch := range w.subs {
 		select {
 		case ch <- ev:
@@ -129,13 +151,24 @@ func (w *Writer) remember(ev Event) {
 	}
 }
 
+// forgetOldest drops pod's oldest event from memory.
+func (w *Writer) forgetOldest(pod string) {
+	for i, ev := range w.recent {
+		if ev.Pod.UID == pod {
+			w.recent = append(w.recent[:i], w.recent[i+1:]...)
+			if w.perPod[pod]--; w.perPod[pod] == 0 {
+				delete(w.perPod, pod)
+			}
+			return
+		}
+	}
+}
+
 // Recent returns the events kept in memory, oldest first.
 func (w *Writer) Recent() []Event {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := make([]Event, 0, len(w.recent))
-	out = append(out, w.recent[w.next:]...)
-	return append(out, w.recent[:w.next]...)
+	return append([]Event(nil), w.recent...)
 }
 
 // Subscribe returns a channel of new events until cancel is called.
