@@ -54,6 +54,15 @@ func (c *call) printStatus(st api.Status) {
 	for _, p := range st.Config.Problems {
 		fmt.Fprintf(w, "          %s\n", p.Error())
 	}
+	if m := st.Memory; m.Limit > 0 {
+		warn := ""
+		if m.Near {
+			warn = "  NEAR THE LIMIT: raise MemoryMax or find the cause"
+		}
+		fmt.Fprintf(w, "memory:   %d MiB of %d MiB (the unit's MemoryMax)%s\n", m.Usage>>20, m.Limit>>20, warn)
+	} else if m.Usage > 0 {
+		fmt.Fprintf(w, "memory:   %d MiB, no limit\n", m.Usage>>20)
+	}
 	printProbes(w, st)
 	printContainerd(w, st)
 	c.printRules(st.Rules)

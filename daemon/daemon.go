@@ -19,6 +19,7 @@ import (
 	"github.com/podguard/podguard/daemon/detect"
 	"github.com/podguard/podguard/daemon/engine"
 	"github.com/podguard/podguard/daemon/events"
+	"github.com/podguard/podguard/daemon/memory"
 	"github.com/podguard/podguard/daemon/metrics"
 	"github.com/podguard/podguard/daemon/mitigate"
 	"github.com/podguard/podguard/daemon/rulesets"
@@ -50,6 +51,7 @@ type Daemon struct {
 	mit      *mitigate.Mitigator
 	out      *events.Writer
 	det      *detect.Detector
+	mem      *memory.Guard
 
 	metricsAddr string
 
@@ -116,6 +118,8 @@ func Run(ctx context.Context, opts Options) error {
 	go d.det.Run(ctx)
 	defer d.resolver.Subscribe(d.det.WorkloadsChanged)()
 	go d.reconcileIsolation(ctx)
+	d.mem = memory.New(d.log.With("component", "memory"))
+	go d.mem.Run(ctx, 10*time.Second)
 
 	d.reloadRules("start")
 	d.setEnabled(cfg.Enabled)
@@ -279,6 +283,7 @@ func (d *Daemon) Status() api.Status {
 	for _, r := range d.mit.RejectedState() {
 		st.RejectedState = append(st.RejectedState, isolatedPod(r))
 	}
+	st.Memory.Usage, st.Memory.Limit, st.Memory.Near = d.mem.Stats()
 	st.Counters = counters(d.reloads.Load(), d.reloadErr.Load(), det, d.out.Stats())
 	return st
 }

@@ -38,6 +38,9 @@ type instance struct {
 	dir, config, rules string
 	cmd                *exec.Cmd
 	log                *bytes.Buffer
+	// cgroup, when set, is a cgroup directory podguard runs in (as the
+	// unit's slice would put it), joined before it starts.
+	cgroup string
 }
 
 // newInstance writes a config (extra is appended verbatim) and returns an
@@ -64,6 +67,9 @@ func (in *instance) start(tb testing.TB) {
 	tb.Helper()
 	in.log = &bytes.Buffer{}
 	in.cmd = exec.Command(podguardBin, "run", "--config", in.config)
+	if in.cgroup != "" {
+		in.cmd = exec.Command("sh", "-c", `echo $$ > "$1/cgroup.procs" && exec "$0" run --config "$2"`, podguardBin, in.cgroup, in.config)
+	}
 	in.cmd.Stderr = in.log
 	if err := in.cmd.Start(); err != nil {
 		tb.Fatal(err)

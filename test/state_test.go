@@ -2,6 +2,7 @@ package test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,5 +90,58 @@ func TestSharedSocketDirectoryRefused(t *testing.T) {
 	_, stderr, code := podguard(t, "run", "--config", in.config)
 	if code == 0 || !strings.Contains(stderr, "writable by group or others (mode 0777)") || !strings.Contains(stderr, "chmod go-w "+run) {
 		t.Errorf("run with a world-writable socket directory: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// memoryCgroup makes a cgroup with a memory limit beside the test's own
+// (cgroup v1 memory controller, or cgroup v2 with memory enabled) and
+// returns its directory.
+func memoryCgroup(t *testing.T, limit string) string {
+	t.Helper()
+	self, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dir, file string
+	for _, l := range strings.Split(string(self), "\n") {
+		parts := strings.SplitN(l, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		if strings.Contains(","+parts[1]+",", ",memory,") {
+			dir, file = filepath.Join("/sys/fs/cgroup/memory", parts[2]), "memory.limit_in_bytes"
+		} else if parts[0] == "0" && dir == "" {
+			if ctl, _ := os.ReadFile("/sys/fs/cgroup/cgroup.subtree_control"); strings.Contains(string(ctl), "memory") {
+				dir, file = filepath.Join("/sys/fs/cgroup", parts[2]), "memory.max"
+			}
+		}
+	}
+	if dir == "" {
+		t.Skip("no memory controller podguard's test can use on this host")
+	}
+	cg := filepath.Join(dir, fmt.Sprintf("podguard-test-%d", os.Getpid()))
+	if err := os.Mkdir(cg, 0o755); err != nil {
+		t.Fatalf("make memory cgroup: %v", err)
+	}
+	t.Cleanup(func() { os.Remove(cg) })
+	if err := os.WriteFile(filepath.Join(cg, file), []byte(limit), 0o644); err != nil {
+		t.Fatalf("set memory limit: %v", err)
+	}
+	return cg
+}
+
+// TestMemoryLimitReported: podguard run under a memory limit (the unit's
+// MemoryMax) knows it and reports its use against it.
+func TestMemoryLimitReported(t *testing.T) {
+	in := newInstance(t, "")
+	in.cgroup = memoryCgroup(t, "268435456")
+	in.start(t)
+	st := in.waitStatus(t, 10*time.Second, "memory reported", func(s api.Status) bool { return s.Memory.Limit > 0 })
+	if st.Memory.Limit != 256<<20 || st.Memory.Usage <= 0 || st.Memory.Usage > st.Memory.Limit || st.Memory.Near {
+		t.Errorf("memory status %+v, want usage under a 256 MiB limit", st.Memory)
+	}
+	out, _, _ := podguard(t, "status", "--config", in.config)
+	if !strings.Contains(out, "of 256 MiB (the unit's MemoryMax)") {
+		t.Errorf("status does not show the limit:\n%s", out)
 	}
 }

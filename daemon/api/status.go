@@ -27,6 +27,14 @@ type Status struct {
 	// (or they were edited), so they were ignored.
 	RejectedState []IsolatedPod     `json:"rejected_state,omitempty"`
 	Counters      map[string]uint64 `json:"counters"`
+	Memory        MemoryStatus      `json:"memory"`
+}
+
+// MemoryStatus is podguard's memory use against its cgroup's limit.
+type MemoryStatus struct {
+	Usage int64 `json:"usage_bytes"` // the cgroup's charge (0: unknown)
+	Limit int64 `json:"limit_bytes"` // 0: no limit
+	Near  bool  `json:"near_limit"`  // usage at 80 % of the limit or more
 }
 
 // ContainerdStatus is the workload resolver's view of containerd.
