@@ -14,8 +14,10 @@ import (
 // kernel resolved from the opened file at syscall exit (the task's view,
 // absolute, canonical: no "//", ".", "..", symlinks or /proc/self/root
 // left), so an alias of a watched file cannot slip past the filter; a
-// path the kernel cut (FlagTruncated) always passes, and so does a
-// refused attempt (EACCES, EPERM), which is not filtered. Passes is the
+// path the kernel cut (FlagTruncated) always passes, and so do a
+// refused attempt (EACCES, EPERM, ETXTBSY) and every open_by_handle_at,
+// which are not filtered. Any other failed open has no file: it is judged
+// on its raw path string, as Passes does (a relative one passes). Passes is the
 // Go mirror of the kernel's predicate (probes/bpf/openfilter.h).
 type OpenFilter struct {
 	PathPrefixes []string // each starts with '/'

@@ -65,6 +65,15 @@ int sys_open(struct bpf_raw_tracepoint_args *ctx)
 
 #define EACCES 13
 #define EPERM 1
+#define ETXTBSY 26
+#define ERESTARTSYS 512
+
+/* refused reports a failed open that shows intent whatever the path:
+ * permission denied, or a write to a running executable. */
+static __always_inline bool refused(__s64 ret)
+{
+	return ret == -EACCES || ret == -EPERM || ret == -ETXTBSY;
+}
 
 /* open_event is KIND_OPEN: the open judged at exit. */
 struct open_event {
@@ -121,9 +130,10 @@ static __always_inline const char *open_args(struct sc_args *sc, __s32 *dirfd, _
 
 /* sys_open_exit judges a successful open on the struct file behind the
  * returned fd: resolved path (forward, for the prefilter), device, inode,
- * overlay layer. A failed open is reported only when it was refused
- * (EACCES, EPERM: the intent to read what one may not), with the raw
- * path, resident now, and the directory it is relative to. */
+ * overlay layer. A failed open is reported with the raw path, resident
+ * now, and the directory it is relative to: always when it was refused
+ * (EACCES, EPERM, ETXTBSY: the intent to open what one may not), else
+ * when the raw path passes the prefilter (ENOENT of /dev/mem). */
 SEC("raw_tracepoint/sys_exit")
 int sys_open_exit(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -131,11 +141,13 @@ int sys_open_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (!x)
 		return 0;
 	__s64 ret = x->ret;
-	if (ret < 0 && ret != -EACCES && ret != -EPERM)
+	if (ret <= -ERESTARTSYS) /* interrupted: the restart is seen again */
 		return 0;
 	__s32 dirfd;
 	__u32 flags, mode;
 	const char *upath = open_args(&x->sc, &dirfd, &flags, &mode);
+	if (ret < 0 && !refused(ret) && (!upath || !open_wanted_raw(flags, upath)))
+		return 0;
 	struct open_event *e = scratch(SCRATCH_SYSEXIT);
 	if (!e)
 		return 0;
@@ -165,7 +177,8 @@ int sys_open_exit(struct bpf_raw_tracepoint_args *ctx)
 		}
 		if (off == 0) {
 			mark_unreadable(&e->hdr);
-		} else if (!open_wanted(flags, e->tail, off, e->hdr.flags & FLAG_TRUNCATED)) {
+		} else if (x->sc.nr != NR_open_by_handle_at && /* rare, and a rule in itself */
+			   !open_wanted(flags, e->tail, off, e->hdr.flags & FLAG_TRUNCATED)) {
 			return 0;
 		}
 		e->path_len = off;

@@ -122,3 +122,19 @@ static __always_inline bool open_wanted(__u64 flags, const __u8 *kpath, long n, 
 	bpf_probe_read_kernel(&k->path.data[1], OPEN_KEY_DATA - 1, kpath);
 	return open_key_match(k, n, gen);
 }
+
+/* open_wanted_raw is open_wanted for a failed open, which has no file to
+ * resolve: it judges the raw user string (resident at exit, the kernel
+ * copied it), so a relative path, or one too long to judge, passes. */
+static __always_inline bool open_wanted_raw(__u64 flags, const char *upath)
+{
+	__u8 gen = open_filter_gen();
+	if (!gen || (flags & OPEN_W_FLAGS))
+		return true;
+	struct open_keys *k = open_keys_buf();
+	if (!k)
+		return true;
+	/* data[1..n-1]: the path, data[n]: its NUL */
+	long n = bpf_probe_read_user_str(&k->path.data[1], OPEN_KEY_DATA - 1, upath);
+	return open_key_match(k, n, gen);
+}
