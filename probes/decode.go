@@ -36,7 +36,9 @@ func decode(raw []byte, e *Record) error {
 	switch e.Kind {
 	case KindExec:
 		return decodeExec(raw, e)
-	case KindOpen, KindUnlink, KindRename, KindLink, KindSymlink, KindChmod, KindMkdir:
+	case KindOpen:
+		return decodeOpen(raw, e)
+	case KindUnlink, KindRename, KindLink, KindSymlink, KindChmod, KindMkdir:
 		return decodeFile(raw, e)
 	case KindConnect, KindSocket:
 		return decodeNet(raw, e)
@@ -129,6 +131,33 @@ func decodeFile(raw []byte, e *Record) error {
 	return nil
 }
 
+func decodeOpen(raw []byte, e *Record) error {
+	var x probeOpenEvent
+	if !fixedPart(raw, &x, unsafe.Offsetof(x.Tail)) {
+		return fmt.Errorf("decode open: %w", errShort)
+	}
+	s, err := tail(raw, unsafe.Offsetof(x.Tail), x.PathLen, x.RawLen, x.BaseLen)
+	if err != nil {
+		return err
+	}
+	b := blobs(s, x.PathLen, x.RawLen, x.BaseLen)
+	e.DirFD = x.Dirfd
+	e.FileFlags = x.Flags
+	e.Mode = x.Mode
+	e.Ret = x.Ret
+	e.Dev, e.Ino, e.Layer = x.Dev, x.Ino, Layer(x.Layer)
+	if x.Ret >= 0 {
+		e.Path = cstring(b[0])
+		e.RawPath = cstring(b[1])
+		return nil
+	}
+	e.RawPath = cstring(b[0])
+	if e.RawPath != "" {
+		e.Path = join(cstring(b[2]), e.RawPath)
+	}
+	return nil
+}
+
 func decodeNet(raw []byte, e *Record) error {
 	var x probeNetEvent
 	if !fixedPart(raw, &x, unsafe.Offsetof(x.Tail)) {
@@ -142,6 +171,7 @@ func decodeNet(raw []byte, e *Record) error {
 	e.SockType = x.Type
 	e.Protocol = x.Protocol
 	e.FD = x.Fd
+	e.Ret = x.Ret
 	e.Port = x.Port
 	switch e.Family {
 	case afInet:
@@ -252,12 +282,26 @@ func dentryPath(blob string) string {
 }
 
 // resolve joins a relative raw path to the base directory the kernel
-// walked (cwd or dirfd). Absolute paths are returned as they are.
+// walked (cwd or dirfd, a leaf-first blob), see join.
 func resolve(baseBlob, p string) string {
 	if strings.HasPrefix(p, "/") {
-		return p
+		return join("", p)
 	}
-	return path.Join(dentryPath(baseBlob), p)
+	return join(dentryPath(baseBlob), p)
+}
+
+// join is the one place a path the kernel did not resolve (a rename or
+// link destination, a refused open) is made canonical as far as strings
+// allow: joined with its base directory when relative, then "//", "."
+// and ".." removed lexically (symlinks in it stay unresolved).
+func join(base, p string) string {
+	if !strings.HasPrefix(p, "/") {
+		if base == "" {
+			base = "/"
+		}
+		p = base + "/" + p
+	}
+	return path.Clean(p)
 }
 
 func splitArgs(blob string) []string {

@@ -17,8 +17,8 @@ func wire[T any](v *T, fixed uintptr, tail string) []byte {
 
 func TestDecodeFileEventRelative(t *testing.T) {
 	x := probeFileEvent{Dirfd: -100, Flags: 0o101, Mode: 0o640}
-	x.Hdr.Kind = uint16(KindOpen)
-	x.Hdr.SyscallNr = 257
+	x.Hdr.Kind = uint16(KindUnlink)
+	x.Hdr.SyscallNr = 263
 	copy(x.Hdr.Comm[:], "cat")
 	raw, base := "a/../b.txt\x00", "work\x00home\x00" // cwd /home/work, leaf first
 	x.PathLen, x.BaseLen = uint16(len(raw)), uint16(len(base))
@@ -26,8 +26,34 @@ func TestDecodeFileEventRelative(t *testing.T) {
 	if err := decode(wire(&x, unsafe.Offsetof(x.Tail), raw+base), &e); err != nil {
 		t.Fatal(err)
 	}
-	if e.Path != "/home/work/b.txt" || e.RawPath != "a/../b.txt" || e.Comm != "cat" || e.Syscall != 257 {
+	if e.Path != "/home/work/b.txt" || e.RawPath != "a/../b.txt" || e.Comm != "cat" || e.Syscall != 263 {
 		t.Errorf("got Path %q RawPath %q Comm %q Syscall %d", e.Path, e.RawPath, e.Comm, e.Syscall)
+	}
+}
+
+func TestDecodeOpenEvent(t *testing.T) {
+	// a successful open: the resolved path (forward) and the raw string
+	x := probeOpenEvent{Dirfd: -100, Flags: 0, Ret: 3, Ino: 42, Dev: 7, Layer: uint16(LayerLower)}
+	x.Hdr.Kind = uint16(KindOpen)
+	resolved, raw := "/etc/shadow\x00", "//etc/./x/../shadow\x00"
+	x.PathLen, x.RawLen = uint16(len(resolved)), uint16(len(raw))
+	var e Record
+	if err := decode(wire(&x, unsafe.Offsetof(x.Tail), resolved+raw), &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Path != "/etc/shadow" || e.RawPath != "//etc/./x/../shadow" || e.Ret != 3 || e.Ino != 42 || e.Dev != 7 || e.Layer != LayerLower || e.Attempt() {
+		t.Errorf("got Path %q RawPath %q Ret %d Ino %d Dev %d Layer %d", e.Path, e.RawPath, e.Ret, e.Ino, e.Dev, e.Layer)
+	}
+	// a refused attempt: the raw string, joined with its base and cleaned
+	x = probeOpenEvent{Dirfd: -100, Ret: -13}
+	x.Hdr.Kind = uint16(KindOpen)
+	raw, base := "../etc//shadow\x00", "/home/work\x00"
+	x.PathLen, x.BaseLen = uint16(len(raw)), uint16(len(base))
+	if err := decode(wire(&x, unsafe.Offsetof(x.Tail), raw+base), &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Path != "/home/etc/shadow" || e.RawPath != "../etc//shadow" || !e.Attempt() {
+		t.Errorf("attempt: got Path %q RawPath %q Attempt %v", e.Path, e.RawPath, e.Attempt())
 	}
 }
 

@@ -17,6 +17,9 @@ const (
 	FlagOldSocket  Flags = 1 << 7 // dup: the old fd is a socket
 	FlagInetStdio  Flags = 1 << 8 // exec: fd 0/1 is an inet socket; dup: old fd is one
 	FlagCompat     Flags = 1 << 9 // the syscall came through the ia32 ABI (int 0x80, 32-bit task)
+	// FlagUnreadable: an argument could not be read (the path or address
+	// is then empty; counted in KindStats.Unreadable).
+	FlagUnreadable Flags = 1 << 10
 )
 
 // Record is one decoded kernel event record. The common header fields are always
@@ -57,6 +60,18 @@ type Record struct {
 	DirFD     int32  // dirfd of the *at syscall (-100 = AT_FDCWD)
 	FileFlags uint32 // open flags; unlinkat/renameat2/linkat/fchmodat2 flags
 	Mode      uint32 // open/creat/chmod/mkdir mode
+
+	// open (judged at syscall exit): Ret is the fd, or -errno of a
+	// refused attempt (EACCES, EPERM). With Ret >= 0, Path is the path
+	// the kernel resolved from the opened file (to the task's root:
+	// "//", ".", "..", symlinks, /proc/self/root, fd reopens all give the
+	// one path) and Dev, Ino, Layer identify the file; a refused attempt
+	// has the raw path, joined with its base and cleaned. connect (and
+	// sendto/sendmsg with an address): Ret is the syscall's result.
+	Ret   int32
+	Dev   uint32 // st_dev of the opened file (kernel dev_t encoding)
+	Ino   uint64 // st_ino of the opened file
+	Layer Layer  // overlayfs layer of the opened file
 
 	// connect, socket
 	Family   uint16
@@ -111,3 +126,17 @@ type Record struct {
 
 // Killed reports whether the kernel killed the task at this event.
 func (e *Record) Killed() bool { return e.Flags&FlagKilled != 0 }
+
+// Layer is where an opened file lives on a container's overlayfs.
+type Layer uint16
+
+// Layers. Values match bpf/exit.h enum file_layer.
+const (
+	LayerNone   Layer = 0 // not on overlayfs
+	LayerUpper  Layer = 1 // only on the upper layer: written in the container
+	LayerCopied Layer = 2 // the upper copy of an image file (copied up when written)
+	LayerLower  Layer = 3 // an unmodified file of the image
+)
+
+// Attempt reports whether an open event is a refused attempt.
+func (e *Record) Attempt() bool { return e.Kind == KindOpen && e.Ret < 0 }

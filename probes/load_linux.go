@@ -76,7 +76,8 @@ func load(opts Options) (*Probes, error) {
 		// The handlers are tail-called, so they must have the
 		// dispatcher's program type; their code does not depend on it.
 		for name, ps := range spec.Programs {
-			if ps.SectionName == "raw_tracepoint/sys_enter" && name != probeProgSysEnter {
+			if ps.SectionName == "raw_tracepoint/sys_enter" && name != probeProgSysEnter ||
+				ps.SectionName == "raw_tracepoint/sys_exit" && name != probeProgSysExit {
 				ps.Type = ebpf.TracePoint
 				ps.AttachType = ebpf.AttachNone
 			}
@@ -294,9 +295,14 @@ func verifierTail(err error) error {
 }
 
 func (p *Probes) attach() error {
-	progs := p.objs.SyscallProgs
+	progs, exitProgs := p.objs.SyscallProgs, p.objs.ExitProgs
 	if p.hook == HookTracepoint {
-		progs = p.objs.SyscallProgsTp
+		progs, exitProgs = p.objs.SyscallProgsTp, p.objs.ExitProgsTp
+	}
+	for _, sc := range exitTable(&p.objs) {
+		if err := exitProgs.Put(sc.nr, sc.prog); err != nil {
+			return fmt.Errorf("add %s (%d) to syscall exit dispatch: %w", sc.name, sc.nr, err)
+		}
 	}
 	for _, sc := range syscallTable(&p.objs) {
 		if err := progs.Put(sc.nr, sc.prog); err != nil {
@@ -318,6 +324,7 @@ func (p *Probes) attach() error {
 		{"", "sched_process_fork", p.objs.SchedFork},
 		{"", "sched_process_exit", p.objs.SchedExit},
 		{"", "sys_enter", p.objs.SysEnter},
+		{"", "sys_exit", p.objs.SysExit},
 	}
 	if p.hook == HookTracepoint {
 		// fork stays a raw tracepoint: its record lacks the child's
@@ -327,6 +334,7 @@ func (p *Probes) attach() error {
 			{"", "sched_process_fork", p.objs.SchedFork},
 			{"sched", "sched_process_exit", p.objs.SchedExitTp},
 			{"raw_syscalls", "sys_enter", p.objs.SysEnterTp},
+			{"raw_syscalls", "sys_exit", p.objs.SysExitTp},
 		}
 	}
 	for _, h := range hooks {

@@ -9,11 +9,16 @@ import (
 // OpenFilter says which opens the kernel emits once installed with
 // Probes.SetOpenFilter (without one, every open of a watched cgroup is
 // emitted). An open passes when it asks for writing (O_WRONLY, O_RDWR,
-// O_CREAT or O_TRUNC), when its path is relative, or when its absolute
-// path starts with one of PathPrefixes or its basename with one of
-// BasePrefixes. Paths are the raw strings the process passed, compared
-// byte for byte: no cleaning, no symlinks. Passes is the Go mirror of the
-// kernel's predicate (probes/bpf/openfilter.h).
+// O_CREAT or O_TRUNC), or when its path starts with one of PathPrefixes
+// or its basename with one of BasePrefixes. The path is the one the
+// kernel resolved from the opened file at syscall exit (the task's view,
+// absolute, canonical: no "//", ".", "..", symlinks or /proc/self/root
+// left), so an alias of a watched file cannot slip past the filter; a
+// path the kernel cut (FlagTruncated) always passes, and so do a
+// refused attempt (EACCES, EPERM, ETXTBSY) and every open_by_handle_at,
+// which are not filtered. Any other failed open has no file: it is judged
+// on its raw path string, as Passes does (a relative one passes). Passes is the
+// Go mirror of the kernel's predicate (probes/bpf/openfilter.h).
 type OpenFilter struct {
 	PathPrefixes []string // each starts with '/'
 	BasePrefixes []string // each without '/'
@@ -47,7 +52,7 @@ func (f *OpenFilter) Validate() error {
 }
 
 // Passes reports whether the kernel, with f installed, emits an open of
-// rawPath (the string passed to the syscall) with these flags. A nil
+// rawPath (the resolved path of the opened file) with these flags. A nil
 // filter passes everything. The kernel also passes an open whose path it
 // cannot read.
 func (f *OpenFilter) Passes(rawPath string, flags uint32) bool {

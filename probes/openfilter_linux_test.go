@@ -66,26 +66,40 @@ func TestOpenFilter(t *testing.T) {
 			}
 		}
 		for _, p := range reads {
-			if got[p] != f.Passes(p, 0) {
-				t.Errorf("%s: %q delivered = %v, but the Go mirror says %v", name, p, got[p], f.Passes(p, 0))
+			// the kernel judges the path it resolved from the opened file
+			rp := filepath.Clean(p)
+			if !filepath.IsAbs(p) {
+				rp = filepath.Join(dir, p)
+			}
+			if got[p] != f.Passes(rp, 0) {
+				t.Errorf("%s: %q delivered = %v, but the Go mirror says %v for %q", name, p, got[p], f.Passes(rp, 0), rp)
 			}
 		}
 	}
 
-	reads := []string{in("out/miss"), in("in/hit"), in("out/pgkey_x"), in("out/x_pgkey"), "rel/path", in("other/o"), in("out") + "/"}
+	// judged on the opened file: each must exist; "rel/../in/hit2" is
+	// relative and has "..", the kernel resolves it to in/hit2; a
+	// directory opened as "out/" is judged as ".../out"
+	reads := []string{in("out/miss"), in("in/hit"), in("out/pgkey_x"), in("out/x_pgkey"), "out/../in/hit2", in("other/o"), in("out") + "/", in("in") + "//../out/./pgkey_y"}
+	for _, p := range []string{"out/miss", "in/hit", "in/hit2", "out/pgkey_x", "out/x_pgkey", "other/o", "out/pgkey_y"} {
+		if err := os.WriteFile(in(p), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	f := &OpenFilter{PathPrefixes: []string{in("in/"), "/pg-nonexistent/"}, BasePrefixes: []string{"pgkey_"}}
 	if err := r.p.SetOpenFilter(f); err != nil {
 		t.Fatal(err)
 	}
 	round("filtered", f, reads, []string{in("out/w")}, map[string]bool{
-		in("out/miss"):    false, // no prefix matches
-		in("in/hit"):      true,  // path prefix
-		in("out/pgkey_x"): true,  // basename prefix
-		in("out/x_pgkey"): false, // a basename suffix is no prefix
-		"rel/path":        true,  // relative: the kernel cannot judge it
-		in("other/o"):     false,
-		in("out") + "/":   true, // trailing '/': passes
-		in("out/w"):       true, // a write
+		in("out/miss"):                  false, // no prefix matches
+		in("in/hit"):                    true,  // path prefix
+		in("out/pgkey_x"):               true,  // basename prefix
+		in("out/x_pgkey"):               false, // a basename suffix is no prefix
+		"out/../in/hit2":                true,  // relative with "..": resolved into in/
+		in("other/o"):                   false,
+		in("out") + "/":                 false, // the directory .../out: no prefix
+		in("in") + "//../out/./pgkey_y": true,  // resolved .../out/pgkey_y: basename prefix
+		in("out/w"):                     true,  // a write
 	})
 
 	g := &OpenFilter{PathPrefixes: []string{in("other/")}}
@@ -96,7 +110,7 @@ func TestOpenFilter(t *testing.T) {
 		in("in/hit"):      false,
 		in("out/pgkey_x"): false,
 		in("other/o"):     true,
-		"rel/path":        true,
+		"out/../in/hit2":  false,
 	})
 
 	if err := r.p.ClearOpenFilter(); err != nil {

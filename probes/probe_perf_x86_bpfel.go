@@ -13,6 +13,19 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type probePerfComps struct {
+	_    structs.HostLayout
+	Name [32]uint64
+	N    uint32
+	Done uint32
+}
+
+type probePerfExitArgs struct {
+	_   structs.HostLayout
+	Sc  probePerfScArgs
+	Ret int64
+}
+
 type probePerfOpenFilter struct {
 	_   structs.HostLayout
 	Gen uint32
@@ -55,46 +68,57 @@ type probePerfWatch struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	probePerfMapCurSc          = "cur_sc"
-	probePerfMapEvents         = "events"
-	probePerfMapIa32Nr         = "ia32_nr"
-	probePerfMapOpenBasenames  = "open_basenames"
-	probePerfMapOpenFilter     = "open_filter"
-	probePerfMapOpenKeys       = "open_keys"
-	probePerfMapOpenPrefixes   = "open_prefixes"
-	probePerfMapRbPending      = "rb_pending"
-	probePerfMapRingDrops      = "ring_drops"
-	probePerfMapScratchMap     = "scratch_map"
-	probePerfMapSyscallProgs   = "syscall_progs"
-	probePerfMapSyscallProgsTp = "syscall_progs_tp"
-	probePerfMapWatched        = "watched"
-	probePerfProgSchedExec     = "sched_exec"
-	probePerfProgSchedExecTp   = "sched_exec_tp"
-	probePerfProgSchedExit     = "sched_exit"
-	probePerfProgSchedExitTp   = "sched_exit_tp"
-	probePerfProgSchedFork     = "sched_fork"
-	probePerfProgSysConnect    = "sys_connect"
-	probePerfProgSysDup        = "sys_dup"
-	probePerfProgSysEnter      = "sys_enter"
-	probePerfProgSysEnterTp    = "sys_enter_tp"
-	probePerfProgSysMemfd      = "sys_memfd"
-	probePerfProgSysMode       = "sys_mode"
-	probePerfProgSysModule     = "sys_module"
-	probePerfProgSysMount      = "sys_mount"
-	probePerfProgSysNs         = "sys_ns"
-	probePerfProgSysNumeric    = "sys_numeric"
-	probePerfProgSysOpen       = "sys_open"
-	probePerfProgSysPtrace     = "sys_ptrace"
-	probePerfProgSysSocket     = "sys_socket"
-	probePerfProgSysTwopath    = "sys_twopath"
-	probePerfProgSysUnlink     = "sys_unlink"
-	probePerfVarHandledNrs     = "handled_nrs"
-	probePerfVarHostMonitoring = "host_monitoring"
-	probePerfVarUnusedExec     = "unused_exec"
-	probePerfVarUnusedFile     = "unused_file"
-	probePerfVarUnusedHdr      = "unused_hdr"
-	probePerfVarUnusedNet      = "unused_net"
-	probePerfVarUnusedSys      = "unused_sys"
+	probePerfMapCurExit         = "cur_exit"
+	probePerfMapCurSc           = "cur_sc"
+	probePerfMapEvents          = "events"
+	probePerfMapExitProgs       = "exit_progs"
+	probePerfMapExitProgsTp     = "exit_progs_tp"
+	probePerfMapFwdComps        = "fwd_comps"
+	probePerfMapIa32Nr          = "ia32_nr"
+	probePerfMapInflight        = "inflight"
+	probePerfMapOpenBasenames   = "open_basenames"
+	probePerfMapOpenFilter      = "open_filter"
+	probePerfMapOpenKeys        = "open_keys"
+	probePerfMapOpenPrefixes    = "open_prefixes"
+	probePerfMapRbPending       = "rb_pending"
+	probePerfMapRingDrops       = "ring_drops"
+	probePerfMapScratchMap      = "scratch_map"
+	probePerfMapSyscallProgs    = "syscall_progs"
+	probePerfMapSyscallProgsTp  = "syscall_progs_tp"
+	probePerfMapUnreadable      = "unreadable"
+	probePerfMapWatched         = "watched"
+	probePerfProgSchedExec      = "sched_exec"
+	probePerfProgSchedExecTp    = "sched_exec_tp"
+	probePerfProgSchedExit      = "sched_exit"
+	probePerfProgSchedExitTp    = "sched_exit_tp"
+	probePerfProgSchedFork      = "sched_fork"
+	probePerfProgSysConnect     = "sys_connect"
+	probePerfProgSysConnectExit = "sys_connect_exit"
+	probePerfProgSysDup         = "sys_dup"
+	probePerfProgSysEnter       = "sys_enter"
+	probePerfProgSysEnterTp     = "sys_enter_tp"
+	probePerfProgSysExit        = "sys_exit"
+	probePerfProgSysExitTp      = "sys_exit_tp"
+	probePerfProgSysMemfd       = "sys_memfd"
+	probePerfProgSysMode        = "sys_mode"
+	probePerfProgSysModule      = "sys_module"
+	probePerfProgSysMount       = "sys_mount"
+	probePerfProgSysNs          = "sys_ns"
+	probePerfProgSysNumeric     = "sys_numeric"
+	probePerfProgSysOpen        = "sys_open"
+	probePerfProgSysOpenExit    = "sys_open_exit"
+	probePerfProgSysPtrace      = "sys_ptrace"
+	probePerfProgSysSocket      = "sys_socket"
+	probePerfProgSysTwopath     = "sys_twopath"
+	probePerfProgSysUnlink      = "sys_unlink"
+	probePerfVarHandledNrs      = "handled_nrs"
+	probePerfVarHostMonitoring  = "host_monitoring"
+	probePerfVarUnusedExec      = "unused_exec"
+	probePerfVarUnusedFile      = "unused_file"
+	probePerfVarUnusedHdr       = "unused_hdr"
+	probePerfVarUnusedNet       = "unused_net"
+	probePerfVarUnusedOpen      = "unused_open"
+	probePerfVarUnusedSys       = "unused_sys"
 )
 
 // loadProbePerf returns the embedded CollectionSpec for probePerf.
@@ -139,35 +163,44 @@ type probePerfSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probePerfProgramSpecs struct {
-	SchedExec   *ebpf.ProgramSpec `ebpf:"sched_exec"`
-	SchedExecTp *ebpf.ProgramSpec `ebpf:"sched_exec_tp"`
-	SchedExit   *ebpf.ProgramSpec `ebpf:"sched_exit"`
-	SchedExitTp *ebpf.ProgramSpec `ebpf:"sched_exit_tp"`
-	SchedFork   *ebpf.ProgramSpec `ebpf:"sched_fork"`
-	SysConnect  *ebpf.ProgramSpec `ebpf:"sys_connect"`
-	SysDup      *ebpf.ProgramSpec `ebpf:"sys_dup"`
-	SysEnter    *ebpf.ProgramSpec `ebpf:"sys_enter"`
-	SysEnterTp  *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
-	SysMemfd    *ebpf.ProgramSpec `ebpf:"sys_memfd"`
-	SysMode     *ebpf.ProgramSpec `ebpf:"sys_mode"`
-	SysModule   *ebpf.ProgramSpec `ebpf:"sys_module"`
-	SysMount    *ebpf.ProgramSpec `ebpf:"sys_mount"`
-	SysNs       *ebpf.ProgramSpec `ebpf:"sys_ns"`
-	SysNumeric  *ebpf.ProgramSpec `ebpf:"sys_numeric"`
-	SysOpen     *ebpf.ProgramSpec `ebpf:"sys_open"`
-	SysPtrace   *ebpf.ProgramSpec `ebpf:"sys_ptrace"`
-	SysSocket   *ebpf.ProgramSpec `ebpf:"sys_socket"`
-	SysTwopath  *ebpf.ProgramSpec `ebpf:"sys_twopath"`
-	SysUnlink   *ebpf.ProgramSpec `ebpf:"sys_unlink"`
+	SchedExec      *ebpf.ProgramSpec `ebpf:"sched_exec"`
+	SchedExecTp    *ebpf.ProgramSpec `ebpf:"sched_exec_tp"`
+	SchedExit      *ebpf.ProgramSpec `ebpf:"sched_exit"`
+	SchedExitTp    *ebpf.ProgramSpec `ebpf:"sched_exit_tp"`
+	SchedFork      *ebpf.ProgramSpec `ebpf:"sched_fork"`
+	SysConnect     *ebpf.ProgramSpec `ebpf:"sys_connect"`
+	SysConnectExit *ebpf.ProgramSpec `ebpf:"sys_connect_exit"`
+	SysDup         *ebpf.ProgramSpec `ebpf:"sys_dup"`
+	SysEnter       *ebpf.ProgramSpec `ebpf:"sys_enter"`
+	SysEnterTp     *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
+	SysExit        *ebpf.ProgramSpec `ebpf:"sys_exit"`
+	SysExitTp      *ebpf.ProgramSpec `ebpf:"sys_exit_tp"`
+	SysMemfd       *ebpf.ProgramSpec `ebpf:"sys_memfd"`
+	SysMode        *ebpf.ProgramSpec `ebpf:"sys_mode"`
+	SysModule      *ebpf.ProgramSpec `ebpf:"sys_module"`
+	SysMount       *ebpf.ProgramSpec `ebpf:"sys_mount"`
+	SysNs          *ebpf.ProgramSpec `ebpf:"sys_ns"`
+	SysNumeric     *ebpf.ProgramSpec `ebpf:"sys_numeric"`
+	SysOpen        *ebpf.ProgramSpec `ebpf:"sys_open"`
+	SysOpenExit    *ebpf.ProgramSpec `ebpf:"sys_open_exit"`
+	SysPtrace      *ebpf.ProgramSpec `ebpf:"sys_ptrace"`
+	SysSocket      *ebpf.ProgramSpec `ebpf:"sys_socket"`
+	SysTwopath     *ebpf.ProgramSpec `ebpf:"sys_twopath"`
+	SysUnlink      *ebpf.ProgramSpec `ebpf:"sys_unlink"`
 }
 
 // probePerfMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probePerfMapSpecs struct {
+	CurExit        *ebpf.MapSpec `ebpf:"cur_exit"`
 	CurSc          *ebpf.MapSpec `ebpf:"cur_sc"`
 	Events         *ebpf.MapSpec `ebpf:"events"`
+	ExitProgs      *ebpf.MapSpec `ebpf:"exit_progs"`
+	ExitProgsTp    *ebpf.MapSpec `ebpf:"exit_progs_tp"`
+	FwdComps       *ebpf.MapSpec `ebpf:"fwd_comps"`
 	Ia32Nr         *ebpf.MapSpec `ebpf:"ia32_nr"`
+	Inflight       *ebpf.MapSpec `ebpf:"inflight"`
 	OpenBasenames  *ebpf.MapSpec `ebpf:"open_basenames"`
 	OpenFilter     *ebpf.MapSpec `ebpf:"open_filter"`
 	OpenKeys       *ebpf.MapSpec `ebpf:"open_keys"`
@@ -177,6 +210,7 @@ type probePerfMapSpecs struct {
 	ScratchMap     *ebpf.MapSpec `ebpf:"scratch_map"`
 	SyscallProgs   *ebpf.MapSpec `ebpf:"syscall_progs"`
 	SyscallProgsTp *ebpf.MapSpec `ebpf:"syscall_progs_tp"`
+	Unreadable     *ebpf.MapSpec `ebpf:"unreadable"`
 	Watched        *ebpf.MapSpec `ebpf:"watched"`
 }
 
@@ -190,6 +224,7 @@ type probePerfVariableSpecs struct {
 	UnusedFile     *ebpf.VariableSpec `ebpf:"unused_file"`
 	UnusedHdr      *ebpf.VariableSpec `ebpf:"unused_hdr"`
 	UnusedNet      *ebpf.VariableSpec `ebpf:"unused_net"`
+	UnusedOpen     *ebpf.VariableSpec `ebpf:"unused_open"`
 	UnusedSys      *ebpf.VariableSpec `ebpf:"unused_sys"`
 }
 
@@ -213,9 +248,14 @@ func (o *probePerfObjects) Close() error {
 //
 // It can be passed to loadProbePerfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probePerfMaps struct {
+	CurExit        *ebpf.Map `ebpf:"cur_exit"`
 	CurSc          *ebpf.Map `ebpf:"cur_sc"`
 	Events         *ebpf.Map `ebpf:"events"`
+	ExitProgs      *ebpf.Map `ebpf:"exit_progs"`
+	ExitProgsTp    *ebpf.Map `ebpf:"exit_progs_tp"`
+	FwdComps       *ebpf.Map `ebpf:"fwd_comps"`
 	Ia32Nr         *ebpf.Map `ebpf:"ia32_nr"`
+	Inflight       *ebpf.Map `ebpf:"inflight"`
 	OpenBasenames  *ebpf.Map `ebpf:"open_basenames"`
 	OpenFilter     *ebpf.Map `ebpf:"open_filter"`
 	OpenKeys       *ebpf.Map `ebpf:"open_keys"`
@@ -225,14 +265,20 @@ type probePerfMaps struct {
 	ScratchMap     *ebpf.Map `ebpf:"scratch_map"`
 	SyscallProgs   *ebpf.Map `ebpf:"syscall_progs"`
 	SyscallProgsTp *ebpf.Map `ebpf:"syscall_progs_tp"`
+	Unreadable     *ebpf.Map `ebpf:"unreadable"`
 	Watched        *ebpf.Map `ebpf:"watched"`
 }
 
 func (m *probePerfMaps) Close() error {
 	return _ProbePerfClose(
+		m.CurExit,
 		m.CurSc,
 		m.Events,
+		m.ExitProgs,
+		m.ExitProgsTp,
+		m.FwdComps,
 		m.Ia32Nr,
+		m.Inflight,
 		m.OpenBasenames,
 		m.OpenFilter,
 		m.OpenKeys,
@@ -242,6 +288,7 @@ func (m *probePerfMaps) Close() error {
 		m.ScratchMap,
 		m.SyscallProgs,
 		m.SyscallProgsTp,
+		m.Unreadable,
 		m.Watched,
 	)
 }
@@ -256,6 +303,7 @@ type probePerfVariables struct {
 	UnusedFile     *ebpf.Variable `ebpf:"unused_file"`
 	UnusedHdr      *ebpf.Variable `ebpf:"unused_hdr"`
 	UnusedNet      *ebpf.Variable `ebpf:"unused_net"`
+	UnusedOpen     *ebpf.Variable `ebpf:"unused_open"`
 	UnusedSys      *ebpf.Variable `ebpf:"unused_sys"`
 }
 
@@ -263,26 +311,30 @@ type probePerfVariables struct {
 //
 // It can be passed to loadProbePerfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probePerfPrograms struct {
-	SchedExec   *ebpf.Program `ebpf:"sched_exec"`
-	SchedExecTp *ebpf.Program `ebpf:"sched_exec_tp"`
-	SchedExit   *ebpf.Program `ebpf:"sched_exit"`
-	SchedExitTp *ebpf.Program `ebpf:"sched_exit_tp"`
-	SchedFork   *ebpf.Program `ebpf:"sched_fork"`
-	SysConnect  *ebpf.Program `ebpf:"sys_connect"`
-	SysDup      *ebpf.Program `ebpf:"sys_dup"`
-	SysEnter    *ebpf.Program `ebpf:"sys_enter"`
-	SysEnterTp  *ebpf.Program `ebpf:"sys_enter_tp"`
-	SysMemfd    *ebpf.Program `ebpf:"sys_memfd"`
-	SysMode     *ebpf.Program `ebpf:"sys_mode"`
-	SysModule   *ebpf.Program `ebpf:"sys_module"`
-	SysMount    *ebpf.Program `ebpf:"sys_mount"`
-	SysNs       *ebpf.Program `ebpf:"sys_ns"`
-	SysNumeric  *ebpf.Program `ebpf:"sys_numeric"`
-	SysOpen     *ebpf.Program `ebpf:"sys_open"`
-	SysPtrace   *ebpf.Program `ebpf:"sys_ptrace"`
-	SysSocket   *ebpf.Program `ebpf:"sys_socket"`
-	SysTwopath  *ebpf.Program `ebpf:"sys_twopath"`
-	SysUnlink   *ebpf.Program `ebpf:"sys_unlink"`
+	SchedExec      *ebpf.Program `ebpf:"sched_exec"`
+	SchedExecTp    *ebpf.Program `ebpf:"sched_exec_tp"`
+	SchedExit      *ebpf.Program `ebpf:"sched_exit"`
+	SchedExitTp    *ebpf.Program `ebpf:"sched_exit_tp"`
+	SchedFork      *ebpf.Program `ebpf:"sched_fork"`
+	SysConnect     *ebpf.Program `ebpf:"sys_connect"`
+	SysConnectExit *ebpf.Program `ebpf:"sys_connect_exit"`
+	SysDup         *ebpf.Program `ebpf:"sys_dup"`
+	SysEnter       *ebpf.Program `ebpf:"sys_enter"`
+	SysEnterTp     *ebpf.Program `ebpf:"sys_enter_tp"`
+	SysExit        *ebpf.Program `ebpf:"sys_exit"`
+	SysExitTp      *ebpf.Program `ebpf:"sys_exit_tp"`
+	SysMemfd       *ebpf.Program `ebpf:"sys_memfd"`
+	SysMode        *ebpf.Program `ebpf:"sys_mode"`
+	SysModule      *ebpf.Program `ebpf:"sys_module"`
+	SysMount       *ebpf.Program `ebpf:"sys_mount"`
+	SysNs          *ebpf.Program `ebpf:"sys_ns"`
+	SysNumeric     *ebpf.Program `ebpf:"sys_numeric"`
+	SysOpen        *ebpf.Program `ebpf:"sys_open"`
+	SysOpenExit    *ebpf.Program `ebpf:"sys_open_exit"`
+	SysPtrace      *ebpf.Program `ebpf:"sys_ptrace"`
+	SysSocket      *ebpf.Program `ebpf:"sys_socket"`
+	SysTwopath     *ebpf.Program `ebpf:"sys_twopath"`
+	SysUnlink      *ebpf.Program `ebpf:"sys_unlink"`
 }
 
 func (p *probePerfPrograms) Close() error {
@@ -293,9 +345,12 @@ func (p *probePerfPrograms) Close() error {
 		p.SchedExitTp,
 		p.SchedFork,
 		p.SysConnect,
+		p.SysConnectExit,
 		p.SysDup,
 		p.SysEnter,
 		p.SysEnterTp,
+		p.SysExit,
+		p.SysExitTp,
 		p.SysMemfd,
 		p.SysMode,
 		p.SysModule,
@@ -303,6 +358,7 @@ func (p *probePerfPrograms) Close() error {
 		p.SysNs,
 		p.SysNumeric,
 		p.SysOpen,
+		p.SysOpenExit,
 		p.SysPtrace,
 		p.SysSocket,
 		p.SysTwopath,

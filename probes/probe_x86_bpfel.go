@@ -13,6 +13,13 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type probeComps struct {
+	_    structs.HostLayout
+	Name [32]uint64
+	N    uint32
+	Done uint32
+}
+
 type probeEventHdr struct {
 	_         structs.HostLayout
 	Kind      uint16
@@ -43,6 +50,12 @@ type probeExecEvent struct {
 	Tail        [0]uint8
 }
 
+type probeExitArgs struct {
+	_   structs.HostLayout
+	Sc  probeScArgs
+	Ret int64
+}
+
 type probeFileEvent struct {
 	_        structs.HostLayout
 	Hdr      probeEventHdr
@@ -69,8 +82,25 @@ type probeNetEvent struct {
 	Port     uint16
 	UnixLen  uint16
 	Addr     [16]uint8
-	Pad      uint32
+	Ret      int32
 	Tail     [0]uint8
+}
+
+type probeOpenEvent struct {
+	_       structs.HostLayout
+	Hdr     probeEventHdr
+	Dirfd   int32
+	Flags   uint32
+	Mode    uint32
+	Ret     int32
+	Ino     uint64
+	Dev     uint32
+	Layer   uint16
+	PathLen uint16
+	RawLen  uint16
+	BaseLen uint16
+	Pad     uint32
+	Tail    [0]uint8
 }
 
 type probeOpenFilter struct {
@@ -125,46 +155,57 @@ type probeWatch struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	probeMapCurSc          = "cur_sc"
-	probeMapEvents         = "events"
-	probeMapIa32Nr         = "ia32_nr"
-	probeMapOpenBasenames  = "open_basenames"
-	probeMapOpenFilter     = "open_filter"
-	probeMapOpenKeys       = "open_keys"
-	probeMapOpenPrefixes   = "open_prefixes"
-	probeMapRbPending      = "rb_pending"
-	probeMapRingDrops      = "ring_drops"
-	probeMapScratchMap     = "scratch_map"
-	probeMapSyscallProgs   = "syscall_progs"
-	probeMapSyscallProgsTp = "syscall_progs_tp"
-	probeMapWatched        = "watched"
-	probeProgSchedExec     = "sched_exec"
-	probeProgSchedExecTp   = "sched_exec_tp"
-	probeProgSchedExit     = "sched_exit"
-	probeProgSchedExitTp   = "sched_exit_tp"
-	probeProgSchedFork     = "sched_fork"
-	probeProgSysConnect    = "sys_connect"
-	probeProgSysDup        = "sys_dup"
-	probeProgSysEnter      = "sys_enter"
-	probeProgSysEnterTp    = "sys_enter_tp"
-	probeProgSysMemfd      = "sys_memfd"
-	probeProgSysMode       = "sys_mode"
-	probeProgSysModule     = "sys_module"
-	probeProgSysMount      = "sys_mount"
-	probeProgSysNs         = "sys_ns"
-	probeProgSysNumeric    = "sys_numeric"
-	probeProgSysOpen       = "sys_open"
-	probeProgSysPtrace     = "sys_ptrace"
-	probeProgSysSocket     = "sys_socket"
-	probeProgSysTwopath    = "sys_twopath"
-	probeProgSysUnlink     = "sys_unlink"
-	probeVarHandledNrs     = "handled_nrs"
-	probeVarHostMonitoring = "host_monitoring"
-	probeVarUnusedExec     = "unused_exec"
-	probeVarUnusedFile     = "unused_file"
-	probeVarUnusedHdr      = "unused_hdr"
-	probeVarUnusedNet      = "unused_net"
-	probeVarUnusedSys      = "unused_sys"
+	probeMapCurExit         = "cur_exit"
+	probeMapCurSc           = "cur_sc"
+	probeMapEvents          = "events"
+	probeMapExitProgs       = "exit_progs"
+	probeMapExitProgsTp     = "exit_progs_tp"
+	probeMapFwdComps        = "fwd_comps"
+	probeMapIa32Nr          = "ia32_nr"
+	probeMapInflight        = "inflight"
+	probeMapOpenBasenames   = "open_basenames"
+	probeMapOpenFilter      = "open_filter"
+	probeMapOpenKeys        = "open_keys"
+	probeMapOpenPrefixes    = "open_prefixes"
+	probeMapRbPending       = "rb_pending"
+	probeMapRingDrops       = "ring_drops"
+	probeMapScratchMap      = "scratch_map"
+	probeMapSyscallProgs    = "syscall_progs"
+	probeMapSyscallProgsTp  = "syscall_progs_tp"
+	probeMapUnreadable      = "unreadable"
+	probeMapWatched         = "watched"
+	probeProgSchedExec      = "sched_exec"
+	probeProgSchedExecTp    = "sched_exec_tp"
+	probeProgSchedExit      = "sched_exit"
+	probeProgSchedExitTp    = "sched_exit_tp"
+	probeProgSchedFork      = "sched_fork"
+	probeProgSysConnect     = "sys_connect"
+	probeProgSysConnectExit = "sys_connect_exit"
+	probeProgSysDup         = "sys_dup"
+	probeProgSysEnter       = "sys_enter"
+	probeProgSysEnterTp     = "sys_enter_tp"
+	probeProgSysExit        = "sys_exit"
+	probeProgSysExitTp      = "sys_exit_tp"
+	probeProgSysMemfd       = "sys_memfd"
+	probeProgSysMode        = "sys_mode"
+	probeProgSysModule      = "sys_module"
+	probeProgSysMount       = "sys_mount"
+	probeProgSysNs          = "sys_ns"
+	probeProgSysNumeric     = "sys_numeric"
+	probeProgSysOpen        = "sys_open"
+	probeProgSysOpenExit    = "sys_open_exit"
+	probeProgSysPtrace      = "sys_ptrace"
+	probeProgSysSocket      = "sys_socket"
+	probeProgSysTwopath     = "sys_twopath"
+	probeProgSysUnlink      = "sys_unlink"
+	probeVarHandledNrs      = "handled_nrs"
+	probeVarHostMonitoring  = "host_monitoring"
+	probeVarUnusedExec      = "unused_exec"
+	probeVarUnusedFile      = "unused_file"
+	probeVarUnusedHdr       = "unused_hdr"
+	probeVarUnusedNet       = "unused_net"
+	probeVarUnusedOpen      = "unused_open"
+	probeVarUnusedSys       = "unused_sys"
 )
 
 // loadProbe returns the embedded CollectionSpec for probe.
@@ -209,35 +250,44 @@ type probeSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probeProgramSpecs struct {
-	SchedExec   *ebpf.ProgramSpec `ebpf:"sched_exec"`
-	SchedExecTp *ebpf.ProgramSpec `ebpf:"sched_exec_tp"`
-	SchedExit   *ebpf.ProgramSpec `ebpf:"sched_exit"`
-	SchedExitTp *ebpf.ProgramSpec `ebpf:"sched_exit_tp"`
-	SchedFork   *ebpf.ProgramSpec `ebpf:"sched_fork"`
-	SysConnect  *ebpf.ProgramSpec `ebpf:"sys_connect"`
-	SysDup      *ebpf.ProgramSpec `ebpf:"sys_dup"`
-	SysEnter    *ebpf.ProgramSpec `ebpf:"sys_enter"`
-	SysEnterTp  *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
-	SysMemfd    *ebpf.ProgramSpec `ebpf:"sys_memfd"`
-	SysMode     *ebpf.ProgramSpec `ebpf:"sys_mode"`
-	SysModule   *ebpf.ProgramSpec `ebpf:"sys_module"`
-	SysMount    *ebpf.ProgramSpec `ebpf:"sys_mount"`
-	SysNs       *ebpf.ProgramSpec `ebpf:"sys_ns"`
-	SysNumeric  *ebpf.ProgramSpec `ebpf:"sys_numeric"`
-	SysOpen     *ebpf.ProgramSpec `ebpf:"sys_open"`
-	SysPtrace   *ebpf.ProgramSpec `ebpf:"sys_ptrace"`
-	SysSocket   *ebpf.ProgramSpec `ebpf:"sys_socket"`
-	SysTwopath  *ebpf.ProgramSpec `ebpf:"sys_twopath"`
-	SysUnlink   *ebpf.ProgramSpec `ebpf:"sys_unlink"`
+	SchedExec      *ebpf.ProgramSpec `ebpf:"sched_exec"`
+	SchedExecTp    *ebpf.ProgramSpec `ebpf:"sched_exec_tp"`
+	SchedExit      *ebpf.ProgramSpec `ebpf:"sched_exit"`
+	SchedExitTp    *ebpf.ProgramSpec `ebpf:"sched_exit_tp"`
+	SchedFork      *ebpf.ProgramSpec `ebpf:"sched_fork"`
+	SysConnect     *ebpf.ProgramSpec `ebpf:"sys_connect"`
+	SysConnectExit *ebpf.ProgramSpec `ebpf:"sys_connect_exit"`
+	SysDup         *ebpf.ProgramSpec `ebpf:"sys_dup"`
+	SysEnter       *ebpf.ProgramSpec `ebpf:"sys_enter"`
+	SysEnterTp     *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
+	SysExit        *ebpf.ProgramSpec `ebpf:"sys_exit"`
+	SysExitTp      *ebpf.ProgramSpec `ebpf:"sys_exit_tp"`
+	SysMemfd       *ebpf.ProgramSpec `ebpf:"sys_memfd"`
+	SysMode        *ebpf.ProgramSpec `ebpf:"sys_mode"`
+	SysModule      *ebpf.ProgramSpec `ebpf:"sys_module"`
+	SysMount       *ebpf.ProgramSpec `ebpf:"sys_mount"`
+	SysNs          *ebpf.ProgramSpec `ebpf:"sys_ns"`
+	SysNumeric     *ebpf.ProgramSpec `ebpf:"sys_numeric"`
+	SysOpen        *ebpf.ProgramSpec `ebpf:"sys_open"`
+	SysOpenExit    *ebpf.ProgramSpec `ebpf:"sys_open_exit"`
+	SysPtrace      *ebpf.ProgramSpec `ebpf:"sys_ptrace"`
+	SysSocket      *ebpf.ProgramSpec `ebpf:"sys_socket"`
+	SysTwopath     *ebpf.ProgramSpec `ebpf:"sys_twopath"`
+	SysUnlink      *ebpf.ProgramSpec `ebpf:"sys_unlink"`
 }
 
 // probeMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probeMapSpecs struct {
+	CurExit        *ebpf.MapSpec `ebpf:"cur_exit"`
 	CurSc          *ebpf.MapSpec `ebpf:"cur_sc"`
 	Events         *ebpf.MapSpec `ebpf:"events"`
+	ExitProgs      *ebpf.MapSpec `ebpf:"exit_progs"`
+	ExitProgsTp    *ebpf.MapSpec `ebpf:"exit_progs_tp"`
+	FwdComps       *ebpf.MapSpec `ebpf:"fwd_comps"`
 	Ia32Nr         *ebpf.MapSpec `ebpf:"ia32_nr"`
+	Inflight       *ebpf.MapSpec `ebpf:"inflight"`
 	OpenBasenames  *ebpf.MapSpec `ebpf:"open_basenames"`
 	OpenFilter     *ebpf.MapSpec `ebpf:"open_filter"`
 	OpenKeys       *ebpf.MapSpec `ebpf:"open_keys"`
@@ -247,6 +297,7 @@ type probeMapSpecs struct {
 	ScratchMap     *ebpf.MapSpec `ebpf:"scratch_map"`
 	SyscallProgs   *ebpf.MapSpec `ebpf:"syscall_progs"`
 	SyscallProgsTp *ebpf.MapSpec `ebpf:"syscall_progs_tp"`
+	Unreadable     *ebpf.MapSpec `ebpf:"unreadable"`
 	Watched        *ebpf.MapSpec `ebpf:"watched"`
 }
 
@@ -260,6 +311,7 @@ type probeVariableSpecs struct {
 	UnusedFile     *ebpf.VariableSpec `ebpf:"unused_file"`
 	UnusedHdr      *ebpf.VariableSpec `ebpf:"unused_hdr"`
 	UnusedNet      *ebpf.VariableSpec `ebpf:"unused_net"`
+	UnusedOpen     *ebpf.VariableSpec `ebpf:"unused_open"`
 	UnusedSys      *ebpf.VariableSpec `ebpf:"unused_sys"`
 }
 
@@ -283,9 +335,14 @@ func (o *probeObjects) Close() error {
 //
 // It can be passed to loadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probeMaps struct {
+	CurExit        *ebpf.Map `ebpf:"cur_exit"`
 	CurSc          *ebpf.Map `ebpf:"cur_sc"`
 	Events         *ebpf.Map `ebpf:"events"`
+	ExitProgs      *ebpf.Map `ebpf:"exit_progs"`
+	ExitProgsTp    *ebpf.Map `ebpf:"exit_progs_tp"`
+	FwdComps       *ebpf.Map `ebpf:"fwd_comps"`
 	Ia32Nr         *ebpf.Map `ebpf:"ia32_nr"`
+	Inflight       *ebpf.Map `ebpf:"inflight"`
 	OpenBasenames  *ebpf.Map `ebpf:"open_basenames"`
 	OpenFilter     *ebpf.Map `ebpf:"open_filter"`
 	OpenKeys       *ebpf.Map `ebpf:"open_keys"`
@@ -295,14 +352,20 @@ type probeMaps struct {
 	ScratchMap     *ebpf.Map `ebpf:"scratch_map"`
 	SyscallProgs   *ebpf.Map `ebpf:"syscall_progs"`
 	SyscallProgsTp *ebpf.Map `ebpf:"syscall_progs_tp"`
+	Unreadable     *ebpf.Map `ebpf:"unreadable"`
 	Watched        *ebpf.Map `ebpf:"watched"`
 }
 
 func (m *probeMaps) Close() error {
 	return _ProbeClose(
+		m.CurExit,
 		m.CurSc,
 		m.Events,
+		m.ExitProgs,
+		m.ExitProgsTp,
+		m.FwdComps,
 		m.Ia32Nr,
+		m.Inflight,
 		m.OpenBasenames,
 		m.OpenFilter,
 		m.OpenKeys,
@@ -312,6 +375,7 @@ func (m *probeMaps) Close() error {
 		m.ScratchMap,
 		m.SyscallProgs,
 		m.SyscallProgsTp,
+		m.Unreadable,
 		m.Watched,
 	)
 }
@@ -326,6 +390,7 @@ type probeVariables struct {
 	UnusedFile     *ebpf.Variable `ebpf:"unused_file"`
 	UnusedHdr      *ebpf.Variable `ebpf:"unused_hdr"`
 	UnusedNet      *ebpf.Variable `ebpf:"unused_net"`
+	UnusedOpen     *ebpf.Variable `ebpf:"unused_open"`
 	UnusedSys      *ebpf.Variable `ebpf:"unused_sys"`
 }
 
@@ -333,26 +398,30 @@ type probeVariables struct {
 //
 // It can be passed to loadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probePrograms struct {
-	SchedExec   *ebpf.Program `ebpf:"sched_exec"`
-	SchedExecTp *ebpf.Program `ebpf:"sched_exec_tp"`
-	SchedExit   *ebpf.Program `ebpf:"sched_exit"`
-	SchedExitTp *ebpf.Program `ebpf:"sched_exit_tp"`
-	SchedFork   *ebpf.Program `ebpf:"sched_fork"`
-	SysConnect  *ebpf.Program `ebpf:"sys_connect"`
-	SysDup      *ebpf.Program `ebpf:"sys_dup"`
-	SysEnter    *ebpf.Program `ebpf:"sys_enter"`
-	SysEnterTp  *ebpf.Program `ebpf:"sys_enter_tp"`
-	SysMemfd    *ebpf.Program `ebpf:"sys_memfd"`
-	SysMode     *ebpf.Program `ebpf:"sys_mode"`
-	SysModule   *ebpf.Program `ebpf:"sys_module"`
-	SysMount    *ebpf.Program `ebpf:"sys_mount"`
-	SysNs       *ebpf.Program `ebpf:"sys_ns"`
-	SysNumeric  *ebpf.Program `ebpf:"sys_numeric"`
-	SysOpen     *ebpf.Program `ebpf:"sys_open"`
-	SysPtrace   *ebpf.Program `ebpf:"sys_ptrace"`
-	SysSocket   *ebpf.Program `ebpf:"sys_socket"`
-	SysTwopath  *ebpf.Program `ebpf:"sys_twopath"`
-	SysUnlink   *ebpf.Program `ebpf:"sys_unlink"`
+	SchedExec      *ebpf.Program `ebpf:"sched_exec"`
+	SchedExecTp    *ebpf.Program `ebpf:"sched_exec_tp"`
+	SchedExit      *ebpf.Program `ebpf:"sched_exit"`
+	SchedExitTp    *ebpf.Program `ebpf:"sched_exit_tp"`
+	SchedFork      *ebpf.Program `ebpf:"sched_fork"`
+	SysConnect     *ebpf.Program `ebpf:"sys_connect"`
+	SysConnectExit *ebpf.Program `ebpf:"sys_connect_exit"`
+	SysDup         *ebpf.Program `ebpf:"sys_dup"`
+	SysEnter       *ebpf.Program `ebpf:"sys_enter"`
+	SysEnterTp     *ebpf.Program `ebpf:"sys_enter_tp"`
+	SysExit        *ebpf.Program `ebpf:"sys_exit"`
+	SysExitTp      *ebpf.Program `ebpf:"sys_exit_tp"`
+	SysMemfd       *ebpf.Program `ebpf:"sys_memfd"`
+	SysMode        *ebpf.Program `ebpf:"sys_mode"`
+	SysModule      *ebpf.Program `ebpf:"sys_module"`
+	SysMount       *ebpf.Program `ebpf:"sys_mount"`
+	SysNs          *ebpf.Program `ebpf:"sys_ns"`
+	SysNumeric     *ebpf.Program `ebpf:"sys_numeric"`
+	SysOpen        *ebpf.Program `ebpf:"sys_open"`
+	SysOpenExit    *ebpf.Program `ebpf:"sys_open_exit"`
+	SysPtrace      *ebpf.Program `ebpf:"sys_ptrace"`
+	SysSocket      *ebpf.Program `ebpf:"sys_socket"`
+	SysTwopath     *ebpf.Program `ebpf:"sys_twopath"`
+	SysUnlink      *ebpf.Program `ebpf:"sys_unlink"`
 }
 
 func (p *probePrograms) Close() error {
@@ -363,9 +432,12 @@ func (p *probePrograms) Close() error {
 		p.SchedExitTp,
 		p.SchedFork,
 		p.SysConnect,
+		p.SysConnectExit,
 		p.SysDup,
 		p.SysEnter,
 		p.SysEnterTp,
+		p.SysExit,
+		p.SysExitTp,
 		p.SysMemfd,
 		p.SysMode,
 		p.SysModule,
@@ -373,6 +445,7 @@ func (p *probePrograms) Close() error {
 		p.SysNs,
 		p.SysNumeric,
 		p.SysOpen,
+		p.SysOpenExit,
 		p.SysPtrace,
 		p.SysSocket,
 		p.SysTwopath,

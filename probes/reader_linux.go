@@ -105,6 +105,7 @@ type KindStats struct {
 	Delivered  uint64 // handed to Options.Handler or the Events channel
 	QueueDrops uint64 // dropped because the Events channel was full
 	RingDrops  uint64 // dropped in the kernel: the ring (or this CPU's perf) buffer was full
+	Unreadable uint64 // emitted with FlagUnreadable: an argument the kernel could not read
 }
 
 // Stats is a snapshot of the probe counters.
@@ -133,7 +134,7 @@ type Stats struct {
 func (p *Probes) Stats() (Stats, error) {
 	s := Stats{DecodeErrors: p.decodeErrors.Load(), Transport: p.transport}
 	for _, prog := range []*ebpf.Program{p.objs.SchedExec, p.objs.SchedFork, p.objs.SchedExit, p.objs.SysEnter,
-		p.objs.SchedExecTp, p.objs.SchedExitTp, p.objs.SysEnterTp} {
+		p.objs.SchedExecTp, p.objs.SchedExitTp, p.objs.SysEnterTp, p.objs.SysExit, p.objs.SysExitTp} {
 		if st, err := prog.Stats(); err == nil {
 			s.RecursionMisses += st.RecursionMisses
 		}
@@ -144,15 +145,16 @@ func (p *Probes) Stats() (Stats, error) {
 		if err := p.objs.RingDrops.Lookup(uint32(k), &percpu); err != nil {
 			return s, fmt.Errorf("read ring_drops[%s]: %w", k, err)
 		}
-		var ring uint64
-		for _, n := range percpu {
-			ring += n
+		ring := sum(percpu)
+		if err := p.objs.Unreadable.Lookup(uint32(k), &percpu); err != nil {
+			return s, fmt.Errorf("read unreadable[%s]: %w", k, err)
 		}
 		s.Kinds = append(s.Kinds, KindStats{
 			Kind:       k,
 			Delivered:  p.delivered[k].Load(),
 			QueueDrops: p.queueDrops[k].Load(),
 			RingDrops:  ring,
+			Unreadable: sum(percpu),
 		})
 		kernelDrops += ring
 	}
@@ -170,4 +172,12 @@ func (s Stats) Of(k Kind) KindStats {
 		}
 	}
 	return KindStats{Kind: k}
+}
+
+func sum(percpu []uint64) uint64 {
+	var n uint64
+	for _, x := range percpu {
+		n += x
+	}
+	return n
 }

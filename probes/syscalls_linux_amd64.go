@@ -17,6 +17,7 @@ func syscallTable(o *probeObjects) []syscallProg {
 	return []syscallProg{
 		{"open", 2, ia(5), o.SysOpen}, {"creat", 85, ia(8), o.SysOpen},
 		{"openat", 257, ia(295), o.SysOpen}, {"openat2", 437, ia(437), o.SysOpen},
+		{"open_by_handle_at", 304, ia(342), o.SysOpen},
 		{"unlink", 87, ia(10), o.SysUnlink}, {"rmdir", 84, ia(40), o.SysUnlink}, {"unlinkat", 263, ia(301), o.SysUnlink},
 		{"rename", 82, ia(38), o.SysTwopath}, {"renameat", 264, ia(302), o.SysTwopath}, {"renameat2", 316, ia(353), o.SysTwopath},
 		{"link", 86, ia(9), o.SysTwopath}, {"linkat", 265, ia(303), o.SysTwopath},
@@ -24,7 +25,8 @@ func syscallTable(o *probeObjects) []syscallProg {
 		{"chmod", 90, ia(15), o.SysMode}, {"fchmod", 91, ia(94), o.SysMode},
 		{"fchmodat", 268, ia(306), o.SysMode}, {"fchmodat2", 452, ia(452), o.SysMode},
 		{"mkdir", 83, ia(39), o.SysMode}, {"mkdirat", 258, ia(296), o.SysMode},
-		{"connect", 42, ia(362), o.SysConnect}, {"socket", 41, ia(359), o.SysSocket},
+		{"connect", 42, ia(362), o.SysConnect},
+		{"sendto", 44, ia(369), o.SysConnect}, {"sendmsg", 46, ia(370), o.SysConnect}, {"socket", 41, ia(359), o.SysSocket},
 		{"dup2", 33, ia(63), o.SysDup}, {"dup3", 292, ia(330), o.SysDup},
 		{"ptrace", 101, ia(26), o.SysPtrace},
 		{"process_vm_writev", 311, ia(348), o.SysNumeric}, {"bpf", 321, ia(357), o.SysNumeric},
@@ -39,6 +41,17 @@ func syscallTable(o *probeObjects) []syscallProg {
 		{"mount", 165, ia(21), o.SysMount}, {"move_mount", 429, ia(429), o.SysMount},
 		{"umount2", 166, ia(52, 22), o.SysMount}, // 22: umount(name), no flags
 		{"memfd_create", 319, ia(356), o.SysMemfd},
+	}
+}
+
+// exitTable maps the syscalls whose entry handler stashes them for
+// sys_exit (bpf/exit.h) to their exit handler, by x86_64 number.
+func exitTable(o *probeObjects) []syscallProg {
+	return []syscallProg{
+		{"open", 2, nil, o.SysOpenExit}, {"creat", 85, nil, o.SysOpenExit},
+		{"openat", 257, nil, o.SysOpenExit}, {"openat2", 437, nil, o.SysOpenExit},
+		{"open_by_handle_at", 304, nil, o.SysOpenExit},
+		{"connect", 42, nil, o.SysConnectExit}, {"sendto", 44, nil, o.SysConnectExit}, {"sendmsg", 46, nil, o.SysConnectExit},
 	}
 }
 

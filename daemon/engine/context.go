@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/podguard/podguard/daemon/workload"
@@ -160,7 +161,7 @@ func (c *Ctx) changed() []change {
 	e := c.Ev
 	switch e.Kind {
 	case probes.KindOpen:
-		if writes(e.FileFlags) {
+		if writes(e.FileFlags) && !e.Attempt() {
 			op := "write"
 			if e.FileFlags&oTrunc != 0 {
 				op = "truncate"
@@ -204,10 +205,77 @@ func (ch change) details() Details {
 	return Details{"path": ch.path, "operation": ch.op}
 }
 
-// opened returns the path of an open event and whether it writes.
+// opened returns the path of a successful open and whether it writes.
+// The path is the one the kernel resolved from the opened file (see
+// probes.Record.Path): aliases ("//", ".", "..", symlinks, hard links
+// reached through /proc/self/root, fd reopens) arrive as the one path.
 func (c *Ctx) opened() (string, bool, bool) {
+	if c.Ev.Kind != probes.KindOpen || c.Ev.Attempt() {
+		return "", false, false
+	}
+	return c.Ev.Path, writes(c.Ev.FileFlags), true
+}
+
+// openedOrTried is opened for the rules that judge intent: a failed open
+// counts too (refused with EACCES, EPERM or ETXTBSY, or ENOENT and the
+// like of a path the prefilter wants), with the raw path joined and
+// cleaned lexically. Those rules are shadow-file-read, private-key-read,
+// proc-mem-access, proc-environ-read, host-device-access and
+// runtime-binary-overwrite; their details then say "attempt": true and
+// the error.
+func (c *Ctx) openedOrTried() (string, bool, bool) {
 	if c.Ev.Kind != probes.KindOpen {
 		return "", false, false
 	}
 	return c.Ev.Path, writes(c.Ev.FileFlags), true
+}
+
+// openDetails are the details of an open rule's match: the path, and
+// for a refused attempt the error and "attempt", for an alias the path
+// as the process wrote it.
+func (c *Ctx) openDetails(p string) Details {
+	d := Details{"path": p}
+	if c.Ev.Attempt() {
+		d["attempt"] = true
+		d["error"] = errnoName(-c.Ev.Ret)
+	}
+	if raw := c.Ev.RawPath; raw != "" && raw != p {
+		d["raw_path"] = raw
+	}
+	if c.Ev.Flags&probes.FlagTruncated != 0 {
+		d["truncated"] = true
+	}
+	if c.Ev.Flags&probes.FlagUnreadable != 0 {
+		d["unreadable"] = true
+	}
+	return d
+}
+
+func errnoName(n int32) string {
+	switch n {
+	case 1:
+		return "EPERM"
+	case 2:
+		return "ENOENT"
+	case 13:
+		return "EACCES"
+	case 26:
+		return "ETXTBSY"
+	}
+	return "errno " + strconv.Itoa(int(n))
+}
+
+// pathIs reports whether p is one of the sensitive paths: equal, or,
+// when the kernel cut p (FlagTruncated: the components nearest the root
+// are missing, so a deep alias could hide a match), ending in one. The
+// conservative reading applies to shadow-file-read and
+// host-device-access.
+func (c *Ctx) pathIs(p string, paths ...string) bool {
+	cut := c.Ev.Flags&probes.FlagTruncated != 0
+	for _, x := range paths {
+		if p == x || cut && strings.HasSuffix(p, x) {
+			return true
+		}
+	}
+	return false
 }

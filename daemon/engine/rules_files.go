@@ -26,7 +26,7 @@ var fileRules = []definition{
 		cond: func(c *Ctx) (Details, bool) {
 			e := c.Ev
 			switch {
-			case e.Kind == probes.KindOpen && e.FileFlags&oCreat != 0 && e.Mode&0o111 != 0:
+			case e.Kind == probes.KindOpen && !e.Attempt() && e.FileFlags&oCreat != 0 && e.Mode&0o111 != 0:
 				return Details{"path": e.Path, "mode": modeString(e.Mode), "operation": "create"}, !c.underPackageManager()
 			case e.Kind == probes.KindChmod && e.Mode&0o111 != 0 && !strings.HasPrefix(e.Path, "/proc/") && !strings.HasPrefix(e.Path, "/dev/"):
 				return Details{"path": e.Path, "mode": modeString(e.Mode), "operation": "chmod"}, !c.underPackageManager()
@@ -160,12 +160,17 @@ var fileRules = []definition{
 			Mitigation: catalog.Terminate,
 		},
 		cond: func(c *Ctx) (Details, bool) {
-			p, w, ok := c.opened()
+			// the resolved path of /proc/<pid>/exe is the binary itself:
+			// judge the path as written (cleaned) too, and the attempt
+			// (ETXTBSY while the binary runs)
+			p, w, ok := c.openedOrTried()
 			if !ok || !w || c.isPrefixed("runc") {
 				return nil, false
 			}
-			if m := procPidFile.FindStringSubmatch(p); m != nil && m[2] == "exe" {
-				return Details{"path": p}, true
+			for _, q := range []string{p, cleanRaw(c.Ev)} {
+				if m := procPidFile.FindStringSubmatch(q); m != nil && m[2] == "exe" {
+					return c.openDetails(q), true
+				}
 			}
 			return nil, false
 		},
@@ -179,7 +184,7 @@ func (c *Ctx) destructive(match func(string) bool) (change, bool) {
 	e := c.Ev
 	switch e.Kind {
 	case probes.KindOpen:
-		if e.FileFlags&oTrunc != 0 && match(e.Path) {
+		if e.FileFlags&oTrunc != 0 && !e.Attempt() && match(e.Path) {
 			return change{e.Path, "truncate"}, true
 		}
 	case probes.KindUnlink:
@@ -196,6 +201,14 @@ func (c *Ctx) destructive(match func(string) bool) (change, bool) {
 		}
 	}
 	return change{}, false
+}
+
+// cleanRaw is an event's raw path, lexically cleaned when absolute.
+func cleanRaw(e *probes.Record) string {
+	if !strings.HasPrefix(e.RawPath, "/") {
+		return ""
+	}
+	return path.Clean(e.RawPath)
 }
 
 func modeString(m uint32) string { return "0" + strconv.FormatUint(uint64(m&0o7777), 8) }

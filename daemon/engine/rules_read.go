@@ -10,7 +10,7 @@ import (
 )
 
 var (
-	procPidFile  = regexp.MustCompile(`^/proc/(\d+|self|thread-self)/(mem|environ|exe)$`)
+	procPidFile  = regexp.MustCompile(`^/proc/(\d+|self|thread-self)/(?:task/\d+/)?(mem|environ|exe)$`)
 	saToken      = regexp.MustCompile(`/secrets/kubernetes\.io/serviceaccount/(\.\.[^/]+/)?token$|/serviceaccount/token$`)
 	tokenReaders = set("cat", "head", "tail", "less", "more", "base64", "strings", "xxd", "od", "curl", "wget", "nc", "dd", "cp", "tar", "grep")
 	loginTools   = set("login", "passwd", "chpasswd", "sshd", "su", "sudo", "unix_chkpwd", "useradd", "usermod", "userdel", "groupadd", "vipw", "chage", "newgrp", "gpasswd", "pwck", "grpck")
@@ -18,6 +18,8 @@ var (
 	pkiDirs      = []string{"/etc/kubernetes/pki/", "/var/lib/kubelet/pki/"}
 	keyReaders   = set("ssh", "sshd", "ssh-agent", "ssh-add", "scp", "sftp", "git", "kubelet", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubeadm")
 )
+
+const nrOpenByHandleAt = 304 // x86_64; ia32 calls carry this number too
 
 // procTarget returns the pid a /proc/<pid>/<file> path names and whether
 // it is another process than the caller.
@@ -50,12 +52,14 @@ var readRules = []definition{
 			Mitigation: catalog.Terminate,
 		},
 		cond: func(c *Ctx) (Details, bool) {
-			p, _, ok := c.opened()
+			p, _, ok := c.openedOrTried()
 			if !ok {
 				return nil, false
 			}
 			if pid, other := c.procTarget(p, "mem"); other {
-				return Details{"path": p, "target_pid": pid}, true
+				d := c.openDetails(p)
+				d["target_pid"] = pid
+				return d, true
 			}
 			return nil, false
 		},
@@ -72,12 +76,12 @@ var readRules = []definition{
 			Mitigation: catalog.Log,
 		},
 		cond: func(c *Ctx) (Details, bool) {
-			p, _, ok := c.opened()
+			p, _, ok := c.openedOrTried()
 			if !ok || c.is(loginTools) {
 				return nil, false
 			}
-			if p == "/etc/shadow" || p == "/etc/gshadow" || p == "/etc/sudoers" || strings.HasPrefix(p, "/etc/sudoers.d/") || p == "/etc/shadow-" || p == "/etc/gshadow-" {
-				return Details{"path": p}, true
+			if c.pathIs(p, "/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/shadow-", "/etc/gshadow-") || strings.HasPrefix(p, "/etc/sudoers.d/") {
+				return c.openDetails(p), true
 			}
 			return nil, false
 		},
@@ -116,14 +120,14 @@ var readRules = []definition{
 			Mitigation: catalog.Isolate,
 		},
 		cond: func(c *Ctx) (Details, bool) {
-			p, _, ok := c.opened()
+			p, _, ok := c.openedOrTried()
 			if !ok || c.is(keyReaders) {
 				return nil, false
 			}
 			// the key file itself is named id_*: its basename is what the
 			// kernel's open prefilter can see
 			if strings.Contains(p, "/.ssh/id_") && strings.HasPrefix(path.Base(p), "id_") && !strings.HasSuffix(p, ".pub") || hasPrefix(p, pkiDirs...) {
-				return Details{"path": p}, true
+				return c.openDetails(p), true
 			}
 			return nil, false
 		},
@@ -140,12 +144,14 @@ var readRules = []definition{
 			Mitigation: catalog.Log,
 		},
 		cond: func(c *Ctx) (Details, bool) {
-			p, _, ok := c.opened()
+			p, _, ok := c.openedOrTried()
 			if !ok {
 				return nil, false
 			}
 			if pid, other := c.procTarget(p, "environ"); other {
-				return Details{"path": p, "target_pid": pid}, true
+				d := c.openDetails(p)
+				d["target_pid"] = pid
+				return d, true
 			}
 			return nil, false
 		},
@@ -155,19 +161,25 @@ var readRules = []definition{
 		Rule: catalog.Rule{
 			ID:          "host-device-access",
 			Name:        "Host disk or kernel memory device opened",
-			Description: "A block device (/dev/sd*, /dev/nvme*, /dev/vd*, /dev/xvd*, /dev/dm-*), /dev/mem, /dev/kmem, /dev/port or /proc/kcore was opened from a container.",
+			Description: "A block device (/dev/sd*, /dev/nvme*, /dev/vd*, /dev/xvd*, /dev/dm-*), /dev/mem, /dev/kmem, /dev/port or /proc/kcore was opened from a container, or a file was opened (or tried) by handle (open_by_handle_at, the \"shocker\" escape).",
 			Tactic:      "TA0004", TacticName: "Privilege Escalation",
 			Technique:  "T1611",
 			Events:     []string{"open"},
 			Mitigation: catalog.Terminate,
 		},
 		cond: func(c *Ctx) (Details, bool) {
-			p, w, ok := c.opened()
+			p, w, ok := c.openedOrTried()
 			if !ok {
 				return nil, false
 			}
-			if hasPrefix(p, hostDisks...) || p == "/dev/mem" || p == "/dev/kmem" || p == "/dev/port" || p == "/proc/kcore" {
-				return Details{"path": p, "write": w}, true
+			byHandle := c.Ev.Syscall == nrOpenByHandleAt
+			if byHandle || hasPrefix(p, hostDisks...) || c.pathIs(p, "/dev/mem", "/dev/kmem", "/dev/port", "/proc/kcore") {
+				d := c.openDetails(p)
+				d["write"] = w
+				if byHandle {
+					d["syscall"] = "open_by_handle_at"
+				}
+				return d, true
 			}
 			return nil, false
 		},

@@ -48,6 +48,7 @@ enum event_flag {
 	FLAG_OLD_SOCK = 1 << 7,    /* dup: old fd is a socket */
 	FLAG_INET_STDIO = 1 << 8,  /* exec: fd 0 or 1 is an AF_INET/AF_INET6 socket */
 	FLAG_COMPAT = 1 << 9,      /* syscall made through the ia32 ABI */
+	FLAG_UNREADABLE = 1 << 10, /* an argument could not be read */
 };
 
 /* Kill mask bits. Keep in sync with probes/kind.go. */
@@ -115,7 +116,7 @@ struct net_event {
 	__u16 port; /* host byte order */
 	__u16 unix_len;
 	__u8 addr[16];
-	__u32 _pad;
+	__s32 ret; /* connect/sendto/sendmsg: the syscall's result (0 for socket) */
 	__u8 tail[];
 };
 
@@ -201,7 +202,8 @@ enum scratch_slot {
 	SCRATCH_EXEC = 1, /* sched_exec */
 	SCRATCH_FORK = 2, /* sched_fork */
 	SCRATCH_EXIT = 3, /* sched_exit */
-	SCRATCH_SLOTS = 4,
+	SCRATCH_SYSEXIT = 4, /* sys_exit and the syscall exit programs it tail-calls */
+	SCRATCH_SLOTS = 5,
 };
 
 struct {

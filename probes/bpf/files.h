@@ -3,6 +3,7 @@
 #pragma once
 
 #include "syscall.h"
+#include "exit.h"
 #include "openfilter.h"
 
 #define O_WRONLY 01
@@ -51,48 +52,162 @@ static __always_inline void file_emit(void *ctx, struct file_event *e, const cha
 	emit(ctx, &e->hdr, sizeof(*e), off);
 }
 
+/* sys_open (entry): the open family is judged at exit, on the file the
+ * kernel opened (sys_open_exit); the entry only stashes the arguments. */
 SEC("raw_tracepoint/sys_enter")
 int sys_open(struct bpf_raw_tracepoint_args *ctx)
 {
 	SYSCALL_PROLOGUE(KIND_OPEN);
-	const char *path;
-	__s32 dirfd = AT_FDCWD;
-	__u32 flags, mode;
-	switch (nr) {
+	(void)a;
+	stash_for_exit(sc);
+	return 0;
+}
+
+#define EACCES 13
+#define EPERM 1
+#define ETXTBSY 26
+#define ERESTARTSYS 512
+
+/* refused reports a failed open that shows intent whatever the path:
+ * permission denied, or a write to a running executable. */
+static __always_inline bool refused(__s64 ret)
+{
+	return ret == -EACCES || ret == -EPERM || ret == -ETXTBSY;
+}
+
+/* open_event is KIND_OPEN: the open judged at exit. */
+struct open_event {
+	struct event_hdr hdr;
+	__s32 dirfd;
+	__u32 flags;
+	__u32 mode;
+	__s32 ret;     /* the fd, or -errno of a failed attempt */
+	__u64 ino;     /* opened inode (ret >= 0) */
+	__u32 dev;     /* its superblock's s_dev (what stat calls st_dev) */
+	__u16 layer;   /* enum file_layer */
+	__u16 path_len; /* ret >= 0: the resolved path, forward; else the raw string */
+	__u16 raw_len;  /* ret >= 0: the raw string passed to the syscall */
+	__u16 base_len; /* ret < 0 and a relative raw path: dirfd's or cwd's path, forward */
+	__u32 _pad;
+	__u8 tail[];
+};
+
+/* open_args decodes the open family's entry arguments; openat2's
+ * struct open_how is read now, at exit, where the kernel has copied it. */
+static __always_inline const char *open_args(struct sc_args *sc, __s32 *dirfd, __u32 *flags, __u32 *mode)
+{
+	__u64 *a = sc->a;
+	*dirfd = AT_FDCWD;
+	switch (sc->nr) {
 	case NR_open:
-		path = (const char *)a[0];
-		flags = a[1];
-		mode = a[2];
-		break;
+		*flags = a[1];
+		*mode = a[2];
+		return (const char *)a[0];
 	case NR_creat:
-		path = (const char *)a[0];
-		flags = O_CREAT | O_WRONLY | O_TRUNC;
-		mode = a[1];
-		break;
+		*flags = O_CREAT | O_WRONLY | O_TRUNC;
+		*mode = a[1];
+		return (const char *)a[0];
 	case NR_openat2: {
 		struct open_how how = {};
 		bpf_probe_read_user(&how, sizeof(how), (void *)a[2]);
-		dirfd = a[0];
-		path = (const char *)a[1];
-		flags = how.flags;
-		mode = how.mode;
-		break;
+		*dirfd = a[0];
+		*flags = how.flags;
+		*mode = how.mode;
+		return (const char *)a[1];
 	}
+	case NR_open_by_handle_at: /* (mount_fd, handle, flags): no path */
+		*dirfd = a[0];
+		*flags = a[2];
+		*mode = 0;
+		return NULL;
 	default: /* openat */
-		dirfd = a[0];
-		path = (const char *)a[1];
-		flags = a[2];
-		mode = a[3];
+		*dirfd = a[0];
+		*flags = a[2];
+		*mode = a[3];
+		return (const char *)a[1];
 	}
-	if (!open_wanted(flags, path))
+}
+
+/* sys_open_exit judges a successful open on the struct file behind the
+ * returned fd: resolved path (forward, for the prefilter), device, inode,
+ * overlay layer. A failed open is reported with the raw path, resident
+ * now, and the directory it is relative to: always when it was refused
+ * (EACCES, EPERM, ETXTBSY: the intent to open what one may not), else
+ * when the raw path passes the prefilter (ENOENT of /dev/mem). */
+SEC("raw_tracepoint/sys_exit")
+int sys_open_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct exit_args *x = cur_exit_args();
+	if (!x)
 		return 0;
-	struct file_event *e = file_start(KIND_OPEN, nr);
+	__s64 ret = x->ret;
+	if (ret <= -ERESTARTSYS) /* interrupted: the restart is seen again */
+		return 0;
+	__s32 dirfd;
+	__u32 flags, mode;
+	const char *upath = open_args(&x->sc, &dirfd, &flags, &mode);
+	if (ret < 0 && !refused(ret) && (!upath || !open_wanted_raw(flags, upath)))
+		return 0;
+	struct open_event *e = scratch(SCRATCH_SYSEXIT);
 	if (!e)
 		return 0;
+	fill_hdr(&e->hdr, KIND_OPEN);
+	e->hdr.syscall_nr = x->sc.nr;
+	if (x->sc.compat)
+		e->hdr.flags |= FLAG_COMPAT;
 	e->dirfd = dirfd;
 	e->flags = flags;
 	e->mode = mode;
-	file_emit(ctx, e, path, NULL, true);
+	e->ret = ret;
+	e->ino = 0;
+	e->dev = 0;
+	e->layer = 0;
+	e->path_len = e->raw_len = e->base_len = 0;
+	e->_pad = 0;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 off = 0;
+	if (ret >= 0) {
+		struct file *f = task_fd(task, (int)ret);
+		if (f) {
+			struct inode *inode = BPF_CORE_READ(f, f_inode);
+			e->ino = BPF_CORE_READ(inode, i_ino);
+			e->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+			e->layer = inode_layer(inode);
+			off = put_fwd_path(&e->hdr, e->tail, 0, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt));
+		}
+		if (off == 0) {
+			mark_unreadable(&e->hdr);
+		} else if (x->sc.nr != NR_open_by_handle_at && /* rare, and a rule in itself */
+			   !open_wanted(flags, e->tail, off, e->hdr.flags & FLAG_TRUNCATED)) {
+			return 0;
+		}
+		e->path_len = off;
+		__u32 n = put_user_str(&e->hdr, e->tail, off, upath);
+		e->raw_len = n;
+		off += n;
+	} else {
+		__u32 n = put_user_str(&e->hdr, e->tail, 0, upath);
+		if (upath && n == 0)
+			mark_unreadable(&e->hdr);
+		e->path_len = n;
+		off = n;
+		char first = '/';
+		if (upath)
+			bpf_probe_read_user(&first, 1, upath);
+		if (first != '/') {
+			struct file *df = dirfd == AT_FDCWD ? NULL : task_fd(task, dirfd);
+			struct path p;
+			if (df) {
+				BPF_CORE_READ_INTO(&p, df, f_path);
+			} else {
+				BPF_CORE_READ_INTO(&p, task, fs, pwd);
+			}
+			n = put_fwd_path(&e->hdr, e->tail, off, p.dentry, p.mnt);
+			e->base_len = n;
+			off += n;
+		}
+	}
+	emit(ctx, &e->hdr, sizeof(*e), off);
 	return 0;
 }
 

@@ -2,61 +2,158 @@
 // Network syscalls: connect, socket, dup2/dup3 onto stdio.
 #pragma once
 
-#include "syscall.h"
+#include "exit.h"
 
+/* sys_connect (entry): connect, and sendto/sendmsg with a destination
+ * address, are judged at exit (sys_connect_exit); the entry only stashes
+ * the arguments. A sendto or sendmsg without an address (a connected
+ * socket) is not stashed: its connect was judged. */
 SEC("raw_tracepoint/sys_enter")
 int sys_connect(struct bpf_raw_tracepoint_args *ctx)
 {
 	SYSCALL_PROLOGUE(KIND_CONNECT);
-	struct net_event *e = scratch(SCRATCH_SYS);
-	if (!e)
+	if (nr == NR_sendto && !a[4])
 		return 0;
-	fill_hdr(&e->hdr, KIND_CONNECT);
-	e->hdr.syscall_nr = nr;
-	e->hdr.flags |= compat_flag();
-	e->fd = a[0];
-	e->type = 0;
-	e->protocol = 0;
-	e->port = 0;
-	e->unix_len = 0;
-	e->_pad = 0;
-	__builtin_memset(e->addr, 0, sizeof(e->addr));
+	if (nr == NR_sendmsg) {
+		/* msg_name is the first member of struct msghdr (both ABIs); an
+		 * unreadable msghdr is stashed too, and judged at exit */
+		__u64 name = 0;
+		if (bpf_probe_read_user(&name, sc->compat ? 4 : 8, (void *)a[1]) == 0 && !name)
+			return 0;
+	}
+	stash_for_exit(sc);
+	return 0;
+}
 
-	void *uaddr = (void *)a[1];
+#define EINPROGRESS 115
+
+/* peer_from_user reads a sockaddr the kernel copied in (resident now)
+ * into e; returns the unix path bytes written into e->tail, or -1 when
+ * the address could not be read. */
+static __always_inline int peer_from_user(struct net_event *e, void *uaddr, __u64 len)
+{
 	__u16 family = 0;
-	bpf_probe_read_user(&family, sizeof(family), uaddr);
+	if (!uaddr || bpf_probe_read_user(&family, sizeof(family), uaddr))
+		return -1;
 	e->family = family;
-	__u32 tail = 0;
 	if (family == AF_INET) {
 		struct sockaddr_in sin = {};
-		bpf_probe_read_user(&sin, sizeof(sin), uaddr);
+		if (bpf_probe_read_user(&sin, sizeof(sin), uaddr))
+			return -1;
 		e->port = bpf_ntohs(sin.sin_port);
 		__builtin_memcpy(e->addr, &sin.sin_addr, 4);
 	} else if (family == AF_INET6) {
 		struct sockaddr_in6 sin6 = {};
-		bpf_probe_read_user(&sin6, sizeof(sin6), uaddr);
+		if (bpf_probe_read_user(&sin6, sizeof(sin6), uaddr))
+			return -1;
 		e->port = bpf_ntohs(sin6.sin6_port);
 		__builtin_memcpy(e->addr, &sin6.sin6_addr, 16);
 	} else if (family == AF_UNIX) {
 		/* sun_path may be abstract (leading NUL): copy raw bytes */
-		__u64 len = a[2];
 		if (len > sizeof(struct sockaddr_un))
 			len = sizeof(struct sockaddr_un);
 		if (len > 2) {
 			len -= 2;
 			if (len <= 108 && bpf_probe_read_user(e->tail, len, uaddr + 2) == 0)
-				tail = len;
+				return len;
+			return -1;
 		}
-		e->unix_len = tail;
+	}
+	return 0;
+}
+
+/* peer_from_sock reads the peer the socket is connected to from the
+ * kernel's struct sock; false when it has none (an unconnected UDP
+ * socket, a refused connect). */
+static __always_inline bool peer_from_sock(struct net_event *e, struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
+	if (!dport)
+		return false;
+	if (family == AF_INET) {
+		__u32 daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		if (!daddr)
+			return false;
+		__builtin_memcpy(e->addr, &daddr, 4);
+	} else if (family == AF_INET6) {
+		BPF_CORE_READ_INTO(&e->addr, sk, __sk_common.skc_v6_daddr);
+	} else {
+		return false;
+	}
+	e->family = family;
+	e->port = bpf_ntohs(dport);
+	return true;
+}
+
+/* sys_connect_exit reports a connect (or a send with an address) with
+ * its destination: from the socket the kernel connected when it did (an
+ * established or in-progress connect, TCP Fast Open), else from the
+ * sockaddr the kernel copied in. Nothing readable is an event marked
+ * FLAG_UNREADABLE. */
+SEC("raw_tracepoint/sys_exit")
+int sys_connect_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct exit_args *x = cur_exit_args();
+	if (!x)
+		return 0;
+	__u64 *a = x->sc.a;
+	__u64 nr = x->sc.nr;
+	struct net_event *e = scratch(SCRATCH_SYSEXIT);
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, KIND_CONNECT);
+	e->hdr.syscall_nr = nr;
+	if (x->sc.compat)
+		e->hdr.flags |= FLAG_COMPAT;
+	e->fd = a[0];
+	e->ret = x->ret;
+	e->family = e->type = e->protocol = 0;
+	e->port = 0;
+	e->unix_len = 0;
+	__builtin_memset(e->addr, 0, sizeof(e->addr));
+
+	void *uaddr = (void *)a[1];
+	__u64 len = a[2];
+	if (nr == NR_sendto) {
+		uaddr = (void *)a[4];
+		len = a[5];
+	} else if (nr == NR_sendmsg) {
+		__u64 name = 0;
+		__u32 namelen = 0;
+		void *msg = (void *)a[1];
+		if (x->sc.compat) {
+			bpf_probe_read_user(&name, 4, msg);
+			bpf_probe_read_user(&namelen, 4, msg + 4);
+		} else {
+			bpf_probe_read_user(&name, 8, msg);
+			bpf_probe_read_user(&namelen, 4, msg + 8);
+		}
+		uaddr = (void *)name;
+		len = namelen;
 	}
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct file *f = task_fd(task, (int)a[0]);
+	struct sock *sk = NULL;
 	if (is_socket(f)) {
 		struct socket *sock = BPF_CORE_READ(f, private_data);
 		e->type = BPF_CORE_READ(sock, type);
-		e->protocol = BPF_CORE_READ(sock, sk, sk_protocol);
+		sk = BPF_CORE_READ(sock, sk);
+		e->protocol = BPF_CORE_READ(sk, sk_protocol);
 	}
-	emit(ctx, &e->hdr, sizeof(*e), tail);
+	int tail = 0;
+	bool done = false;
+	if (sk && (x->ret >= 0 || x->ret == -EINPROGRESS) && (nr == NR_connect || e->protocol == IPPROTO_TCP))
+		done = peer_from_sock(e, sk);
+	if (!done) {
+		tail = peer_from_user(e, uaddr, len);
+		if (tail < 0) {
+			tail = 0;
+			mark_unreadable(&e->hdr);
+		}
+	}
+	e->unix_len = tail;
+	emit(ctx, &e->hdr, sizeof(*e), tail & 0xff);
 	return 0;
 }
 
@@ -76,7 +173,7 @@ int sys_socket(struct bpf_raw_tracepoint_args *ctx)
 	e->fd = -1;
 	e->port = 0;
 	e->unix_len = 0;
-	e->_pad = 0;
+	e->ret = 0;
 	__builtin_memset(e->addr, 0, sizeof(e->addr));
 	emit(ctx, &e->hdr, sizeof(*e), 0);
 	return 0;

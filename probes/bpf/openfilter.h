@@ -60,30 +60,29 @@ struct {
 	__type(value, struct open_keys);
 } open_keys SEC(".maps");
 
-/* open_wanted decides whether an open (flags, user path) is emitted: with
- * no filter installed, when it asks for writing, when the path is relative,
- * unreadable, empty, ends in '/' or is too long to judge (>= 254 bytes),
- * or when the path or its basename has a prefix in the tries. It runs
- * before any ring buffer work: a rejected open costs a user string copy,
- * a backwards scan of its basename and two trie lookups. */
-static __always_inline bool open_wanted(__u64 flags, const char *upath)
+/* open_filter_on returns the installed filter generation, 0 for none. */
+static __always_inline __u8 open_filter_gen(void)
 {
 	__u32 zero = 0;
 	struct open_filter *f = bpf_map_lookup_elem(&open_filter, &zero);
-	if (!f || !f->gen)
-		return true;
-	if (flags & OPEN_W_FLAGS)
-		return true;
-	struct open_keys *k = bpf_map_lookup_elem(&open_keys, &zero);
-	if (!k)
-		return true;
-	/* data[1..n-1]: the path, data[n]: its NUL */
-	long n = bpf_probe_read_user_str(&k->path.data[1], OPEN_KEY_DATA - 1, upath);
+	return f ? f->gen : 0;
+}
+
+static __always_inline struct open_keys *open_keys_buf(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&open_keys, &zero);
+}
+
+/* open_key_match judges the path in k->path.data[1..n-1] (data[n] its
+ * NUL): true when it is too long to judge (>= 254 bytes), relative,
+ * ends in '/', or when it or its basename has a prefix in the tries. */
+static __always_inline bool open_key_match(struct open_keys *k, long n, __u8 gen)
+{
 	if (n <= 1 || n >= OPEN_KEY_DATA - 1)
 		return true;
 	if (k->path.data[1] != '/')
 		return true;
-	__u8 gen = f->gen;
 	k->path.data[0] = gen;
 	k->path.prefixlen = n * 8;
 	if (bpf_map_lookup_elem(&open_prefixes, &k->path))
@@ -104,4 +103,38 @@ static __always_inline bool open_wanted(__u64 flags, const char *upath)
 	k->base.data[0] = gen;
 	k->base.prefixlen = (len + 1) * 8;
 	return bpf_map_lookup_elem(&open_basenames, &k->base) != NULL;
+}
+
+/* open_wanted decides whether a successful open is emitted, on the path
+ * the kernel resolved from the opened file (kpath, n bytes with its NUL,
+ * in a BPF buffer of at least OPEN_KEY_DATA bytes): with no filter
+ * installed, when it asks for writing, when the path was cut (truncated),
+ * or when open_key_match says so. A rejected open costs a copy of the
+ * resolved path, a backwards scan of its basename and two trie lookups. */
+static __always_inline bool open_wanted(__u64 flags, const __u8 *kpath, long n, bool truncated)
+{
+	__u8 gen = open_filter_gen();
+	if (!gen || (flags & OPEN_W_FLAGS) || truncated)
+		return true;
+	struct open_keys *k = open_keys_buf();
+	if (!k || n >= OPEN_KEY_DATA - 1)
+		return true;
+	bpf_probe_read_kernel(&k->path.data[1], OPEN_KEY_DATA - 1, kpath);
+	return open_key_match(k, n, gen);
+}
+
+/* open_wanted_raw is open_wanted for a failed open, which has no file to
+ * resolve: it judges the raw user string (resident at exit, the kernel
+ * copied it), so a relative path, or one too long to judge, passes. */
+static __always_inline bool open_wanted_raw(__u64 flags, const char *upath)
+{
+	__u8 gen = open_filter_gen();
+	if (!gen || (flags & OPEN_W_FLAGS))
+		return true;
+	struct open_keys *k = open_keys_buf();
+	if (!k)
+		return true;
+	/* data[1..n-1]: the path, data[n]: its NUL */
+	long n = bpf_probe_read_user_str(&k->path.data[1], OPEN_KEY_DATA - 1, upath);
+	return open_key_match(k, n, gen);
 }

@@ -199,9 +199,61 @@ int sys_enter_tp(struct sys_enter_record *ctx)
 	return 0;
 }
 
+/* exit_progs (raw tracepoint) and exit_progs_tp (tracepoint) map a
+ * stashed syscall's x86_64 number to its exit handler; the loader fills
+ * the one that matches the hook, like syscall_progs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, NR_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} exit_progs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, NR_MAX);
+	__type(key, __u32);
+	__type(value, __u32);
+} exit_progs_tp SEC(".maps");
+
+/* sys_exit runs the exit handler of a syscall its entry handler stashed
+ * (exit.h); for every other syscall it costs one hash lookup. */
+SEC("raw_tracepoint/sys_exit")
+int sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct exit_args *x = exit_start((__s64)ctx->args[1]);
+	if (!x)
+		return 0;
+	bpf_tail_call(ctx, &exit_progs, (__u32)x->sc.nr);
+	return 0;
+}
+
+/* The raw_syscalls:sys_exit record a tracepoint program gets. */
+struct sys_exit_record {
+	__u64 common;
+	long id;
+	long ret;
+};
+
+/* sys_exit_tp is sys_exit as a tracepoint program (see sys_enter_tp):
+ * syscalls without an entry handler end before any helper call. */
+SEC("tracepoint/raw_syscalls/sys_exit")
+int sys_exit_tp(struct sys_exit_record *ctx)
+{
+	__u64 nr = ctx->id;
+	if (nr >= NR_MAX || !handled(nr))
+		return 0;
+	struct exit_args *x = exit_start(ctx->ret);
+	if (!x)
+		return 0;
+	bpf_tail_call(ctx, &exit_progs_tp, (__u32)x->sc.nr);
+	return 0;
+}
+
 /* Anchor the wire types so bpf2go -type can emit their Go twins. */
 struct event_hdr *unused_hdr __attribute__((unused));
 struct exec_event *unused_exec __attribute__((unused));
 struct file_event *unused_file __attribute__((unused));
 struct net_event *unused_net __attribute__((unused));
+struct open_event *unused_open __attribute__((unused));
 struct sys_event *unused_sys __attribute__((unused));

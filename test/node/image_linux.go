@@ -132,9 +132,15 @@ func busyboxLayer() ([]byte, error) {
 		"etc/passwd": "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
 		"etc/group":  "root:x:0:\nnogroup:x:65534:\n",
 		"etc/hosts":  "127.0.0.1 localhost\n",
+		// as in every distribution image: the attacks read a real file
+		"etc/shadow": "root:*:19000:0:99999:7:::\nnobody:*:19000:0:99999:7:::\n",
 	}
-	for _, name := range []string{"etc/group", "etc/hosts", "etc/passwd"} {
-		if err := writeFile(tw, name, []byte(etc[name]), 0o644); err != nil {
+	for _, name := range []string{"etc/group", "etc/hosts", "etc/passwd", "etc/shadow"} {
+		mode := int64(0o644)
+		if name == "etc/shadow" {
+			mode = 0o640
+		}
+		if err := writeFile(tw, name, []byte(etc[name]), mode); err != nil {
 			return nil, fmt.Errorf("write layer: %w", err)
 		}
 	}

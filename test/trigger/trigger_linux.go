@@ -31,6 +31,13 @@ var actions = map[string]action{
 	"storm-open":         {"<path> <n>: open and close path n times", stormOpen, 2},
 	"storm-open-threads": {"<path> <n>: openat path.0 … path.(n-1) while four threads tgkill(0) and sleep", stormOpenThreads, 2},
 	"marker":             {"<path>: write the marker", func(a []string) error { return marker(a[0]) }, 1},
+	// aliases and unfaulted arguments (aliases_linux.go)
+	"open-unfaulted":    {"<path>: openat(path) with the path in never-touched memory", openUnfaulted, 1},
+	"open-dirfd-read":   {"<dir> <name>: openat(open(dir), name, O_RDONLY)", openDirfdRead, 2},
+	"reopen":            {"<path>: open(path, O_PATH), then open /proc/self/fd/N for reading", reopen, 1},
+	"open-handle":       {"<path>: name_to_handle_at + open_by_handle_at; EPERM is fine", openHandle, 1},
+	"connect-unfaulted": {"<ipv4> <port>: TCP connect with the sockaddr in never-touched memory", connectUnfaulted, 2},
+	"sendto-unfaulted":  {"<ipv4> <port>: UDP sendto without connect, the sockaddr in never-touched memory", sendtoUnfaulted, 2},
 	// network (net_linux.go)
 	"connect":    {"inet|inet6|<unix path>: connect in a new, empty network namespace", connect, 1},
 	"tcp":        {"<ipv4> <port> [refused]: TCP connect; with refused it must be refused, else any answer will do", tcp, 2},
