@@ -73,7 +73,7 @@ var readRules = []definition{
 		},
 		cond: func(c *Ctx) (Details, bool) {
 			p, _, ok := c.opened()
-			if !ok || c.is(loginTools) {
+			if !ok || c.exempt(loginTools) {
 				return nil, false
 			}
 			if p == "/etc/shadow" || p == "/etc/gshadow" || p == "/etc/sudoers" || strings.HasPrefix(p, "/etc/sudoers.d/") || p == "/etc/shadow-" || p == "/etc/gshadow-" {
@@ -117,7 +117,7 @@ var readRules = []definition{
 		},
 		cond: func(c *Ctx) (Details, bool) {
 			p, _, ok := c.opened()
-			if !ok || c.is(keyReaders) {
+			if !ok || c.exempt(keyReaders) {
 				return nil, false
 			}
 			// the key file itself is named id_*: its basename is what the
