@@ -29,7 +29,7 @@ type Proc struct {
 	ExeIno   uint64
 	// ArgsTruncated: Args is cut short (argv beyond what the kernel copies).
 	ArgsTruncated bool
-	TTY          bool
+	TTY           bool
 	// ExecIn is true for processes that entered the container through an
 	// exec from outside (kubectl exec), and their descendants.
 	ExecIn bool
