@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/podguard/podguard/daemon/catalog"
 	"github.com/podguard/podguard/probes"
 )
 
@@ -131,5 +132,19 @@ func TestTruncatedArgvIsConservative(t *testing.T) {
 	ev.ArgsTruncated = true
 	if got := w.handle(ev); slices.Contains(got, "netcat-remote-exec") {
 		t.Errorf("truncated ls argv raised %v", got)
+	}
+}
+
+// TestEntrypointReexecIsJudged: the entrypoint as the runtime started it
+// is exempt from drift; a dropped file it executes later is not.
+func TestEntrypointReexecIsJudged(t *testing.T) {
+	e := New(fakeResolver{initPID: 100}, Self{PID: 7})
+	e.SetRules(allRules(catalog.Log))
+	w := &world{t: t, e: e}
+	if got := w.handle(withOrigin(exec(100, 50, "/data/app", "app"), probes.OriginHost)); slices.Contains(got, "container-drift") {
+		t.Errorf("the entrypoint from a volume raised %v", got)
+	}
+	if got := w.handle(withOrigin(exec(100, 50, "/tmp/dropped", "dropped"), probes.OriginUpper)); !slices.Contains(got, "container-drift") {
+		t.Errorf("the entrypoint executing a dropped file: %v", got)
 	}
 }

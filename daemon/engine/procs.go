@@ -35,6 +35,10 @@ type Proc struct {
 	ExecIn bool
 	// Entrypoint is true for the container's init process.
 	Entrypoint bool
+	// Launched is true for a program the container runtime executed
+	// itself (the entrypoint's first program), not one a process of the
+	// container executed (a later exec by the entrypoint).
+	Launched bool
 	// Runtime is true for a process that has not executed anything since
 	// it entered the container: the runtime's init.
 	Runtime bool
@@ -115,6 +119,9 @@ func (t *procTable) exec(ev *probes.Record, initPID uint32) *Proc {
 		p.Args, p.ArgsTruncated = fullArgs(ev.TGID, p.Args)
 	}
 	parent := t.procs[ev.PPID]
+	if old := t.procs[ev.TGID]; old == nil || old.Runtime || old.CgroupID != ev.CgroupID {
+		p.Launched = true
+	}
 	switch {
 	case ev.TGID == initPID:
 		p.Entrypoint = true

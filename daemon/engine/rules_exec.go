@@ -145,7 +145,9 @@ var execRules = []definition{
 			Mitigation: catalog.Isolate,
 		},
 		cond: func(c *Ctx) (Details, bool) {
-			if c.Ev.Kind != probes.KindExec || !c.Proc.Origin.Drift() || c.Proc.Entrypoint {
+			// The entrypoint as the runtime started it is the pod's own
+			// choice; what it executes later is judged like anything else.
+			if c.Ev.Kind != probes.KindExec || !c.Proc.Origin.Drift() || c.Proc.Entrypoint && c.Proc.Launched {
 				return nil, false
 			}
 			return withIdentity(Details{"path": c.Proc.Exe}, c.Proc), true
