@@ -48,23 +48,8 @@ func (c *Ctx) isPrefixed(prefixes ...string) bool {
 	return false
 }
 
-// ancestorIs reports whether the process or one of its ancestors in the
-// container goes by a name in set.
-func (c *Ctx) ancestorIs(set map[string]bool, self bool) bool {
-	if self && c.is(set) {
-		return true
-	}
-	for _, a := range c.procs.ancestors(c.Proc, 16) {
-		ac := Ctx{Proc: a}
-		if ac.is(set) {
-			return true
-		}
-	}
-	return false
-}
-
-// ancestorExempt is ancestorIs for exemptions: the process or an
-// ancestor runs an image file of one of the tools in set (see exempt).
+// ancestorExempt reports whether the process (when self) or an ancestor
+// in the container runs an image file of one of the tools in set (see exempt).
 func (c *Ctx) ancestorExempt(set map[string]bool, self bool) bool {
 	if self && c.Proc.runs(set) {
 		return true
