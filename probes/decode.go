@@ -100,6 +100,9 @@ func decodeExec(raw []byte, e *Record) error {
 	e.Cwd = dentryPath(b[2])
 	e.Args = splitArgs(b[3])
 	e.EUID, e.EGID = x.Euid, x.Egid
+	e.Origin, e.CopiedUp = originOf(x.Origin)
+	e.ExeDev, e.ExeIno, e.ExeNlink = x.ExeDev, x.ExeIno, x.ExeNlink
+	e.StdioInet, e.ArgsTruncated = x.StdioInet, x.ArgsTruncated != 0
 	return nil
 }
 

@@ -50,6 +50,14 @@ type Record struct {
 	Cwd      string   // resolved working directory
 	EUID     uint32
 	EGID     uint32
+	// exec: what ran, as the kernel loaded it (never its name)
+	Origin        Origin // where the executed file comes from
+	CopiedUp      bool   // OriginUpper: an image file written or chmodded in the container
+	ExeDev        uint32 // the file's device (kernel dev_t: major<<20 | minor)
+	ExeIno        uint64 // the file's inode
+	ExeNlink      uint32 // the file's link count (0: memfd, O_TMPFILE, deleted)
+	StdioInet     uint8  // bit n: fd n (0-2) was an AF_INET/AF_INET6 socket at exec
+	ArgsTruncated bool   // argv was longer than the kernel copies (512 bytes)
 
 	// open, unlink, rename, link, symlink, chmod, mkdir (absolute paths:
 	// relative ones are joined with the cwd or the dirfd's path, which

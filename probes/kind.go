@@ -107,8 +107,8 @@ type KillSet uint64
 
 // Kill conditions. Values match bpf/common.h enum kill_bit.
 const (
-	// KillDrift: exec of a file that exists only on the overlayfs upper
-	// layer (written in the container, not shipped in the image).
+	// KillDrift: exec of any file that is not an unmodified image file
+	// (Origin other than OriginImage and OriginUnknown).
 	KillDrift KillSet = 1 << 0
 	// KillMemfdExec: exec of a memfd (fileless execution).
 	KillMemfdExec KillSet = 1 << 1
@@ -118,7 +118,8 @@ const (
 	KillPtrace KillSet = 1 << 3
 	// KillNamespace: unshare with namespace flags, or any setns.
 	KillNamespace KillSet = 1 << 4
-	// KillReverseShell: exec of a shell while fd 0 or 1 is an inet socket.
+	// KillReverseShell: exec of any program whose fd 0 and fd 1 or 2 are
+	// inet sockets, or of a shell (by comm) while fd 0 or 1 is one.
 	KillReverseShell KillSet = 1 << 5
 )
 

@@ -37,17 +37,23 @@ type probeEventHdr struct {
 }
 
 type probeExecEvent struct {
-	_           structs.HostLayout
-	Hdr         probeEventHdr
-	Euid        uint32
-	Egid        uint32
-	OldPid      uint32
-	ExeLen      uint16
-	FilenameLen uint16
-	ArgsLen     uint16
-	CwdLen      uint16
-	Pad         uint32
-	Tail        [0]uint8
+	_             structs.HostLayout
+	Hdr           probeEventHdr
+	Euid          uint32
+	Egid          uint32
+	OldPid        uint32
+	ExeLen        uint16
+	FilenameLen   uint16
+	ArgsLen       uint16
+	CwdLen        uint16
+	ExeDev        uint32
+	ExeIno        uint64
+	ExeNlink      uint32
+	Origin        uint8
+	StdioInet     uint8
+	ArgsTruncated uint8
+	Pad           uint8
+	Tail          [0]uint8
 }
 
 type probeExitArgs struct {

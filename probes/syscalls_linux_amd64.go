@@ -27,6 +27,7 @@ func syscallTable(o *probeObjects) []syscallProg {
 		{"mkdir", 83, ia(39), o.SysMode}, {"mkdirat", 258, ia(296), o.SysMode},
 		{"connect", 42, ia(362), o.SysConnect},
 		{"sendto", 44, ia(369), o.SysConnect}, {"sendmsg", 46, ia(370), o.SysConnect}, {"socket", 41, ia(359), o.SysSocket},
+		{"dup", 32, ia(41), o.SysDup}, {"fcntl", 72, ia(55, 221), o.SysDup},
 		{"dup2", 33, ia(63), o.SysDup}, {"dup3", 292, ia(330), o.SysDup},
 		{"ptrace", 101, ia(26), o.SysPtrace},
 		{"process_vm_writev", 311, ia(348), o.SysNumeric}, {"bpf", 321, ia(357), o.SysNumeric},

@@ -65,7 +65,7 @@ func TestAddingARule(t *testing.T) {
 	w.e.tab = tab
 	snap := &rulesets.Snapshot{Generation: 2, Rulesets: []*rulesets.Ruleset{{Name: "k", Rules: map[string]catalog.Mitigation{id: catalog.Terminate}}}}
 	w.e.SetRules(snap)
-	if got := w.handle(withFlags(exec(300, 100, "/app/kubectl", "kubectl"), probes.FlagUpper)); !slices.Equal(got, []string{id}) {
+	if got := w.handle(withOrigin(exec(300, 100, "/app/kubectl", "kubectl"), probes.OriginUpper)); !slices.Equal(got, []string{id}) {
 		t.Errorf("exec of a dropped binary: %v", got)
 	}
 	if got := w.handle(open(300, "/root/.kube/config", 0, 0)); !slices.Equal(got, []string{id}) {

@@ -26,19 +26,8 @@ type Details map[string]any
 // condition decides one rule for one event.
 type condition func(c *Ctx) (Details, bool)
 
-// names are the names a process goes by: comm, executable and argv[0]
-// base names (busybox applets are known by argv[0] and comm only).
-func (c *Ctx) names() [3]string {
-	var n [3]string
-	n[0] = c.Proc.Comm
-	n[1] = base(c.Proc.Exe)
-	if len(c.Proc.Args) > 0 {
-		n[2] = base(c.Proc.Args[0])
-	}
-	return n
-}
-
-// is reports whether the process goes by one of the names in set.
+// is reports whether the process goes by one of the names in set (see
+// names): for detection only, never to exempt (see exempt).
 func (c *Ctx) is(set map[string]bool) bool {
 	for _, n := range c.names() {
 		if n != "" && set[n] {
@@ -60,15 +49,14 @@ func (c *Ctx) isPrefixed(prefixes ...string) bool {
 	return false
 }
 
-// ancestorIs reports whether the process or one of its ancestors in the
-// container goes by a name in set.
-func (c *Ctx) ancestorIs(set map[string]bool, self bool) bool {
-	if self && c.is(set) {
+// ancestorExempt reports whether the process (when self) or an ancestor
+// in the container runs an image file of one of the tools in set (see exempt).
+func (c *Ctx) ancestorExempt(set map[string]bool, self bool) bool {
+	if self && c.Proc.runs(set) {
 		return true
 	}
 	for _, a := range c.procs.ancestors(c.Proc, 16) {
-		ac := Ctx{Proc: a}
-		if ac.is(set) {
+		if a.runs(set) {
 			return true
 		}
 	}
@@ -131,9 +119,10 @@ func (c *Ctx) isInterpreter() bool {
 	return c.is(interpreters) || c.isPrefixed("python", "php", "perl", "ruby")
 }
 
-// underPackageManager reports whether a package manager is this process or
-// one of its ancestors (its post-install scripts write everywhere).
-func (c *Ctx) underPackageManager() bool { return c.ancestorIs(pkgManagers, true) }
+// underPackageManager reports whether a package manager from the image is
+// this process or one of its ancestors (its post-install scripts write
+// everywhere). Keyed on the executed file, never on a name: see exempt.
+func (c *Ctx) underPackageManager() bool { return c.ancestorExempt(pkgManagers, true) }
 
 func hasPrefix(p string, prefixes ...string) bool {
 	for _, x := range prefixes {

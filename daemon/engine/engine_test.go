@@ -61,10 +61,14 @@ func (w *world) handle(ev *probes.Record) []string {
 }
 
 func exec(pid, ppid uint32, exe string, args ...string) *probes.Record {
-	return &probes.Record{Kind: probes.KindExec, PID: pid, TGID: pid, PPID: ppid, CgroupID: cg, Exe: exe, Filename: exe, Args: args, Comm: base(exe), UID: 0}
+	return &probes.Record{Kind: probes.KindExec, PID: pid, TGID: pid, PPID: ppid, CgroupID: cg, Exe: exe, Filename: exe, Args: args, Comm: base(exe), UID: 0, Origin: probes.OriginImage}
 }
 
 func withComm(ev *probes.Record, comm string) *probes.Record { ev.Comm = comm; return ev }
+func withOrigin(ev *probes.Record, o probes.Origin) *probes.Record {
+	ev.Origin = o
+	return ev
+}
 func withFlags(ev *probes.Record, f probes.Flags) *probes.Record {
 	ev.Flags |= f
 	return ev
@@ -147,7 +151,7 @@ func TestRules(t *testing.T) {
 			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/kubectx", "kubectx")) }, nil},
 		{"container-drift",
 			func(w *world) []string {
-				return w.handle(withFlags(exec(200, 100, "/app/payload", "payload"), probes.FlagUpper))
+				return w.handle(withOrigin(exec(200, 100, "/app/payload", "payload"), probes.OriginUpper))
 			},
 			func(w *world) []string { return w.handle(exec(200, 100, "/app/payload", "payload")) }, nil},
 		{"new-executable-in-container",
@@ -170,9 +174,14 @@ func TestRules(t *testing.T) {
 			}, nil},
 		{"fileless-exec-memfd",
 			func(w *world) []string {
-				return w.handle(withFlags(exec(200, 100, "/memfd:x (deleted)", "x"), probes.FlagMemfd))
+				return w.handle(withOrigin(exec(200, 100, "/memfd:x (deleted)", "x"), probes.OriginMemfd))
 			},
-			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/memfd-tool", "memfd-tool")) }, nil},
+			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/memfd-tool", "memfd-tool")) }, []string{"container-drift"}},
+		{"loader-runs-program",
+			func(w *world) []string {
+				return w.handle(exec(200, 100, "/lib/ld-musl-x86_64.so.1", "/lib/ld-musl-x86_64.so.1", "/usr/bin/id"))
+			},
+			func(w *world) []string { return w.handle(exec(200, 100, "/usr/bin/ldd", "ldd", "/usr/bin/id")) }, nil},
 		{"ptrace-injection",
 			func(w *world) []string {
 				return w.handle(ev(probes.KindPtrace, 100, func(e *probes.Record) { e.Request, e.TargetPID = ptraceAttach, 300 }))

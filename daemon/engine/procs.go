@@ -21,15 +21,24 @@ type Proc struct {
 	Args       []string
 	Comm       string
 	UID        uint32
-	// Upper and Memfd describe the executable: written inside the
-	// container (overlay upper layer) or an anonymous memory file.
-	Upper, Memfd bool
-	TTY          bool
+	// Origin, CopiedUp, ExeDev and ExeIno identify the executable as the
+	// kernel loaded it (see probes.Origin): what ran, whatever its name.
+	Origin   probes.Origin
+	CopiedUp bool
+	ExeDev   uint32
+	ExeIno   uint64
+	// ArgsTruncated: Args is cut short (argv beyond what the kernel copies).
+	ArgsTruncated bool
+	TTY           bool
 	// ExecIn is true for processes that entered the container through an
 	// exec from outside (kubectl exec), and their descendants.
 	ExecIn bool
 	// Entrypoint is true for the container's init process.
 	Entrypoint bool
+	// Launched is true for a program the container runtime executed
+	// itself (the entrypoint's first program), not one a process of the
+	// container executed (a later exec by the entrypoint).
+	Launched bool
 	// Runtime is true for a process that has not executed anything since
 	// it entered the container: the runtime's init.
 	Runtime bool
@@ -57,8 +66,10 @@ func (p *Proc) NSPID() uint32 {
 	return p.nsPID
 }
 
-// FromImage reports whether the executable came with the image.
-func (p *Proc) FromImage() bool { return !p.Upper && !p.Memfd }
+// FromImage reports whether the executable came with the image, as far
+// as is known (OriginUnknown counts): for detection. Exemptions need
+// the image for certain (see Proc.runs).
+func (p *Proc) FromImage() bool { return !p.Origin.Drift() }
 
 type procTable struct {
 	procs   map[uint32]*Proc
@@ -99,11 +110,18 @@ func (t *procTable) evict() {
 // exec records an execution and returns the process as it is now.
 func (t *procTable) exec(ev *probes.Record, initPID uint32) *Proc {
 	p := &Proc{TGID: ev.TGID, PPID: ev.PPID, CgroupID: ev.CgroupID, Exe: ev.Exe, Args: ev.Args, Comm: ev.Comm, UID: ev.UID,
-		Upper: ev.Flags&probes.FlagUpper != 0, Memfd: ev.Flags&probes.FlagMemfd != 0, TTY: ev.Flags&probes.FlagTTY != 0}
-	if p.Exe == "" {
-		p.Exe = ev.Filename
+		Origin: ev.Origin, CopiedUp: ev.CopiedUp, ExeDev: ev.ExeDev, ExeIno: ev.ExeIno,
+		ArgsTruncated: ev.ArgsTruncated, TTY: ev.Flags&probes.FlagTTY != 0}
+	if p.Exe == "" { // not resolved: the name passed to execve, never trusted to exempt
+		p.Exe, p.Origin = ev.Filename, probes.OriginUnknown
+	}
+	if p.ArgsTruncated {
+		p.Args, p.ArgsTruncated = fullArgs(ev.TGID, p.Args)
 	}
 	parent := t.procs[ev.PPID]
+	if old := t.procs[ev.TGID]; old == nil || old.Runtime || old.CgroupID != ev.CgroupID {
+		p.Launched = true
+	}
 	switch {
 	case ev.TGID == initPID:
 		p.Entrypoint = true
@@ -211,4 +229,26 @@ func base(p string) string {
 		return ""
 	}
 	return filepath.Base(p)
+}
+
+// fullArgs reads the whole argv of a process whose argv the kernel cut,
+// from /proc/<pid>/cmdline (the kernel's copy in the process's memory),
+// when the process is still there and its argv begins with the part
+// seen. Otherwise the cut argv stays, marked truncated.
+func fullArgs(tgid uint32, cut []string) ([]string, bool) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(int(tgid)) + "/cmdline")
+	if err != nil || len(cut) == 0 {
+		return cut, true
+	}
+	full := strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")
+	if len(full) < len(cut) {
+		return cut, true
+	}
+	for i, a := range cut {
+		if i == len(cut)-1 && strings.HasPrefix(full[i], a) || full[i] == a {
+			continue
+		}
+		return cut, true
+	}
+	return full, false
 }

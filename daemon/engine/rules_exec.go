@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"strings"
-
 	"github.com/podguard/podguard/daemon/catalog"
 	"github.com/podguard/podguard/probes"
 )
@@ -54,7 +52,7 @@ var execRules = []definition{
 		Rule: catalog.Rule{
 			ID:          "reverse-shell",
 			Name:        "Reverse shell: standard input or output on a network socket",
-			Description: "A network socket was duplicated onto standard input, output or error, or a shell or interpreter started with a network socket as its input or output: the classic reverse shell that hands an attacker remote control. Decided in the kernel, so the shell can be killed before it runs.",
+			Description: "A program started with a network socket as its standard input and its output or error (any program, whatever its name: nc -e, a bind shell and inetd-style handlers look the same), a shell or interpreter started with a network socket on its input or output, or a shell or interpreter duplicating a network socket onto standard input, output or error (dup, dup2, dup3, fcntl F_DUPFD): the classic reverse shell that hands an attacker remote control. Decided in the kernel at exec, so the program can be killed before it runs.",
 			Tactic:      "TA0002", TacticName: "Execution",
 			Technique:  "T1059.004",
 			Events:     []string{"dup", "exec"},
@@ -68,8 +66,12 @@ var execRules = []definition{
 				// own stdio: inetd-style servers (busybox httpd, xinetd) put
 				// accepted connections on stdio for their handlers all day.
 				return Details{"old_fd": e.OldFD, "new_fd": e.NewFD, "socket": "inet"}, true
+			case e.Kind == probes.KindExec && e.StdioInet&1 != 0 && e.StdioInet&6 != 0:
+				// Behaviour, whatever runs and whatever its name: input
+				// and output on the network (see stdioInetShell).
+				return withIdentity(Details{"stdio": stdioNames(e.StdioInet)}, c.Proc), true
 			case e.Kind == probes.KindExec && e.Flags&probes.FlagInetStdio != 0 && (c.isShell() || c.isInterpreter()):
-				return Details{"stdio": "inet socket"}, true
+				return withIdentity(Details{"stdio": stdioNames(e.StdioInet)}, c.Proc), true
 			}
 			return nil, false
 		},
@@ -89,7 +91,7 @@ var execRules = []definition{
 			if c.Ev.Kind != probes.KindExec {
 				return nil, false
 			}
-			if c.is(set("nc", "ncat", "netcat", "nc.openbsd", "nc.traditional")) && c.hasArg("-e", "-c", "--exec", "--sh-exec", "--lua-exec") {
+			if c.is(netcats) && c.hasArg("-e", "-c", "--exec", "--sh-exec", "--lua-exec") {
 				return Details{"args": c.Proc.Args}, true
 			}
 			if c.is(set("socat")) {
@@ -101,6 +103,11 @@ var execRules = []definition{
 				if s, ok := c.argsContain("/dev/tcp/", "/dev/udp/"); ok {
 					return Details{"pattern": s}, true
 				}
+			}
+			// argv cut beyond what the kernel copied and no longer in
+			// /proc: what was cut may hold the option; assume it does.
+			if c.Proc.ArgsTruncated && (c.isShell() || c.is(netcats) || c.is(set("socat"))) {
+				return Details{"args": c.Proc.Args, "args_truncated": true}, true
 			}
 			return nil, false
 		},
@@ -131,17 +138,19 @@ var execRules = []definition{
 		Rule: catalog.Rule{
 			ID:          "container-drift",
 			Name:        "Drift: executed binary not from the image",
-			Description: "A program ran that was not part of the container's image: it was copied, downloaded or built inside the running container (its file lives on the overlay's writable layer). The image's own binaries and the container's entrypoint never trigger it.",
+			Description: "A program ran that is not an unmodified file of the container's image, judged in the kernel on the file it loaded: written in the container (the overlay's upper layer, including an image binary overwritten or chmodded there), on a tmpfs, a memfd, an O_TMPFILE or deleted file, or a volume below the container's root. The image's own binaries and the container's entrypoint never trigger it.",
 			Tactic:      "TA0011", TacticName: "Command and Control",
 			Technique:  "T1105",
 			Events:     []string{"exec"},
 			Mitigation: catalog.Isolate,
 		},
 		cond: func(c *Ctx) (Details, bool) {
-			if c.Ev.Kind != probes.KindExec || !c.Proc.Upper || c.Proc.Entrypoint {
+			// The entrypoint as the runtime started it is the pod's own
+			// choice; what it executes later is judged like anything else.
+			if c.Ev.Kind != probes.KindExec || !c.Proc.Origin.Drift() || c.Proc.Entrypoint && c.Proc.Launched {
 				return nil, false
 			}
-			return Details{"path": c.Proc.Exe, "layer": "upper"}, true
+			return withIdentity(Details{"path": c.Proc.Exe}, c.Proc), true
 		},
 		kill: probes.KillDrift,
 	},
@@ -156,11 +165,32 @@ var execRules = []definition{
 			Mitigation: catalog.Terminate,
 		},
 		cond: func(c *Ctx) (Details, bool) {
-			if c.Ev.Kind != probes.KindExec || !(c.Proc.Memfd || strings.HasPrefix(c.Proc.Exe, "/memfd:")) {
+			if c.Ev.Kind != probes.KindExec || c.Proc.Origin != probes.OriginMemfd {
 				return nil, false
 			}
-			return Details{"path": c.Proc.Exe}, true
+			return withIdentity(Details{"path": c.Proc.Exe}, c.Proc), true
 		},
 		kill: probes.KillMemfdExec,
+	},
+	{
+		Rule: catalog.Rule{
+			ID:          "loader-runs-program",
+			Name:        "Dynamic loader run directly with a program",
+			Description: "The dynamic loader (ld-linux, ld-musl, ld.so) was executed directly with a program to run (ld.so /bin/sh): the program runs without being executed itself, past rules and noexec mounts that judge the executed file, under the loader's name.",
+			Tactic:      "TA0005", TacticName: "Defense Evasion",
+			Technique:  "T1218",
+			Events:     []string{"exec"},
+			Mitigation: catalog.Log,
+		},
+		cond: func(c *Ctx) (Details, bool) {
+			if c.Ev.Kind != probes.KindExec {
+				return nil, false
+			}
+			prog, ok := c.Proc.loaderProgram()
+			if !ok {
+				return nil, false
+			}
+			return withIdentity(Details{"program": prog, "args": c.Proc.Args}, c.Proc), true
+		},
 	},
 }

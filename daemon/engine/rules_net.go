@@ -120,7 +120,7 @@ var netRules = []definition{
 		},
 		cond: func(c *Ctx) (Details, bool) {
 			e := c.Ev
-			if e.Kind != probes.KindSocket || c.is(set("ping", "ping6", "arping")) {
+			if e.Kind != probes.KindSocket || c.exempt(set("ping", "ping6", "arping")) {
 				return nil, false
 			}
 			if e.Family == afPacket || e.SockType&0xf == sockRaw {

@@ -58,7 +58,7 @@ var privRules = []definition{
 			case probes.KindPtrace:
 				switch e.Request {
 				case ptraceAttach, ptraceSeize, ptracePokeText, ptracePokeData, ptracePokeUser, ptraceSetRegs:
-					if c.is(debuggers) && e.Flags&probes.FlagKilled == 0 {
+					if c.exempt(debuggers) && e.Flags&probes.FlagKilled == 0 {
 						return nil, false
 					}
 					return Details{"request": ptraceRequest(e.Request), "target_pid": e.TargetPID}, true
@@ -173,7 +173,7 @@ var privRules = []definition{
 		},
 		cond: func(c *Ctx) (Details, bool) {
 			e := c.Ev
-			if e.Kind != probes.KindSetID || e.UID == 0 || c.is(idTools) {
+			if e.Kind != probes.KindSetID || e.UID == 0 || c.exempt(idTools) {
 				return nil, false
 			}
 			for _, id := range e.IDs {

@@ -77,7 +77,7 @@ var readRules = []definition{
 		},
 		cond: func(c *Ctx) (Details, bool) {
 			p, _, ok := c.openedOrTried()
-			if !ok || c.is(loginTools) {
+			if !ok || c.exempt(loginTools) {
 				return nil, false
 			}
 			if c.pathIs(p, "/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/shadow-", "/etc/gshadow-") || strings.HasPrefix(p, "/etc/sudoers.d/") {
@@ -121,7 +121,7 @@ var readRules = []definition{
 		},
 		cond: func(c *Ctx) (Details, bool) {
 			p, _, ok := c.openedOrTried()
-			if !ok || c.is(keyReaders) {
+			if !ok || c.exempt(keyReaders) {
 				return nil, false
 			}
 			// the key file itself is named id_*: its basename is what the

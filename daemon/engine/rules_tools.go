@@ -35,7 +35,7 @@ var toolRules = []definition{
 			if c.Ev.Kind != probes.KindExec || !c.is(pkgManagers) {
 				return nil, false
 			}
-			if p := c.procs.get(c.Proc.PPID); p != nil && (&Ctx{Proc: p}).is(pkgManagers) {
+			if p := c.procs.get(c.Proc.PPID); p != nil && p.runs(pkgManagers) {
 				return nil, false // apt running dpkg is one event, not two
 			}
 			return Details{"args": c.Proc.Args}, true

@@ -88,8 +88,28 @@ struct exec_event {
 	__u16 filename_len; /* bprm->filename as passed to execve */
 	__u16 args_len;     /* argv, NUL separated, bounded */
 	__u16 cwd_len;      /* path blob of fs->pwd */
-	__u32 _pad;
+	/* identity of the executed file (bprm->file): what ran, whatever
+	 * its name; origin says where it came from (enum exe_origin). */
+	__u32 exe_dev;      /* the file's super block s_dev (kernel dev_t) */
+	__u64 exe_ino;
+	__u32 exe_nlink;
+	__u8 origin;
+	__u8 stdio_inet;     /* bit n: fd n (0, 1, 2) is an AF_INET/AF_INET6 socket */
+	__u8 args_truncated; /* argv was longer than ARGS_MAX */
+	__u8 _pad;
 	__u8 tail[];
+};
+
+/* Where an executed file comes from. Keep in sync with probes/event.go. */
+enum exe_origin {
+	ORIGIN_UNKNOWN = 0, /* not on overlayfs, and the task's root is not either */
+	ORIGIN_IMAGE = 1,   /* overlayfs, served from a lower (image) layer */
+	ORIGIN_UPPER = 2,   /* overlayfs, only on the upper layer: written in the container */
+	ORIGIN_COPYUP = 3,  /* overlayfs, an image file copied up: written or chmodded */
+	ORIGIN_TMPFS = 4,   /* tmpfs (emptyDir medium Memory, a tmpfs mount) */
+	ORIGIN_MEMFD = 5,   /* memfd_create */
+	ORIGIN_TMPFILE = 6, /* no links: O_TMPFILE, or a file deleted before exec */
+	ORIGIN_HOST = 7,    /* another file system below an overlay root: a volume */
 };
 
 struct file_event {
@@ -226,6 +246,7 @@ volatile const bool host_monitoring = false;
 #define AF_INET 2
 #define AF_INET6 10
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
+#define TMPFS_MAGIC 0x01021994
 
 static __always_inline struct watch *watch_for(__u64 cg)
 {

@@ -179,20 +179,42 @@ int sys_socket(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-/* sys_dup: dup2/dup3 onto fds 0-2 only (stdio redirection). */
+/* dup_target returns the fd (0-2) a dup-family call will put old fd onto,
+ * or -1 when it is not stdio: dup2/dup3 name it; dup and fcntl
+ * F_DUPFD/F_DUPFD_CLOEXEC take the lowest free fd from a minimum, the
+ * first of fds min..2 that is closed now. */
+static __always_inline int dup_target(struct task_struct *task, __u64 nr, __u64 *a)
+{
+	__u64 min = 0;
+	if (nr == NR_dup2 || nr == NR_dup3)
+		return a[1] <= 2 ? (int)a[1] : -1;
+	if (nr == NR_fcntl) {
+		if (a[1] != F_DUPFD && a[1] != F_DUPFD_CLOEXEC)
+			return -1;
+		min = a[2];
+	}
+	for (int fd = 0; fd <= 2; fd++)
+		if (fd >= min && !task_fd(task, fd))
+			return fd;
+	return -1;
+}
+
+/* sys_dup: dup, dup2, dup3 and fcntl(F_DUPFD*) onto fds 0-2 only (stdio
+ * redirection). */
 SEC("raw_tracepoint/sys_enter")
 int sys_dup(struct bpf_raw_tracepoint_args *ctx)
 {
 	SYSCALL_PROLOGUE(KIND_DUP);
-	if (a[1] > 2)
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	int target = dup_target(task, nr, a);
+	if (target < 0)
 		return 0;
 	struct sys_event *e = sys_start(KIND_DUP, nr);
 	if (!e)
 		return 0;
 	e->arg[0] = a[0];
-	e->arg[1] = a[1];
+	e->arg[1] = target;
 	e->arg[2] = nr == NR_dup3 ? a[2] : 0;
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct file *f = task_fd(task, (int)a[0]);
 	if (is_socket(f))
 		e->hdr.flags |= FLAG_OLD_SOCK;

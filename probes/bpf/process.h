@@ -5,38 +5,85 @@
 
 #include "common.h"
 
-/* exe_on_upper reports whether the executed file exists only on the
- * overlayfs upper layer (written inside the container, not from an image
- * layer): an ovl inode with an upper dentry and no lower entries. */
-static __always_inline bool exe_on_upper(struct file *f)
-{
-	struct inode *inode = BPF_CORE_READ(f, f_inode);
-	unsigned long magic = BPF_CORE_READ(inode, i_sb, s_magic);
+/* ovl_inode before 6.5 kept its one lower inode itself instead of an
+ * ovl_entry (CO-RE flavour for 5.10 - 6.4). */
+struct ovl_inode___old {
+	struct dentry *__upperdentry;
+	struct inode *lower;
+} __attribute__((preserve_access_index));
 
-	if (magic != OVERLAYFS_SUPER_MAGIC)
-		return false;
-	if (!bpf_core_type_exists(struct ovl_inode))
-		return false;
-	struct ovl_inode *oi = (void *)inode - bpf_core_field_offset(struct ovl_inode, vfs_inode);
-	struct dentry *upper = BPF_CORE_READ(oi, __upperdentry);
-	if (!upper)
-		return false;
-	struct ovl_entry *oe = BPF_CORE_READ(oi, oe);
-	if (!oe)
-		return true;
-	return BPF_CORE_READ(oe, __numlower) == 0;
+/* ovl_has_lower reports whether the overlay inode at inode (an ovl_inode's
+ * vfs_inode) has an entry on a lower (image) layer. */
+static __always_inline bool ovl_has_lower(struct inode *inode)
+{
+	if (bpf_core_field_exists(struct ovl_inode, oe)) {
+		struct ovl_inode *oi = (void *)inode - bpf_core_field_offset(struct ovl_inode, vfs_inode);
+		struct ovl_entry *oe = BPF_CORE_READ(oi, oe);
+		return oe && BPF_CORE_READ(oe, __numlower) > 0;
+	}
+	if (bpf_core_field_exists(struct ovl_inode___old, lower)) {
+		struct ovl_inode___old *oi = (void *)inode - bpf_core_field_offset(struct ovl_inode, vfs_inode);
+		return BPF_CORE_READ(oi, lower) != NULL;
+	}
+	return true; /* unknown layout: never call an image file drift */
 }
 
-/* exe_is_memfd: memfd files are named "memfd:<name>" and have no links. */
-static __always_inline bool exe_is_memfd(struct file *f)
+static __always_inline struct dentry *ovl_upper(struct inode *inode)
+{
+	struct ovl_inode *oi = (void *)inode - bpf_core_field_offset(struct ovl_inode, vfs_inode);
+	return BPF_CORE_READ(oi, __upperdentry);
+}
+
+/* is_memfd_name: memfd files are named "memfd:<name>". */
+static __always_inline bool is_memfd_name(struct file *f)
 {
 	char name[6] = {};
 	const unsigned char *dn = BPF_CORE_READ(f, f_path.dentry, d_name.name);
 	bpf_probe_read_kernel(name, sizeof(name), dn);
-	if (name[0] != 'm' || name[1] != 'e' || name[2] != 'm' || name[3] != 'f' ||
-	    name[4] != 'd' || name[5] != ':')
-		return false;
-	return BPF_CORE_READ(f, f_inode, __i_nlink) == 0;
+	return name[0] == 'm' && name[1] == 'e' && name[2] == 'm' && name[3] == 'f' &&
+	       name[4] == 'd' && name[5] == ':';
+}
+
+/* exe_origin decides where the executed file f comes from, on the file
+ * the kernel loaded (never its name or path): see enum exe_origin. Only
+ * ORIGIN_IMAGE is an unmodified file of the image; task is the executing
+ * task (for its root). */
+static __always_inline __u8 exe_origin(struct task_struct *task, struct file *f)
+{
+	struct inode *inode = BPF_CORE_READ(f, f_inode);
+	unsigned long magic = BPF_CORE_READ(inode, i_sb, s_magic);
+	__u32 nlink = BPF_CORE_READ(inode, __i_nlink);
+
+	if (nlink == 0)
+		return is_memfd_name(f) ? ORIGIN_MEMFD : ORIGIN_TMPFILE;
+	if (magic == TMPFS_MAGIC)
+		return ORIGIN_TMPFS;
+	if (magic == OVERLAYFS_SUPER_MAGIC) {
+		if (!bpf_core_type_exists(struct ovl_inode))
+			return ORIGIN_UNKNOWN;
+		if (!ovl_upper(inode))
+			return ORIGIN_IMAGE;
+		return ovl_has_lower(inode) ? ORIGIN_COPYUP : ORIGIN_UPPER;
+	}
+	/* Not on an overlay: a volume when the task's root is the
+	 * container's overlay; else a runtime (not yet in its root) or a
+	 * container without an overlay root, where "image" is unknown. */
+	if (BPF_CORE_READ(task, fs, root.mnt, mnt_sb, s_magic) == OVERLAYFS_SUPER_MAGIC)
+		return ORIGIN_HOST;
+	return ORIGIN_UNKNOWN;
+}
+
+/* stdio_inet returns bit n set when fd n (0-2) of task is an inet socket. */
+static __always_inline __u8 stdio_inet(struct task_struct *task)
+{
+	__u8 bits = 0;
+	if (is_inet_socket(task_fd(task, 0)))
+		bits |= 1;
+	if (is_inet_socket(task_fd(task, 1)))
+		bits |= 2;
+	if (is_inet_socket(task_fd(task, 2)))
+		bits |= 4;
+	return bits;
 }
 
 static __always_inline bool is_tty(struct file *f)
@@ -87,6 +134,8 @@ static __always_inline int on_exec(void *ctx, struct task_struct *task, struct f
 
 	struct file *f0 = task_fd(task, 0);
 	struct file *f1 = task_fd(task, 1);
+	__u8 origin = exe_origin(task, exe);
+	__u8 inet = stdio_inet(task);
 	__u16 flags = 0;
 	if (is_socket(f0))
 		flags |= FLAG_STDIN_SOCK;
@@ -94,26 +143,38 @@ static __always_inline int on_exec(void *ctx, struct task_struct *task, struct f
 		flags |= FLAG_STDOUT_SOCK;
 	if (is_tty(f0))
 		flags |= FLAG_TTY;
-	if (exe_on_upper(exe))
+	if (origin == ORIGIN_UPPER || origin == ORIGIN_COPYUP)
 		flags |= FLAG_UPPER;
-	if (exe_is_memfd(exe))
+	if (origin == ORIGIN_MEMFD)
 		flags |= FLAG_MEMFD;
-	if (is_inet_socket(f0) || is_inet_socket(f1))
+	if (inet & 3)
 		flags |= FLAG_INET_STDIO;
 	e->hdr.flags = flags;
+	e->origin = origin;
+	e->stdio_inet = inet;
 
 	bool kill = false;
-	if ((w->kill & KILL_DRIFT) && (flags & FLAG_UPPER))
+	/* drift: anything but an unmodified image file (or unknown) */
+	if ((w->kill & KILL_DRIFT) && origin != ORIGIN_IMAGE && origin != ORIGIN_UNKNOWN)
 		kill = true;
-	if ((w->kill & KILL_MEMFD_EXEC) && (flags & FLAG_MEMFD))
+	if ((w->kill & KILL_MEMFD_EXEC) && origin == ORIGIN_MEMFD)
 		kill = true;
-	if ((w->kill & KILL_REVERSE_SHELL) && (flags & FLAG_INET_STDIO) && is_shell(e->hdr.comm))
+	/* reverse shell, by behaviour: stdin and stdout or stderr on an
+	 * inet socket, whatever runs; or a shell with either. */
+	if ((w->kill & KILL_REVERSE_SHELL) &&
+	    (((inet & 1) && (inet & 6)) || ((inet & 3) && is_shell(e->hdr.comm))))
 		kill = true;
 	if (kill)
 		kill_current(&e->hdr);
 	else if (!wants(w, KIND_EXEC))
 		return 0;
 
+	struct inode *ei = BPF_CORE_READ(exe, f_inode);
+	e->exe_dev = BPF_CORE_READ(ei, i_sb, s_dev);
+	e->exe_ino = BPF_CORE_READ(ei, i_ino);
+	e->exe_nlink = BPF_CORE_READ(ei, __i_nlink);
+	e->args_truncated = 0;
+	e->_pad = 0;
 	e->euid = BPF_CORE_READ(task, cred, euid.val);
 	e->egid = BPF_CORE_READ(task, cred, egid.val);
 	e->old_pid = old_pid;
@@ -141,6 +202,7 @@ static __always_inline int on_exec(void *ctx, struct task_struct *task, struct f
 		if (l > ARGS_MAX) {
 			l = ARGS_MAX;
 			e->hdr.flags |= FLAG_TRUNCATED;
+			e->args_truncated = 1;
 		}
 		alen = l;
 		if (off > TAIL_MAX)

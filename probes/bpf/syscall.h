@@ -11,12 +11,14 @@
 /* x86_64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
 enum {
 	NR_open = 2,
+	NR_dup = 32,
 	NR_dup2 = 33,
 	NR_socket = 41,
 	NR_connect = 42,
 	NR_sendto = 44,
 	NR_sendmsg = 46,
 	NR_kill = 62,
+	NR_fcntl = 72,
 	NR_rename = 82,
 	NR_mkdir = 83,
 	NR_rmdir = 84,
@@ -62,6 +64,9 @@ enum {
 	NR_fchmodat2 = 452,
 	NR_MAX = 512,
 };
+
+#define F_DUPFD 0
+#define F_DUPFD_CLOEXEC 1030
 
 /* The dispatcher (probes.c) normalizes every syscall before the tail
  * call: nr is the x86_64 number (ia32 calls are translated), a[] the six

@@ -30,6 +30,9 @@ type ContainerSpec struct {
 	Name    string
 	Command []string // ["sleep", "infinity"] when empty
 	Env     map[string]string
+	// MemoryVolumes are container paths of emptyDir volumes with
+	// medium: Memory (a tmpfs each, exec allowed).
+	MemoryVolumes []string
 }
 
 // Pod is a running pod on a node.
@@ -154,6 +157,10 @@ func (p *Pod) runContainer(ctx context.Context, sb *runtime.PodSandboxConfig, c 
 	if len(cmd) == 0 {
 		cmd = []string{"sleep", "infinity"}
 	}
+	mounts, err := p.memoryVolumes(c)
+	if err != nil {
+		return err
+	}
 	cfg := &runtime.ContainerConfig{
 		Metadata: &runtime.ContainerMetadata{Name: c.spec.Name, Attempt: c.attempt},
 		Image:    &runtime.ImageSpec{Image: ImageRef},
@@ -166,6 +173,7 @@ func (p *Pod) runContainer(ctx context.Context, sb *runtime.PodSandboxConfig, c 
 		},
 		Annotations: map[string]string{"io.kubernetes.container.restartCount": fmt.Sprint(c.attempt)},
 		Envs:        envs(c.spec.Env),
+		Mounts:      mounts,
 		LogPath:     fmt.Sprintf("%s_%d.log", c.spec.Name, c.attempt),
 		Linux: &runtime.LinuxContainerConfig{SecurityContext: &runtime.LinuxContainerSecurityContext{
 			NamespaceOptions: p.namespaces(),

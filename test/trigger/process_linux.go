@@ -2,11 +2,9 @@ package trigger
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strconv"
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -57,22 +55,11 @@ func memfdExec(args []string) error {
 	if err != nil {
 		return fmt.Errorf("memfd_create: %w", err)
 	}
-	self, err := os.Open("/proc/self/exe")
-	if err != nil {
+	f := os.NewFile(uintptr(fd), "memfd")
+	if err := copySelf(f); err != nil {
 		return err
 	}
-	if _, err := io.Copy(os.NewFile(uintptr(fd), "memfd"), self); err != nil {
-		return err
-	}
-	empty, _ := unix.BytePtrFromString("")
-	argv, err := syscall.SlicePtrFromStrings([]string{os.Args[0], "marker", args[0]})
-	if err != nil {
-		return err
-	}
-	envp, _ := syscall.SlicePtrFromStrings(nil)
-	_, _, e := unix.Syscall6(unix.SYS_EXECVEAT, uintptr(fd), uintptr(unsafe.Pointer(empty)),
-		uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&envp[0])), unix.AT_EMPTY_PATH, 0)
-	return fmt.Errorf("execveat: %w", e)
+	return execFD(int(f.Fd()), args[0])
 }
 
 // misc: bpf, process_vm_writev, memfd_create, kill, tgkill, then mount
