@@ -226,8 +226,18 @@ func TestRules(t *testing.T) {
 			func(w *world) []string { return w.handle(open(100, "/root/.ssh/id_ed25519", 0, 0)) },
 			func(w *world) []string { return w.handle(open(100, "/root/.ssh/id_ed25519.pub", 0, 0)) }, nil},
 		{"proc-environ-read",
-			func(w *world) []string { return w.handle(open(100, "/proc/1/environ", 0, 0)) },
-			func(w *world) []string { return w.handle(open(100, "/proc/100/environ", 0, 0)) }, nil},
+			func(w *world) []string {
+				self := open(100, "/proc/1/environ", 0, 0)
+				self.RawPath = "/proc/self/../1/environ" // cleaned, it names pid 1
+				return w.handle(self)
+			},
+			func(w *world) []string {
+				// /proc/self resolved by the kernel to the caller's pid in
+				// its namespace, which the table may not know yet
+				self := open(100, "/proc/77/environ", 0, 0)
+				self.RawPath = "/proc/self/environ"
+				return append(w.handle(open(100, "/proc/100/environ", 0, 0)), w.handle(self)...)
+			}, nil},
 		{"credential-search",
 			func(w *world) []string {
 				return w.handle(exec(200, 100, "/bin/grep", "grep", "-r", "BEGIN RSA PRIVATE KEY", "/"))

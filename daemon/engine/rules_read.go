@@ -34,6 +34,14 @@ func (c *Ctx) procTarget(p, file string) (string, bool) {
 	if m[1] == "self" || m[1] == "thread-self" || m[1] == strconv.Itoa(int(c.Ev.TGID)) || m[1] == strconv.Itoa(int(c.Ev.PID)) {
 		return m[1], false
 	}
+	// The kernel resolved /proc/self to the caller's own pid directory:
+	// a path written as /proc/self/... (cleaned, so /proc/self/../1 is
+	// not) names the caller, whatever its pid in its namespace.
+	if raw := c.Ev.RawPath; strings.HasPrefix(raw, "/") {
+		if r := procPidFile.FindStringSubmatch(path.Clean(raw)); r != nil && (r[1] == "self" || r[1] == "thread-self") {
+			return r[1], false
+		}
+	}
 	// Inside a container the process names itself by its pid there.
 	return m[1], m[1] != strconv.Itoa(int(c.Proc.NSPID()))
 }
