@@ -238,6 +238,13 @@ func TestRules(t *testing.T) {
 				self.RawPath = "/proc/self/environ"
 				return append(w.handle(open(100, "/proc/100/environ", 0, 0)), w.handle(self)...)
 			}, nil},
+		{"sensitive-file-linked",
+			func(w *world) []string {
+				return w.handle(ev(probes.KindLink, 100, func(e *probes.Record) { e.Path, e.Path2 = "/etc/shadow", "/tmp/notes" }))
+			},
+			func(w *world) []string {
+				return w.handle(ev(probes.KindSymlink, 100, func(e *probes.Record) { e.Path, e.Path2 = "/etc/passwd", "/tmp/shadow" }))
+			}, nil},
 		{"credential-search",
 			func(w *world) []string {
 				return w.handle(exec(200, 100, "/bin/grep", "grep", "-r", "BEGIN RSA PRIVATE KEY", "/"))

@@ -88,7 +88,7 @@ var readRules = []definition{
 			if !ok || c.exempt(loginTools) {
 				return nil, false
 			}
-			if c.pathIs(p, "/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/shadow-", "/etc/gshadow-") || strings.HasPrefix(p, "/etc/sudoers.d/") {
+			if c.pathIs(p, credentialFiles...) || strings.HasPrefix(p, "/etc/sudoers.d/") {
 				return c.openDetails(p), true
 			}
 			return nil, false
