@@ -13,6 +13,16 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type probePerfBudget struct {
+	_           structs.HostLayout
+	Credit      uint64
+	Last        uint64
+	Cost        uint64
+	Cap         uint64
+	RingFull    [64]uint32
+	RateLimited [64]uint32
+}
+
 type probePerfOpenFilter struct {
 	_   structs.HostLayout
 	Gen uint32
@@ -49,12 +59,14 @@ type probePerfWatch struct {
 	_     structs.HostLayout
 	Kinds uint64
 	Kill  uint64
+	Root  uint64
 }
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	probePerfMapBudgets        = "budgets"
 	probePerfMapCurSc          = "cur_sc"
 	probePerfMapEvents         = "events"
 	probePerfMapIa32Nr         = "ia32_nr"
@@ -65,9 +77,12 @@ const (
 	probePerfMapRbPending      = "rb_pending"
 	probePerfMapRingDrops      = "ring_drops"
 	probePerfMapScratchMap     = "scratch_map"
+	probePerfMapShareDrops     = "share_drops"
 	probePerfMapSyscallProgs   = "syscall_progs"
 	probePerfMapSyscallProgsTp = "syscall_progs_tp"
 	probePerfMapWatched        = "watched"
+	probePerfProgCgroupMkdir   = "cgroup_mkdir"
+	probePerfProgCgroupRmdir   = "cgroup_rmdir"
 	probePerfProgSchedExec     = "sched_exec"
 	probePerfProgSchedExecTp   = "sched_exec_tp"
 	probePerfProgSchedExit     = "sched_exit"
@@ -90,6 +105,7 @@ const (
 	probePerfProgSysUnlink     = "sys_unlink"
 	probePerfVarHandledNrs     = "handled_nrs"
 	probePerfVarHostMonitoring = "host_monitoring"
+	probePerfVarUnusedBudget   = "unused_budget"
 	probePerfVarUnusedExec     = "unused_exec"
 	probePerfVarUnusedFile     = "unused_file"
 	probePerfVarUnusedHdr      = "unused_hdr"
@@ -139,6 +155,8 @@ type probePerfSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probePerfProgramSpecs struct {
+	CgroupMkdir *ebpf.ProgramSpec `ebpf:"cgroup_mkdir"`
+	CgroupRmdir *ebpf.ProgramSpec `ebpf:"cgroup_rmdir"`
 	SchedExec   *ebpf.ProgramSpec `ebpf:"sched_exec"`
 	SchedExecTp *ebpf.ProgramSpec `ebpf:"sched_exec_tp"`
 	SchedExit   *ebpf.ProgramSpec `ebpf:"sched_exit"`
@@ -165,6 +183,7 @@ type probePerfProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probePerfMapSpecs struct {
+	Budgets        *ebpf.MapSpec `ebpf:"budgets"`
 	CurSc          *ebpf.MapSpec `ebpf:"cur_sc"`
 	Events         *ebpf.MapSpec `ebpf:"events"`
 	Ia32Nr         *ebpf.MapSpec `ebpf:"ia32_nr"`
@@ -175,6 +194,7 @@ type probePerfMapSpecs struct {
 	RbPending      *ebpf.MapSpec `ebpf:"rb_pending"`
 	RingDrops      *ebpf.MapSpec `ebpf:"ring_drops"`
 	ScratchMap     *ebpf.MapSpec `ebpf:"scratch_map"`
+	ShareDrops     *ebpf.MapSpec `ebpf:"share_drops"`
 	SyscallProgs   *ebpf.MapSpec `ebpf:"syscall_progs"`
 	SyscallProgsTp *ebpf.MapSpec `ebpf:"syscall_progs_tp"`
 	Watched        *ebpf.MapSpec `ebpf:"watched"`
@@ -186,6 +206,7 @@ type probePerfMapSpecs struct {
 type probePerfVariableSpecs struct {
 	HandledNrs     *ebpf.VariableSpec `ebpf:"handled_nrs"`
 	HostMonitoring *ebpf.VariableSpec `ebpf:"host_monitoring"`
+	UnusedBudget   *ebpf.VariableSpec `ebpf:"unused_budget"`
 	UnusedExec     *ebpf.VariableSpec `ebpf:"unused_exec"`
 	UnusedFile     *ebpf.VariableSpec `ebpf:"unused_file"`
 	UnusedHdr      *ebpf.VariableSpec `ebpf:"unused_hdr"`
@@ -213,6 +234,7 @@ func (o *probePerfObjects) Close() error {
 //
 // It can be passed to loadProbePerfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probePerfMaps struct {
+	Budgets        *ebpf.Map `ebpf:"budgets"`
 	CurSc          *ebpf.Map `ebpf:"cur_sc"`
 	Events         *ebpf.Map `ebpf:"events"`
 	Ia32Nr         *ebpf.Map `ebpf:"ia32_nr"`
@@ -223,6 +245,7 @@ type probePerfMaps struct {
 	RbPending      *ebpf.Map `ebpf:"rb_pending"`
 	RingDrops      *ebpf.Map `ebpf:"ring_drops"`
 	ScratchMap     *ebpf.Map `ebpf:"scratch_map"`
+	ShareDrops     *ebpf.Map `ebpf:"share_drops"`
 	SyscallProgs   *ebpf.Map `ebpf:"syscall_progs"`
 	SyscallProgsTp *ebpf.Map `ebpf:"syscall_progs_tp"`
 	Watched        *ebpf.Map `ebpf:"watched"`
@@ -230,6 +253,7 @@ type probePerfMaps struct {
 
 func (m *probePerfMaps) Close() error {
 	return _ProbePerfClose(
+		m.Budgets,
 		m.CurSc,
 		m.Events,
 		m.Ia32Nr,
@@ -240,6 +264,7 @@ func (m *probePerfMaps) Close() error {
 		m.RbPending,
 		m.RingDrops,
 		m.ScratchMap,
+		m.ShareDrops,
 		m.SyscallProgs,
 		m.SyscallProgsTp,
 		m.Watched,
@@ -252,6 +277,7 @@ func (m *probePerfMaps) Close() error {
 type probePerfVariables struct {
 	HandledNrs     *ebpf.Variable `ebpf:"handled_nrs"`
 	HostMonitoring *ebpf.Variable `ebpf:"host_monitoring"`
+	UnusedBudget   *ebpf.Variable `ebpf:"unused_budget"`
 	UnusedExec     *ebpf.Variable `ebpf:"unused_exec"`
 	UnusedFile     *ebpf.Variable `ebpf:"unused_file"`
 	UnusedHdr      *ebpf.Variable `ebpf:"unused_hdr"`
@@ -263,6 +289,8 @@ type probePerfVariables struct {
 //
 // It can be passed to loadProbePerfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probePerfPrograms struct {
+	CgroupMkdir *ebpf.Program `ebpf:"cgroup_mkdir"`
+	CgroupRmdir *ebpf.Program `ebpf:"cgroup_rmdir"`
 	SchedExec   *ebpf.Program `ebpf:"sched_exec"`
 	SchedExecTp *ebpf.Program `ebpf:"sched_exec_tp"`
 	SchedExit   *ebpf.Program `ebpf:"sched_exit"`
@@ -287,6 +315,8 @@ type probePerfPrograms struct {
 
 func (p *probePerfPrograms) Close() error {
 	return _ProbePerfClose(
+		p.CgroupMkdir,
+		p.CgroupRmdir,
 		p.SchedExec,
 		p.SchedExecTp,
 		p.SchedExit,
