@@ -161,7 +161,7 @@ func lostCount(ls []Loss, k Kind, r LossReason) uint64 {
 // same flood fills the ring and the other cgroup loses events.
 func TestFairShare(t *testing.T) {
 	t.Run("share", func(t *testing.T) {
-		got, lost, victimLost, st := flood(t, Share{Rate: 100, Burst: 100}, false)
+		got, lost, victimLost, st := flood(t, Share{Rate: 10000, Burst: 8192}, false)
 		t.Logf("victim delivered %d/20; flood lost %v", got, lost)
 		if got != 20 || len(victimLost) > 0 {
 			t.Errorf("victim delivered %d of 20 opens, lost %v", got, victimLost)
@@ -184,7 +184,7 @@ func TestFairShare(t *testing.T) {
 		}
 	})
 	t.Run("kill", func(t *testing.T) {
-		got, _, _, st := flood(t, Share{Rate: 100, Burst: 100}, true)
+		got, _, _, st := flood(t, Share{Rate: 10000, Burst: 8192}, true)
 		if !killedBySIGKILL(st) {
 			t.Errorf("flood with KillEventsLost ended %v, want SIGKILL", st)
 		}

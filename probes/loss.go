@@ -31,34 +31,35 @@ type Loss struct {
 	Count  uint64
 }
 
-// Share is each watched container's fair share of the event buffer: a
-// token bucket of Rate events per second and Burst events. A container
-// beyond its share loses events (LossRateLimited) only while the ring
-// buffer is more than half full, so the pods under their share keep the
-// other half (with the perf buffer, which cannot tell how full it is,
-// the share always holds). Events with an in-kernel kill are never rate
-// limited.
+// Share is each watched container's fair share of the event buffer, in
+// bytes: a token bucket of Rate bytes per second and Burst bytes. A
+// container beyond its share loses events (LossRateLimited) only while
+// the ring buffer is more than half full, so the pods under their share
+// keep the other half (with the perf buffer, which cannot tell how full
+// it is, the share always holds). Events with an in-kernel kill are never
+// rate limited.
 type Share struct {
-	Rate  int // events per second (default 2000); negative: no limit
-	Burst int // events (default 5 × Rate)
+	Rate  int // bytes per second (default 1 MiB: 2000 to 7000 events); negative: no limit
+	Burst int // bytes (default an eighth of the event buffer)
 }
 
-func (s Share) withDefaults() Share {
+// withDefaults fills in the defaults for an event buffer of bufBytes.
+func (s Share) withDefaults(bufBytes int) Share {
 	if s.Rate == 0 {
-		s.Rate = 2000
+		s.Rate = 1 << 20
 	}
 	if s.Burst <= 0 {
-		s.Burst = 5 * s.Rate
+		s.Burst = bufBytes / 8
 	}
 	return s
 }
 
-// costCap is the kernel's form of s: nanoseconds of credit per event and
+// costCap is the kernel's form of s: nanoseconds of credit per byte and
 // the credit cap (0, 0 without a limit).
 func (s Share) costCap() (cost, cap uint64) {
 	if s.Rate < 0 {
 		return 0, 0
 	}
-	cost = uint64(time.Second) / uint64(s.Rate)
+	cost = max(uint64(time.Second)/uint64(s.Rate), 1)
 	return cost, cost * uint64(s.Burst)
 }

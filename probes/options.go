@@ -54,7 +54,7 @@ func (o Options) withDefaults() Options {
 	if o.RingSize <= 0 {
 		o.RingSize = 2 << 20
 	}
-	o.Share = o.Share.withDefaults()
+	o.Share = o.Share.withDefaults(o.RingSize)
 	if o.LossInterval <= 0 {
 		o.LossInterval = 5 * time.Second
 	}

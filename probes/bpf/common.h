@@ -147,18 +147,19 @@ struct watch {
 /* budget is one watched container's fair share of the event buffer and
  * its loss counters (key: the container's cgroup id; written by the
  * loader when it watches the container, read and left running by the
- * reader, which reports the differences). Credit is in nanoseconds: an
- * event costs cost ns, credit grows with time up to cap (the burst). An
- * event beyond the share is dropped only while the ring is more than half
- * full (the perf buffer cannot tell: there, always): a busy pod loses
- * nothing while the reader keeps up, and a flooding one cannot take the
- * other half of the ring from the pods under their share. Events that
- * carry an in-kernel kill are never rate limited. */
+ * reader, which reports the differences). The share is in bytes of
+ * buffer: credit, in nanoseconds, grows with time up to cap (the burst),
+ * and an event of n bytes costs n * cost ns. An event beyond the share is
+ * dropped only while the ring is more than half full (the perf buffer
+ * cannot tell: there, always): a busy pod loses nothing while the reader
+ * keeps up, and a flooding one cannot take the other half of the ring
+ * from the pods under their share (its burst is a fraction of the ring).
+ * Events that carry an in-kernel kill are never rate limited. */
 struct budget {
 	__u64 credit;
 	__u64 last;
-	__u64 cost; /* ns per event at the share's rate; 0: no limit */
-	__u64 cap;  /* credit cap: burst * cost */
+	__u64 cost; /* ns per byte at the share's rate; 0: no limit */
+	__u64 cap;  /* credit cap: burst bytes * cost */
 	__u32 ring_full[KIND_MAX];    /* the buffer had no room */
 	__u32 rate_limited[KIND_MAX]; /* beyond the share under pressure */
 };
@@ -342,13 +343,13 @@ static __always_inline struct budget *budget_for(struct event_hdr *h, __u64 *kil
 	return bpf_map_lookup_elem(&budgets, &root);
 }
 
-/* over_share takes one event's cost from b's credit at ktime now and
- * reports whether there was not enough (the container is beyond its
- * share). Updates from two CPUs at once may race: the share is
- * approximate, the counters (atomic) are exact. */
-static __always_inline bool over_share(struct budget *b, __u64 now)
+/* over_share takes the cost of an event of size bytes from b's credit at
+ * ktime now and reports whether there was not enough (the container is
+ * beyond its share). Updates from two CPUs at once may race: the share
+ * is approximate, the counters (atomic) are exact. */
+static __always_inline bool over_share(struct budget *b, __u64 now, __u64 size)
 {
-	__u64 cost = b->cost;
+	__u64 cost = b->cost * size;
 	if (!cost)
 		return false;
 	__u64 last = b->last, credit = b->credit;
@@ -390,7 +391,7 @@ static __always_inline void emit(void *ctx, struct event_hdr *h, __u32 fixed, __
 	__u32 k = h->kind & (KIND_MAX - 1);
 	__u64 kill = 0;
 	struct budget *b = budget_for(h, &kill);
-	if (b && !(h->flags & FLAG_KILLED) && over_share(b, h->ktime) && under_pressure()) {
+	if (b && !(h->flags & FLAG_KILLED) && over_share(b, h->ktime, size) && under_pressure()) {
 		__sync_fetch_and_add(&b->rate_limited[bounded(k, KIND_MAX - 1)], 1);
 		__u64 *n = bpf_map_lookup_elem(&share_drops, &k);
 		if (n)
