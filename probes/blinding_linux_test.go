@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -192,4 +193,30 @@ func TestFairShare(t *testing.T) {
 			t.Errorf("victim delivered %d of 20 opens", got)
 		}
 	})
+}
+
+// TestWatchDescendants: child cgroups made before the container was
+// watched (before podguard started) are watched by WatchDescendants.
+func TestWatchDescendants(t *testing.T) {
+	r := sharedProbes(t)
+	parent := cgrouptest.New(t, "podguard-before-")
+	child := childCgroup(t, parent, "early")
+	grandchild := childCgroup(t, child.Cgroup, "earlier")
+	if err := r.p.SetWatched(parent.ID, KindsOf(KindOpen), 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.p.Unwatch(parent.ID) })
+	root, err := cgrouptest.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.p.WatchDescendants(parent.ID, strings.TrimPrefix(parent.Dir, root)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*testCgroup{child, grandchild} {
+		var w probeWatch
+		if err := r.p.objs.Watched.Lookup(c.ID, &w); err != nil || w.Root != parent.ID {
+			t.Errorf("cgroup %s: watch %+v, err %v; want root %d", c.Dir, w, err, parent.ID)
+		}
+	}
 }

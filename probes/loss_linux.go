@@ -5,10 +5,14 @@ package probes
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
+
+	"github.com/podguard/podguard/probes/cgroupfs"
 )
 
 // lossState is the reader's memory of the kernel's per-container loss
@@ -119,4 +123,44 @@ func monotonicNow() uint64 {
 	var ts unix.Timespec
 	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
 	return uint64(ts.Nano())
+}
+
+// WatchDescendants watches the cgroups that already exist below the
+// watched container root (cgroupPath: its directory relative to the
+// cgroup v2 mount, e.g. workload.Container.CgroupPath) as its children,
+// for what cgroup_mkdir did not see: cgroups made before podguard
+// started. It walks at most 8 levels and 1024 directories.
+func (p *Probes) WatchDescendants(root uint64, cgroupPath string) error {
+	mount := cgroupfs.Detect().Root
+	if mount == "" || root == hostKey {
+		return nil
+	}
+	seen := 0
+	var walk func(dir string, depth int) error
+	walk = func(dir string, depth int) error {
+		ents, err := os.ReadDir(dir)
+		if err != nil || depth == 8 {
+			return nil // gone, or deep enough
+		}
+		for _, e := range ents {
+			if !e.IsDir() || seen >= 1024 {
+				continue
+			}
+			seen++
+			sub := filepath.Join(dir, e.Name())
+			var st unix.Stat_t
+			if unix.Stat(sub, &st) != nil {
+				continue
+			}
+			err := p.objs.Watched.Update(st.Ino, probeWatch{Root: root}, ebpf.UpdateNoExist)
+			if err != nil && !errors.Is(err, ebpf.ErrKeyExist) {
+				return fmt.Errorf("watch child cgroup %s: %w", sub, err)
+			}
+			if err := walk(sub, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(filepath.Join(mount, cgroupPath), 0)
 }
