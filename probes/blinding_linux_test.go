@@ -175,6 +175,9 @@ func TestFairShare(t *testing.T) {
 		}
 	})
 	t.Run("no share", func(t *testing.T) {
+		if perfMode {
+			t.Skip("per-CPU perf buffers: the victim may run on a CPU whose buffer the flood did not fill")
+		}
 		got, lost, victimLost, _ := flood(t, Share{Rate: -1}, false)
 		t.Logf("victim delivered %d/20, lost %v; flood lost %v", got, victimLost, lost)
 		if got == 20 || lostCount(victimLost, KindOpen, LossRingFull) == 0 {
