@@ -299,8 +299,8 @@ func probesStatus(p detect.ProbeStats) api.ProbesStatus {
 				if ks.Delivered > 0 {
 					st.Events[ks.Kind.String()] = ks.Delivered
 				}
-				if ks.QueueDrops+ks.RingDrops > 0 {
-					st.Drops[ks.Kind.String()] = api.KindDrops{Ring: ks.RingDrops, Queue: ks.QueueDrops}
+				if ks.QueueDrops+ks.RingDrops+ks.ShareDrops > 0 {
+					st.Drops[ks.Kind.String()] = api.KindDrops{Ring: ks.RingDrops, Queue: ks.QueueDrops, Share: ks.ShareDrops}
 				}
 			}
 			st.Transport, st.SyscallHook = string(k.Transport), string(k.SyscallHook)

@@ -126,6 +126,10 @@ type Record struct {
 	ModuleFD  int32
 	ModuleLen uint64
 
+	// events_lost: the container's (CgroupID) events the kernel lost
+	// since the last report, by kind and reason
+	Lost []Loss
+
 	// fork: ChildPID; exit: ExitCode and ExitSignal
 	ChildPID   uint32
 	ExitCode   int32

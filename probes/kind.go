@@ -8,32 +8,35 @@ type Kind uint16
 
 // Event kinds.
 const (
-	KindExec     Kind = 1  // execve/execveat completed (sched_process_exec)
-	KindFork     Kind = 2  // a new process (not thread) was created
-	KindExit     Kind = 3  // a process (thread group leader) exited
-	KindOpen     Kind = 4  // open, openat, openat2, creat
-	KindUnlink   Kind = 5  // unlink, unlinkat, rmdir
-	KindRename   Kind = 6  // rename, renameat, renameat2
-	KindLink     Kind = 7  // link, linkat
-	KindSymlink  Kind = 8  // symlink, symlinkat
-	KindChmod    Kind = 9  // chmod, fchmod, fchmodat, fchmodat2
-	KindMkdir    Kind = 10 // mkdir, mkdirat
-	KindConnect  Kind = 11 // connect
-	KindSocket   Kind = 12 // socket
-	KindDup      Kind = 13 // dup2/dup3 onto fd 0, 1 or 2
-	KindPtrace   Kind = 14 // ptrace
-	KindVMWrite  Kind = 15 // process_vm_writev
-	KindModule   Kind = 16 // init_module, finit_module
-	KindBPF      Kind = 17 // bpf
-	KindMount    Kind = 18 // mount, fsmount, move_mount
-	KindUmount   Kind = 19 // umount2
-	KindUnshare  Kind = 20 // unshare
-	KindSetns    Kind = 21 // setns
-	KindSetID    Kind = 22 // setuid, setgid, setre*, setres*, setfs*
-	KindMemfd    Kind = 23 // memfd_create
-	KindKill     Kind = 24 // kill, tkill, tgkill
-	kindLimit    Kind = 25
-	maxKindSlots      = 64 // size of the per-kind counter maps
+	KindExec    Kind = 1  // execve/execveat completed (sched_process_exec)
+	KindFork    Kind = 2  // a new process (not thread) was created
+	KindExit    Kind = 3  // a process (thread group leader) exited
+	KindOpen    Kind = 4  // open, openat, openat2, creat
+	KindUnlink  Kind = 5  // unlink, unlinkat, rmdir
+	KindRename  Kind = 6  // rename, renameat, renameat2
+	KindLink    Kind = 7  // link, linkat
+	KindSymlink Kind = 8  // symlink, symlinkat
+	KindChmod   Kind = 9  // chmod, fchmod, fchmodat, fchmodat2
+	KindMkdir   Kind = 10 // mkdir, mkdirat
+	KindConnect Kind = 11 // connect
+	KindSocket  Kind = 12 // socket
+	KindDup     Kind = 13 // dup2/dup3 onto fd 0, 1 or 2
+	KindPtrace  Kind = 14 // ptrace
+	KindVMWrite Kind = 15 // process_vm_writev
+	KindModule  Kind = 16 // init_module, finit_module
+	KindBPF     Kind = 17 // bpf
+	KindMount   Kind = 18 // mount, fsmount, move_mount
+	KindUmount  Kind = 19 // umount2
+	KindUnshare Kind = 20 // unshare
+	KindSetns   Kind = 21 // setns
+	KindSetID   Kind = 22 // setuid, setgid, setre*, setres*, setfs*
+	KindMemfd   Kind = 23 // memfd_create
+	KindKill    Kind = 24 // kill, tkill, tgkill
+	// KindEventsLost is made by the reader, not at a hook: the kernel
+	// lost events of one watched container (Record.Lost).
+	KindEventsLost Kind = 38
+	kindLimit      Kind = 39
+	maxKindSlots        = 64 // size of the per-kind counter maps
 )
 
 var kindNames = [...]string{
@@ -45,10 +48,11 @@ var kindNames = [...]string{
 	KindModule: "module_load", KindBPF: "bpf", KindMount: "mount",
 	KindUmount: "umount", KindUnshare: "unshare", KindSetns: "setns",
 	KindSetID: "setid", KindMemfd: "memfd_create", KindKill: "kill",
+	KindEventsLost: "events_lost",
 }
 
 func (k Kind) String() string {
-	if k > 0 && k < kindLimit {
+	if k > 0 && k < kindLimit && kindNames[k] != "" {
 		return kindNames[k]
 	}
 	return "kind(" + itoa(uint64(k)) + ")"
@@ -57,7 +61,7 @@ func (k Kind) String() string {
 // ParseKind returns the kind named s (as printed by String).
 func ParseKind(s string) (Kind, bool) {
 	for k := Kind(1); k < kindLimit; k++ {
-		if kindNames[k] == s {
+		if kindNames[k] == s && s != "" {
 			return k, true
 		}
 	}
@@ -68,7 +72,9 @@ func ParseKind(s string) (Kind, bool) {
 func Kinds() []Kind {
 	ks := make([]Kind, 0, kindLimit-1)
 	for k := Kind(1); k < kindLimit; k++ {
-		ks = append(ks, k)
+		if kindNames[k] != "" {
+			ks = append(ks, k)
+		}
 	}
 	return ks
 }
@@ -121,14 +127,18 @@ const (
 	// KillReverseShell: exec of any program whose fd 0 and fd 1 or 2 are
 	// inet sockets, or of a shell (by comm) while fd 0 or 1 is one.
 	KillReverseShell KillSet = 1 << 5
+	// KillEventsLost: a task whose event its container's fair share of
+	// the event buffer (Share) drops: a pod flooding the buffer.
+	KillEventsLost KillSet = 1 << 13
 )
 
-var killNames = []string{"drift", "memfd_exec", "module_load", "ptrace", "namespace", "reverse_shell"}
+var killNames = []string{"drift", "memfd_exec", "module_load", "ptrace", "namespace", "reverse_shell",
+	13: "events_lost"}
 
 func (s KillSet) String() string {
 	var names []string
 	for i, n := range killNames {
-		if s&(1<<i) != 0 {
+		if s&(1<<i) != 0 && n != "" {
 			names = append(names, n)
 		}
 	}

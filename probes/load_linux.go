@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -40,6 +41,7 @@ type Probes struct {
 	queueDrops   [maxKindSlots]atomic.Uint64
 	decodeErrors atomic.Uint64
 	lostSamples  atomic.Uint64
+	loss         lossState // the reader's
 }
 
 // Load loads the embedded BPF objects for the chosen Transport (the ring
@@ -97,6 +99,8 @@ func load(opts Options) (*Probes, error) {
 		done:      make(chan struct{}),
 		log:       opts.Logger,
 		handler:   opts.Handler,
+		loss: lossState{interval: opts.LossInterval, share: opts.Share, seen: map[uint64]*probeBudget{},
+			next: time.Now().Add(opts.LossInterval)},
 	}
 	// Both objects have the same programs, maps and variables (only the
 	// type of "events" differs), so either loads into probeObjects.
@@ -326,6 +330,7 @@ func (p *Probes) attach() error {
 		{"", "sys_enter", p.objs.SysEnter},
 		{"", "sys_exit", p.objs.SysExit},
 	}
+
 	if p.hook == HookTracepoint {
 		// fork stays a raw tracepoint: its record lacks the child's
 		// tgid, which tells a new process from a new thread.
@@ -337,6 +342,9 @@ func (p *Probes) attach() error {
 			{"raw_syscalls", "sys_exit", p.objs.SysExitTp},
 		}
 	}
+	// child cgroups of watched ones (cgroups.h): raw tracepoints with
+	// either syscall hook
+	hooks = append(hooks, hook{"", "cgroup_mkdir", p.objs.CgroupMkdir}, hook{"", "cgroup_rmdir", p.objs.CgroupRmdir})
 	for _, h := range hooks {
 		if h.group == "" {
 			l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: h.name, Program: h.prog})
@@ -402,9 +410,20 @@ func (p *Probes) shutdown() {
 // SetWatched makes the kernel emit the kinds in kinds for tasks in the
 // cgroup v2 cgroup with id cgroupID, and kill tasks there on the
 // conditions in kill. It replaces any earlier setting for that cgroup.
+//
+// Child cgroups created below cgroupID from then on are watched alike and
+// their events carry cgroupID (see bpf/cgroups.h); cgroupID gets a fair
+// share of the event buffer (Options.Share) and its own loss counters
+// (KindEventsLost records).
 func (p *Probes) SetWatched(cgroupID uint64, kinds KindSet, kill KillSet) error {
-	if err := p.objs.Watched.Put(cgroupID, probeWatch{Kinds: uint64(kinds), Kill: uint64(kill)}); err != nil {
+	root := cgroupID // the host entry (0) has root 0: no child tracking, no share
+	if err := p.objs.Watched.Put(cgroupID, probeWatch{Kinds: uint64(kinds), Kill: uint64(kill), Root: root}); err != nil {
 		return fmt.Errorf("watch cgroup %d: %w", cgroupID, err)
+	}
+	if cgroupID != hostKey {
+		if err := p.addBudget(cgroupID); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -416,7 +435,10 @@ func (p *Probes) Unwatch(cgroupID uint64) error {
 	if err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
 		return fmt.Errorf("unwatch cgroup %d: %w", cgroupID, err)
 	}
-	return nil
+	if cgroupID == hostKey {
+		return nil
+	}
+	return p.forgetRoot(cgroupID)
 }
 
 // SetHost sets the default for tasks in cgroups that are not watched.

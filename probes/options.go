@@ -1,6 +1,9 @@
 package probes
 
-import "log/slog"
+import (
+	"log/slog"
+	"time"
+)
 
 // Options configures Load.
 type Options struct {
@@ -32,6 +35,14 @@ type Options struct {
 	// ForceSyscallTracepoint hooks syscalls with HookTracepoint even
 	// where Load would use HookRawTracepoint. For tests.
 	ForceSyscallTracepoint bool
+	// Share is each watched container's fair share of the event buffer
+	// (defaults: see Share).
+	Share Share
+	// LossInterval is how often the reader turns the kernel's
+	// per-container loss counters into KindEventsLost records (default
+	// 5 s): at most one per container per interval, with the counts since
+	// the last one.
+	LossInterval time.Duration
 	// Logger receives load and reader messages (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -42,6 +53,10 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RingSize <= 0 {
 		o.RingSize = 2 << 20
+	}
+	o.Share = o.Share.withDefaults(o.RingSize)
+	if o.LossInterval <= 0 {
+		o.LossInterval = 5 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -13,6 +13,16 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type probePerfBudget struct {
+	_           structs.HostLayout
+	Credit      uint64
+	Last        uint64
+	Cost        uint64
+	Cap         uint64
+	RingFull    [64]uint32
+	RateLimited [64]uint32
+}
+
 type probePerfComps struct {
 	_    structs.HostLayout
 	Name [32]uint64
@@ -62,12 +72,14 @@ type probePerfWatch struct {
 	_     structs.HostLayout
 	Kinds uint64
 	Kill  uint64
+	Root  uint64
 }
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	probePerfMapBudgets         = "budgets"
 	probePerfMapCurExit         = "cur_exit"
 	probePerfMapCurSc           = "cur_sc"
 	probePerfMapEvents          = "events"
@@ -83,10 +95,13 @@ const (
 	probePerfMapRbPending       = "rb_pending"
 	probePerfMapRingDrops       = "ring_drops"
 	probePerfMapScratchMap      = "scratch_map"
+	probePerfMapShareDrops      = "share_drops"
 	probePerfMapSyscallProgs    = "syscall_progs"
 	probePerfMapSyscallProgsTp  = "syscall_progs_tp"
 	probePerfMapUnreadable      = "unreadable"
 	probePerfMapWatched         = "watched"
+	probePerfProgCgroupMkdir    = "cgroup_mkdir"
+	probePerfProgCgroupRmdir    = "cgroup_rmdir"
 	probePerfProgSchedExec      = "sched_exec"
 	probePerfProgSchedExecTp    = "sched_exec_tp"
 	probePerfProgSchedExit      = "sched_exit"
@@ -113,6 +128,7 @@ const (
 	probePerfProgSysUnlink      = "sys_unlink"
 	probePerfVarHandledNrs      = "handled_nrs"
 	probePerfVarHostMonitoring  = "host_monitoring"
+	probePerfVarUnusedBudget    = "unused_budget"
 	probePerfVarUnusedExec      = "unused_exec"
 	probePerfVarUnusedFile      = "unused_file"
 	probePerfVarUnusedHdr       = "unused_hdr"
@@ -163,6 +179,8 @@ type probePerfSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probePerfProgramSpecs struct {
+	CgroupMkdir    *ebpf.ProgramSpec `ebpf:"cgroup_mkdir"`
+	CgroupRmdir    *ebpf.ProgramSpec `ebpf:"cgroup_rmdir"`
 	SchedExec      *ebpf.ProgramSpec `ebpf:"sched_exec"`
 	SchedExecTp    *ebpf.ProgramSpec `ebpf:"sched_exec_tp"`
 	SchedExit      *ebpf.ProgramSpec `ebpf:"sched_exit"`
@@ -193,6 +211,7 @@ type probePerfProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probePerfMapSpecs struct {
+	Budgets        *ebpf.MapSpec `ebpf:"budgets"`
 	CurExit        *ebpf.MapSpec `ebpf:"cur_exit"`
 	CurSc          *ebpf.MapSpec `ebpf:"cur_sc"`
 	Events         *ebpf.MapSpec `ebpf:"events"`
@@ -208,6 +227,7 @@ type probePerfMapSpecs struct {
 	RbPending      *ebpf.MapSpec `ebpf:"rb_pending"`
 	RingDrops      *ebpf.MapSpec `ebpf:"ring_drops"`
 	ScratchMap     *ebpf.MapSpec `ebpf:"scratch_map"`
+	ShareDrops     *ebpf.MapSpec `ebpf:"share_drops"`
 	SyscallProgs   *ebpf.MapSpec `ebpf:"syscall_progs"`
 	SyscallProgsTp *ebpf.MapSpec `ebpf:"syscall_progs_tp"`
 	Unreadable     *ebpf.MapSpec `ebpf:"unreadable"`
@@ -220,6 +240,7 @@ type probePerfMapSpecs struct {
 type probePerfVariableSpecs struct {
 	HandledNrs     *ebpf.VariableSpec `ebpf:"handled_nrs"`
 	HostMonitoring *ebpf.VariableSpec `ebpf:"host_monitoring"`
+	UnusedBudget   *ebpf.VariableSpec `ebpf:"unused_budget"`
 	UnusedExec     *ebpf.VariableSpec `ebpf:"unused_exec"`
 	UnusedFile     *ebpf.VariableSpec `ebpf:"unused_file"`
 	UnusedHdr      *ebpf.VariableSpec `ebpf:"unused_hdr"`
@@ -248,6 +269,7 @@ func (o *probePerfObjects) Close() error {
 //
 // It can be passed to loadProbePerfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probePerfMaps struct {
+	Budgets        *ebpf.Map `ebpf:"budgets"`
 	CurExit        *ebpf.Map `ebpf:"cur_exit"`
 	CurSc          *ebpf.Map `ebpf:"cur_sc"`
 	Events         *ebpf.Map `ebpf:"events"`
@@ -263,6 +285,7 @@ type probePerfMaps struct {
 	RbPending      *ebpf.Map `ebpf:"rb_pending"`
 	RingDrops      *ebpf.Map `ebpf:"ring_drops"`
 	ScratchMap     *ebpf.Map `ebpf:"scratch_map"`
+	ShareDrops     *ebpf.Map `ebpf:"share_drops"`
 	SyscallProgs   *ebpf.Map `ebpf:"syscall_progs"`
 	SyscallProgsTp *ebpf.Map `ebpf:"syscall_progs_tp"`
 	Unreadable     *ebpf.Map `ebpf:"unreadable"`
@@ -271,6 +294,7 @@ type probePerfMaps struct {
 
 func (m *probePerfMaps) Close() error {
 	return _ProbePerfClose(
+		m.Budgets,
 		m.CurExit,
 		m.CurSc,
 		m.Events,
@@ -286,6 +310,7 @@ func (m *probePerfMaps) Close() error {
 		m.RbPending,
 		m.RingDrops,
 		m.ScratchMap,
+		m.ShareDrops,
 		m.SyscallProgs,
 		m.SyscallProgsTp,
 		m.Unreadable,
@@ -299,6 +324,7 @@ func (m *probePerfMaps) Close() error {
 type probePerfVariables struct {
 	HandledNrs     *ebpf.Variable `ebpf:"handled_nrs"`
 	HostMonitoring *ebpf.Variable `ebpf:"host_monitoring"`
+	UnusedBudget   *ebpf.Variable `ebpf:"unused_budget"`
 	UnusedExec     *ebpf.Variable `ebpf:"unused_exec"`
 	UnusedFile     *ebpf.Variable `ebpf:"unused_file"`
 	UnusedHdr      *ebpf.Variable `ebpf:"unused_hdr"`
@@ -311,6 +337,8 @@ type probePerfVariables struct {
 //
 // It can be passed to loadProbePerfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probePerfPrograms struct {
+	CgroupMkdir    *ebpf.Program `ebpf:"cgroup_mkdir"`
+	CgroupRmdir    *ebpf.Program `ebpf:"cgroup_rmdir"`
 	SchedExec      *ebpf.Program `ebpf:"sched_exec"`
 	SchedExecTp    *ebpf.Program `ebpf:"sched_exec_tp"`
 	SchedExit      *ebpf.Program `ebpf:"sched_exit"`
@@ -339,6 +367,8 @@ type probePerfPrograms struct {
 
 func (p *probePerfPrograms) Close() error {
 	return _ProbePerfClose(
+		p.CgroupMkdir,
+		p.CgroupRmdir,
 		p.SchedExec,
 		p.SchedExecTp,
 		p.SchedExit,

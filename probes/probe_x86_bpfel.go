@@ -13,6 +13,16 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type probeBudget struct {
+	_           structs.HostLayout
+	Credit      uint64
+	Last        uint64
+	Cost        uint64
+	Cap         uint64
+	RingFull    [64]uint32
+	RateLimited [64]uint32
+}
+
 type probeComps struct {
 	_    structs.HostLayout
 	Name [32]uint64
@@ -155,12 +165,14 @@ type probeWatch struct {
 	_     structs.HostLayout
 	Kinds uint64
 	Kill  uint64
+	Root  uint64
 }
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	probeMapBudgets         = "budgets"
 	probeMapCurExit         = "cur_exit"
 	probeMapCurSc           = "cur_sc"
 	probeMapEvents          = "events"
@@ -176,10 +188,13 @@ const (
 	probeMapRbPending       = "rb_pending"
 	probeMapRingDrops       = "ring_drops"
 	probeMapScratchMap      = "scratch_map"
+	probeMapShareDrops      = "share_drops"
 	probeMapSyscallProgs    = "syscall_progs"
 	probeMapSyscallProgsTp  = "syscall_progs_tp"
 	probeMapUnreadable      = "unreadable"
 	probeMapWatched         = "watched"
+	probeProgCgroupMkdir    = "cgroup_mkdir"
+	probeProgCgroupRmdir    = "cgroup_rmdir"
 	probeProgSchedExec      = "sched_exec"
 	probeProgSchedExecTp    = "sched_exec_tp"
 	probeProgSchedExit      = "sched_exit"
@@ -206,6 +221,7 @@ const (
 	probeProgSysUnlink      = "sys_unlink"
 	probeVarHandledNrs      = "handled_nrs"
 	probeVarHostMonitoring  = "host_monitoring"
+	probeVarUnusedBudget    = "unused_budget"
 	probeVarUnusedExec      = "unused_exec"
 	probeVarUnusedFile      = "unused_file"
 	probeVarUnusedHdr       = "unused_hdr"
@@ -256,6 +272,8 @@ type probeSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probeProgramSpecs struct {
+	CgroupMkdir    *ebpf.ProgramSpec `ebpf:"cgroup_mkdir"`
+	CgroupRmdir    *ebpf.ProgramSpec `ebpf:"cgroup_rmdir"`
 	SchedExec      *ebpf.ProgramSpec `ebpf:"sched_exec"`
 	SchedExecTp    *ebpf.ProgramSpec `ebpf:"sched_exec_tp"`
 	SchedExit      *ebpf.ProgramSpec `ebpf:"sched_exit"`
@@ -286,6 +304,7 @@ type probeProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probeMapSpecs struct {
+	Budgets        *ebpf.MapSpec `ebpf:"budgets"`
 	CurExit        *ebpf.MapSpec `ebpf:"cur_exit"`
 	CurSc          *ebpf.MapSpec `ebpf:"cur_sc"`
 	Events         *ebpf.MapSpec `ebpf:"events"`
@@ -301,6 +320,7 @@ type probeMapSpecs struct {
 	RbPending      *ebpf.MapSpec `ebpf:"rb_pending"`
 	RingDrops      *ebpf.MapSpec `ebpf:"ring_drops"`
 	ScratchMap     *ebpf.MapSpec `ebpf:"scratch_map"`
+	ShareDrops     *ebpf.MapSpec `ebpf:"share_drops"`
 	SyscallProgs   *ebpf.MapSpec `ebpf:"syscall_progs"`
 	SyscallProgsTp *ebpf.MapSpec `ebpf:"syscall_progs_tp"`
 	Unreadable     *ebpf.MapSpec `ebpf:"unreadable"`
@@ -313,6 +333,7 @@ type probeMapSpecs struct {
 type probeVariableSpecs struct {
 	HandledNrs     *ebpf.VariableSpec `ebpf:"handled_nrs"`
 	HostMonitoring *ebpf.VariableSpec `ebpf:"host_monitoring"`
+	UnusedBudget   *ebpf.VariableSpec `ebpf:"unused_budget"`
 	UnusedExec     *ebpf.VariableSpec `ebpf:"unused_exec"`
 	UnusedFile     *ebpf.VariableSpec `ebpf:"unused_file"`
 	UnusedHdr      *ebpf.VariableSpec `ebpf:"unused_hdr"`
@@ -341,6 +362,7 @@ func (o *probeObjects) Close() error {
 //
 // It can be passed to loadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probeMaps struct {
+	Budgets        *ebpf.Map `ebpf:"budgets"`
 	CurExit        *ebpf.Map `ebpf:"cur_exit"`
 	CurSc          *ebpf.Map `ebpf:"cur_sc"`
 	Events         *ebpf.Map `ebpf:"events"`
@@ -356,6 +378,7 @@ type probeMaps struct {
 	RbPending      *ebpf.Map `ebpf:"rb_pending"`
 	RingDrops      *ebpf.Map `ebpf:"ring_drops"`
 	ScratchMap     *ebpf.Map `ebpf:"scratch_map"`
+	ShareDrops     *ebpf.Map `ebpf:"share_drops"`
 	SyscallProgs   *ebpf.Map `ebpf:"syscall_progs"`
 	SyscallProgsTp *ebpf.Map `ebpf:"syscall_progs_tp"`
 	Unreadable     *ebpf.Map `ebpf:"unreadable"`
@@ -364,6 +387,7 @@ type probeMaps struct {
 
 func (m *probeMaps) Close() error {
 	return _ProbeClose(
+		m.Budgets,
 		m.CurExit,
 		m.CurSc,
 		m.Events,
@@ -379,6 +403,7 @@ func (m *probeMaps) Close() error {
 		m.RbPending,
 		m.RingDrops,
 		m.ScratchMap,
+		m.ShareDrops,
 		m.SyscallProgs,
 		m.SyscallProgsTp,
 		m.Unreadable,
@@ -392,6 +417,7 @@ func (m *probeMaps) Close() error {
 type probeVariables struct {
 	HandledNrs     *ebpf.Variable `ebpf:"handled_nrs"`
 	HostMonitoring *ebpf.Variable `ebpf:"host_monitoring"`
+	UnusedBudget   *ebpf.Variable `ebpf:"unused_budget"`
 	UnusedExec     *ebpf.Variable `ebpf:"unused_exec"`
 	UnusedFile     *ebpf.Variable `ebpf:"unused_file"`
 	UnusedHdr      *ebpf.Variable `ebpf:"unused_hdr"`
@@ -404,6 +430,8 @@ type probeVariables struct {
 //
 // It can be passed to loadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probePrograms struct {
+	CgroupMkdir    *ebpf.Program `ebpf:"cgroup_mkdir"`
+	CgroupRmdir    *ebpf.Program `ebpf:"cgroup_rmdir"`
 	SchedExec      *ebpf.Program `ebpf:"sched_exec"`
 	SchedExecTp    *ebpf.Program `ebpf:"sched_exec_tp"`
 	SchedExit      *ebpf.Program `ebpf:"sched_exit"`
@@ -432,6 +460,8 @@ type probePrograms struct {
 
 func (p *probePrograms) Close() error {
 	return _ProbeClose(
+		p.CgroupMkdir,
+		p.CgroupRmdir,
 		p.SchedExec,
 		p.SchedExecTp,
 		p.SchedExit,

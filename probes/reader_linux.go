@@ -31,6 +31,7 @@ func (p *Probes) read() {
 	var ev Record // reused for Options.Handler
 	deliver := func(raw []byte) { p.deliver(raw, &ev) }
 	for !p.stopping.Load() {
+		p.pollLosses(time.Now(), p.hand)
 		if p.ring.drain(deliver) > 0 {
 			continue
 		}
@@ -57,9 +58,15 @@ func (p *Probes) readPerf() {
 	var rec perf.Record
 	var ev Record
 	for {
+		now := time.Now()
+		p.pollLosses(now, p.hand)
+		p.perf.SetDeadline(now.Add(p.loss.interval))
 		if err := p.perf.ReadInto(&rec); err != nil {
 			if errors.Is(err, perf.ErrClosed) || errors.Is(err, os.ErrClosed) {
 				return
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				continue
 			}
 			p.log.Warn("perf buffer read", "err", err)
 			continue
@@ -85,6 +92,12 @@ func (p *Probes) deliver(raw []byte, reuse *Record) {
 		}
 		return
 	}
+	p.hand(ev)
+}
+
+// hand gives a decoded record to the Handler or queues it, or drops and
+// counts it.
+func (p *Probes) hand(ev *Record) {
 	k := ev.Kind % maxKindSlots
 	if p.handler != nil {
 		p.handler(ev)
@@ -106,6 +119,7 @@ type KindStats struct {
 	QueueDrops uint64 // dropped because the Events channel was full
 	RingDrops  uint64 // dropped in the kernel: the ring (or this CPU's perf) buffer was full
 	Unreadable uint64 // emitted with FlagUnreadable: an argument the kernel could not read
+	ShareDrops uint64 // dropped in the kernel: the container was beyond its fair share (Share)
 }
 
 // Stats is a snapshot of the probe counters.
@@ -149,12 +163,18 @@ func (p *Probes) Stats() (Stats, error) {
 		if err := p.objs.Unreadable.Lookup(uint32(k), &percpu); err != nil {
 			return s, fmt.Errorf("read unreadable[%s]: %w", k, err)
 		}
+		unreadable := sum(percpu)
+		if err := p.objs.ShareDrops.Lookup(uint32(k), &percpu); err != nil {
+			return s, fmt.Errorf("read share_drops[%s]: %w", k, err)
+		}
+		share := sum(percpu)
 		s.Kinds = append(s.Kinds, KindStats{
 			Kind:       k,
 			Delivered:  p.delivered[k].Load(),
 			QueueDrops: p.queueDrops[k].Load(),
 			RingDrops:  ring,
-			Unreadable: sum(percpu),
+			Unreadable: unreadable,
+			ShareDrops: share,
 		})
 		kernelDrops += ring
 	}

@@ -60,8 +60,9 @@ type IsolatedPod struct {
 
 // KindDrops counts lost kernel events of one kind.
 type KindDrops struct {
-	Ring  uint64 `json:"ring_buffer"` // the kernel could not reserve room
-	Queue uint64 `json:"queue"`       // the userspace queue was full
+	Ring  uint64 `json:"ring_buffer"`          // the kernel could not reserve room
+	Queue uint64 `json:"queue"`                // the userspace queue was full
+	Share uint64 `json:"fair_share,omitempty"` // the pod was beyond its fair share of the buffer
 }
 
 // ConfigStatus says which config file is in force and whether the latest

@@ -8,6 +8,10 @@ import (
 	"strings"
 )
 
+// EventsLost is the id of the rule whose mitigation a ruleset sets with
+// on_loss: the kernel lost events of a pod.
+const EventsLost = "events-lost"
+
 // Rule is one managed detection.
 type Rule struct {
 	ID          string     `json:"id"`

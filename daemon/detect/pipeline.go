@@ -206,7 +206,21 @@ func (p *pipeline) toEvent(m *engine.Match) events.Event {
 		Process: events.Process{PID: e.TGID, PPID: m.Proc.PPID, UID: e.UID, Exe: m.Proc.Exe, Args: m.Proc.Args,
 			ParentExe: m.ParentExe, KilledInKernel: e.Killed()},
 		Kind:    e.Kind.String(),
-		Details: m.Details,
+		Details: truncated(m.Details, e.Flags),
 		Count:   1,
 	}
+}
+
+// truncated marks the details of an event whose strings, path or argv the
+// kernel cut short (probes.FlagTruncated), for every kind: what the rule
+// judged was not all there was.
+func truncated(d engine.Details, f probes.Flags) engine.Details {
+	if f&probes.FlagTruncated == 0 {
+		return d
+	}
+	if d == nil {
+		d = engine.Details{}
+	}
+	d["truncated"] = true
+	return d
 }

@@ -143,7 +143,24 @@ func (s *probeSet) watchLocked(id workload.Identity) {
 		s.log.Error("watch container", "container", id.Container.ID, "cgroup", cg, "err", err)
 		return
 	}
+	if _, again := s.programmed[cg]; !again {
+		s.watchDescendants(id)
+	}
 	s.programmed[cg] = f
+}
+
+// watchDescendants has the kernel watch the child cgroups a container
+// already has (made before podguard started); new ones it follows itself.
+func (s *probeSet) watchDescendants(id workload.Identity) {
+	d, ok := s.k.(interface {
+		WatchDescendants(root uint64, cgroupPath string) error
+	})
+	if !ok || id.Container.CgroupPath == "" {
+		return
+	}
+	if err := d.WatchDescendants(id.Container.CgroupID, id.Container.CgroupPath); err != nil {
+		s.log.Warn("watch child cgroups", "container", id.Container.ID, "err", err)
+	}
 }
 
 func (s *probeSet) unwatchLocked(cg uint64) {

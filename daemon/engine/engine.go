@@ -73,6 +73,8 @@ func (e *Engine) Handle(ev *probes.Record, out []Match) []Match {
 		return out
 	case probes.KindExec:
 		p = e.procs.exec(ev, id.Container.InitPID)
+	case probes.KindEventsLost: // the container's, no process's
+		p = &Proc{CgroupID: ev.CgroupID}
 	default:
 		p = e.procs.lookup(ev)
 		if p.Runtime {

@@ -377,6 +377,12 @@ func TestRules(t *testing.T) {
 				return append(w.handle(open(100, "/host/etc/podguard/rules.d/x.toml", 0, 0)),
 					w.handle(exec(201, 100, "/sbin/tc", "tc", "filter", "show", "dev", "veth1", "ingress"))...)
 			}, []string{"podguard-tamper"}}, // the file write and the tc command each raise it
+		{catalog.EventsLost,
+			func(w *world) []string {
+				return w.handle(&probes.Record{Kind: probes.KindEventsLost, CgroupID: cg,
+					Lost: []probes.Loss{{Kind: probes.KindOpen, Reason: probes.LossRateLimited, Count: 3000}}})
+			},
+			func(w *world) []string { return w.handle(&probes.Record{Kind: probes.KindEventsLost, CgroupID: cg}) }, nil},
 		{"kubernetes-api-contact", nil, nil, nil}, // needs a real init process environment: tested end to end
 	}
 	covered := map[string]bool{}

@@ -67,6 +67,7 @@ var killHooks = map[probes.KillSet]probes.KindSet{
 	probes.KillPtrace:       probes.KindsOf(probes.KindPtrace),
 	probes.KillNamespace:    probes.KindsOf(probes.KindUnshare, probes.KindSetns),
 	probes.KillReverseShell: probes.KindsOf(probes.KindExec),
+	probes.KillEventsLost:   probes.KindsOf(probes.KindEventsLost),
 }
 
 // checkDerived lists where d disagrees with defs.

@@ -108,9 +108,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			if k.Delivered > 0 {
 				counter(descKernel, k.Delivered, k.Kind.String())
 			}
-			if k.RingDrops+k.QueueDrops > 0 {
+			if k.RingDrops+k.QueueDrops+k.ShareDrops > 0 {
 				counter(descDrops, k.RingDrops, k.Kind.String(), "ring_buffer")
 				counter(descDrops, k.QueueDrops, k.Kind.String(), "queue")
+				counter(descDrops, k.ShareDrops, k.Kind.String(), "fair_share")
 			}
 		}
 		lost = ks.LostUnattributed

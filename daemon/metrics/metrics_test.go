@@ -41,7 +41,7 @@ func TestCollect(t *testing.T) {
 			ByRule:   map[detect.RuleAction]uint64{{Rule: "shadow-file-read", Action: catalog.Isolate}: 3},
 			ByResult: map[detect.ActionResult]uint64{{Action: catalog.Isolate, Result: events.ResultApplied}: 1},
 			Probes: detect.ProbeStats{State: detect.Attached, Attached: []string{"a", "b"}, Watched: 4, Kernel: &detect.KernelStats{
-				Kinds:            []probes.KindStats{{Kind: probes.KindExec, Delivered: 7}, {Kind: probes.KindOpen, Delivered: 9, RingDrops: 2}, {Kind: probes.KindConnect}},
+				Kinds:            []probes.KindStats{{Kind: probes.KindExec, Delivered: 7}, {Kind: probes.KindOpen, Delivered: 9, RingDrops: 2, ShareDrops: 4}, {Kind: probes.KindConnect}},
 				LostUnattributed: 5,
 			}},
 		},
@@ -56,6 +56,7 @@ func TestCollect(t *testing.T) {
 		`podguard_kernel_events_total{kind="exec"}`:                               7,
 		`podguard_kernel_events_total{kind="open"}`:                               9,
 		`podguard_kernel_events_dropped_total{kind="open",where="ring_buffer"}`:   2,
+		`podguard_kernel_events_dropped_total{kind="open",where="fair_share"}`:    4,
 		`podguard_kernel_events_dropped_total{kind="open",where="queue"}`:         0,
 		`podguard_kernel_events_dropped_total{kind="unknown",where="kernel"}`:     5,
 		`podguard_output_events_dropped_total{output="queue"}`:                    6,

@@ -17,7 +17,7 @@ func TestParseProblems(t *testing.T) {
 		{"syntax error", "name = \"x\"\n[[rule]\nid = \"*\"\n",
 			[]string{`f.toml:2: TOML syntax error: expected end of table array name delimiter ']', but got '\n' instead; fix the syntax on this line`}},
 		{"unknown top-level key", "name = \"x\"\nnmae = \"y\"\n[[rule]]\nid = \"*\"\nmitigation = \"log\"\n",
-			[]string{`f.toml:2: unknown key "nmae"; valid keys there are: description, labels, name, rule`}},
+			[]string{`f.toml:2: unknown key "nmae"; valid keys there are: description, labels, name, on_loss, rule`}},
 		{"unknown rule key", "name = \"x\"\n[[rule]]\nid = \"*\"\nmitigaton = \"log\"\n",
 			[]string{`f.toml:4: unknown key "mitigaton" in [rule]; valid keys there are: id, mitigation`}},
 		{"wrong type", "name = 3\n",
@@ -50,6 +50,12 @@ func TestParseProblems(t *testing.T) {
 			[]string{`f.toml:3: label value "php fpm" for "app": use letters, digits, '-', '_' and '.', starting and ending with a letter or digit`}},
 		{"long label value", "name = \"x\"\n[labels]\napp = \"" + strings.Repeat("a", 64) + "\"\n[[rule]]\nid = \"*\"\nmitigation = \"log\"\n",
 			[]string{`f.toml:3: label value "` + strings.Repeat("a", 64) + `" for "app": label values must be at most 63 characters`}},
+		{"bad on_loss", "name = \"x\"\non_loss = \"kill\"\n[[rule]]\nid = \"*\"\nmitigation = \"log\"\n",
+			[]string{`f.toml:2: on_loss "kill" is not valid; use "log", "isolate" or "terminate" (what losing a pod's kernel events means for it)`}},
+		{"on_loss as a type error", "name = \"x\"\non_loss = 1\n[[rule]]\nid = \"*\"\nmitigation = \"log\"\n",
+			[]string{`f.toml:2: wrong type for "on_loss": TOML value has type int64; destination has type string`}},
+		{"events-lost as a rule", "name = \"x\"\n[[rule]]\nid = \"events-lost\"\nmitigation = \"terminate\"\n",
+			[]string{"f.toml:3: rule \"events-lost\" takes its mitigation from the ruleset's on_loss; remove this [[rule]] and set `on_loss = \"terminate\"` at the top"}},
 		{"invalid utf-8", "name = \"x\"\ndescription = \"\xff\xfe\"\n",
 			[]string{"f.toml:2: file is not valid UTF-8 text; save it as UTF-8 (is it a binary file?)"}},
 		{"binary garbage", "\x00\x01\x02ELF",
@@ -97,6 +103,34 @@ mitigation = "isolate"
 	}
 	if rs.Rules["container-drift"] != catalog.Isolate || rs.Rules["terminal-shell-in-container"] != catalog.Log {
 		t.Fatalf("explicit entry must override \"*\": %v", rs.Rules)
+	}
+}
+
+// TestOnLoss: every ruleset reports loss (log by default), on_loss sets
+// its mitigation, "*" does not, and the strongest wins across rulesets.
+func TestOnLoss(t *testing.T) {
+	parse := func(src string) *Ruleset {
+		t.Helper()
+		rs, probs := Parse("f.toml", []byte(src))
+		if len(probs) > 0 {
+			t.Fatalf("problems: %v", probs)
+		}
+		return rs
+	}
+	plain := parse("name = \"plain\"\n[[rule]]\nid = \"*\"\nmitigation = \"terminate\"\n")
+	if plain.OnLoss != catalog.Log || plain.Rules[catalog.EventsLost] != catalog.Log {
+		t.Errorf("default: on_loss %v, events-lost %v; want log for both (\"*\" does not set it)", plain.OnLoss, plain.Rules[catalog.EventsLost])
+	}
+	strict := parse("name = \"strict\"\non_loss = \"terminate\"\n[labels]\napp = \"php\"\n[[rule]]\nid = \"container-drift\"\nmitigation = \"log\"\n")
+	if strict.Rules[catalog.EventsLost] != catalog.Terminate {
+		t.Errorf("on_loss = terminate: events-lost %v", strict.Rules[catalog.EventsLost])
+	}
+	snap := &Snapshot{Rulesets: []*Ruleset{plain, strict}}
+	if v := snap.Select(map[string]string{"app": "php"})[catalog.EventsLost]; v.Mitigation != catalog.Terminate || v.Ruleset != "strict" {
+		t.Errorf("php pod: events-lost %+v, want terminate from strict", v)
+	}
+	if v := snap.Select(nil)[catalog.EventsLost]; v.Mitigation != catalog.Log || v.Ruleset != "plain" {
+		t.Errorf("other pod: events-lost %+v, want log from plain", v)
 	}
 }
 

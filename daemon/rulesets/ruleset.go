@@ -20,7 +20,11 @@ type Ruleset struct {
 	// Labels must all match a pod's labels; nil selects every pod.
 	Labels map[string]string
 	// Rules maps managed rule ids to their mitigation, "*" expanded.
+	// Every ruleset holds catalog.EventsLost, with OnLoss.
 	Rules map[string]catalog.Mitigation
+	// OnLoss is what the kernel losing events of a selected pod means
+	// (catalog.EventsLost's mitigation): on_loss, default log.
+	OnLoss catalog.Mitigation
 }
 
 // Selects reports whether the ruleset applies to a pod with these labels.
@@ -37,6 +41,7 @@ type fileSchema struct {
 	Name        string            `toml:"name"`
 	Description string            `toml:"description"`
 	Labels      map[string]string `toml:"labels"`
+	OnLoss      string            `toml:"on_loss"`
 	Rule        []ruleSchema      `toml:"rule"`
 }
 
@@ -76,6 +81,14 @@ func Parse(path string, data []byte) (*Ruleset, tomlfile.Problems) {
 	if s.Labels != nil {
 		r.Labels = s.Labels
 	}
+	r.OnLoss = catalog.Log
+	if s.OnLoss != "" {
+		m, err := catalog.ParseMitigation(s.OnLoss)
+		if err != nil {
+			probs = append(probs, f.Problem(f.Line("on_loss"), "on_loss %q is not valid; use \"log\", \"isolate\" or \"terminate\" (what losing a pod's kernel events means for it)", s.OnLoss))
+		}
+		r.OnLoss = m
+	}
 	var star catalog.Mitigation
 	firstLine := map[string]int{}
 	for i, rs := range s.Rule {
@@ -100,6 +113,10 @@ func Parse(path string, data []byte) (*Ruleset, tomlfile.Problems) {
 			star = m
 			continue
 		}
+		if rs.ID == catalog.EventsLost {
+			probs = append(probs, f.Problem(line, "rule %q takes its mitigation from the ruleset's on_loss; remove this [[rule]] and set `on_loss = \"%s\"` at the top", rs.ID, rs.Mitigation))
+			continue
+		}
 		if _, ok := catalog.Lookup(rs.ID); !ok {
 			msg := fmt.Sprintf("unknown rule id %q", rs.ID)
 			if c := catalog.Closest(rs.ID); c != "" {
@@ -121,6 +138,7 @@ func Parse(path string, data []byte) (*Ruleset, tomlfile.Problems) {
 			}
 		}
 	}
+	r.Rules[catalog.EventsLost] = r.OnLoss // never silent: every ruleset reports loss
 	return r, nil
 }
 

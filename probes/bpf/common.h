@@ -33,6 +33,9 @@ enum event_kind {
 	KIND_SETID = 22,
 	KIND_MEMFD = 23,
 	KIND_KILL = 24,
+	/* 38: events_lost, made by the reader from the budgets map (a lost
+	 * event cannot report itself through the buffer that lost it) */
+	KIND_EVENTS_LOST = 38,
 	KIND_MAX = 64,
 };
 
@@ -59,6 +62,7 @@ enum kill_bit {
 	KILL_PTRACE = 1 << 3,
 	KILL_NAMESPACE = 1 << 4,
 	KILL_REVERSE_SHELL = 1 << 5,
+	KILL_EVENTS_LOST = 1 << 13, /* a task whose event is beyond its container's share */
 };
 
 struct event_hdr {
@@ -149,9 +153,36 @@ struct sys_event {
 	__u8 tail[];
 };
 
+/* watch is a cgroup's entry in watched. A container's entry (root == its
+ * own cgroup id) says what the kernel reports and kills there. A child
+ * cgroup created below a watched one (cgroups.h) gets an entry with only
+ * root set, the container's cgroup id: watch_for follows it, so the
+ * container's settings apply to its child cgroups and their events are
+ * attributed to the container. The host entry (key 0) has root 0. */
 struct watch {
 	__u64 kinds;
 	__u64 kill;
+	__u64 root;
+};
+
+/* budget is one watched container's fair share of the event buffer and
+ * its loss counters (key: the container's cgroup id; written by the
+ * loader when it watches the container, read and left running by the
+ * reader, which reports the differences). The share is in bytes of
+ * buffer: credit, in nanoseconds, grows with time up to cap (the burst),
+ * and an event of n bytes costs n * cost ns. An event beyond the share is
+ * dropped only while the ring is more than half full (the perf buffer
+ * cannot tell: there, always): a busy pod loses nothing while the reader
+ * keeps up, and a flooding one cannot take the other half of the ring
+ * from the pods under their share (its burst is a fraction of the ring).
+ * Events that carry an in-kernel kill are never rate limited. */
+struct budget {
+	__u64 credit;
+	__u64 last;
+	__u64 cost; /* ns per byte at the share's rate; 0: no limit */
+	__u64 cap;  /* credit cap: burst bytes * cost */
+	__u32 ring_full[KIND_MAX];    /* the buffer had no room */
+	__u32 rate_limited[KIND_MAX]; /* beyond the share under pressure */
 };
 
 /* bounded(x, mask): x & mask, with the AND kept even when the compiler
@@ -199,6 +230,22 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } ring_drops SEC(".maps");
+
+/* share_drops counts, per kind, events dropped beyond a container's fair
+ * share (struct budget), over all containers. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KIND_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} share_drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2048);
+	__type(key, __u64);
+	__type(value, struct budget);
+} budgets SEC(".maps");
 
 /* rb_pending is 1 while a fork or exit record waits in the ring without
  * having woken the reader (see emit). */
@@ -251,6 +298,8 @@ volatile const bool host_monitoring = false;
 static __always_inline struct watch *watch_for(__u64 cg)
 {
 	struct watch *w = bpf_map_lookup_elem(&watched, &cg);
+	if (w && w->root && w->root != cg) /* a child cgroup: its container's */
+		w = bpf_map_lookup_elem(&watched, &w->root);
 	if (!w && host_monitoring) {
 		__u64 host = 0;
 		w = bpf_map_lookup_elem(&watched, &host);
@@ -303,6 +352,55 @@ static __always_inline void fill_hdr(struct event_hdr *h, __u32 kind)
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
+/* budget_for attributes h to its watched container (the cgroup id of a
+ * child cgroup's event becomes its container's) and returns the
+ * container's budget; NULL for the host entry or an unwatched cgroup. */
+static __always_inline struct budget *budget_for(struct event_hdr *h, __u64 *kill)
+{
+	struct watch *w = watch_for(h->cgroup_id);
+	if (!w || !w->root)
+		return NULL;
+	__u64 root = w->root;
+	*kill = w->kill;
+	h->cgroup_id = root;
+	return bpf_map_lookup_elem(&budgets, &root);
+}
+
+/* over_share takes the cost of an event of size bytes from b's credit at
+ * ktime now and reports whether there was not enough (the container is
+ * beyond its share). Updates from two CPUs at once may race: the share
+ * is approximate, the counters (atomic) are exact. */
+static __always_inline bool over_share(struct budget *b, __u64 now, __u64 size)
+{
+	__u64 cost = b->cost * size;
+	if (!cost)
+		return false;
+	__u64 last = b->last, credit = b->credit;
+	if (now > last)
+		credit += now - last;
+	if (credit > b->cap)
+		credit = b->cap;
+	b->last = now;
+	if (credit >= cost) {
+		b->credit = credit - cost;
+		return false;
+	}
+	b->credit = credit;
+	return true;
+}
+
+/* under_pressure reports whether the ring is more than half full. The
+ * perf buffer has no such query: there the share always holds. */
+static __always_inline bool under_pressure(void)
+{
+#ifdef PG_PERFBUF
+	return true;
+#else
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	return avail * 2 > bpf_ringbuf_query(&events, BPF_RB_RING_SIZE);
+#endif
+}
+
 /* emit copies fixed+tail bytes of the scratch event into events (ring
  * buffer, or this CPU's perf buffer with PG_PERFBUF; ctx is the program's
  * context, which bpf_perf_event_output needs) and counts a failed output
@@ -313,6 +411,18 @@ static __always_inline void emit(void *ctx, struct event_hdr *h, __u32 fixed, __
 	 * proves to the verifier that the read stays inside scratch. */
 	__u64 size = (fixed + tail) & (SCRATCH_SIZE - 1);
 	h->size = size;
+	__u32 k = h->kind & (KIND_MAX - 1);
+	__u64 kill = 0;
+	struct budget *b = budget_for(h, &kill);
+	if (b && !(h->flags & FLAG_KILLED) && over_share(b, h->ktime, size) && under_pressure()) {
+		__sync_fetch_and_add(&b->rate_limited[bounded(k, KIND_MAX - 1)], 1);
+		__u64 *n = bpf_map_lookup_elem(&share_drops, &k);
+		if (n)
+			*n += 1;
+		if (kill & KILL_EVENTS_LOST)
+			bpf_send_signal(SIGKILL);
+		return;
+	}
 #ifdef PG_PERFBUF
 	long err = bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, h, size);
 #else
@@ -334,10 +444,11 @@ static __always_inline void emit(void *ctx, struct event_hdr *h, __u32 fixed, __
 	long err = bpf_ringbuf_output(&events, h, size, flags);
 #endif
 	if (err != 0) {
-		__u32 k = h->kind & (KIND_MAX - 1);
 		__u64 *n = bpf_map_lookup_elem(&ring_drops, &k);
 		if (n)
 			*n += 1;
+		if (b)
+			__sync_fetch_and_add(&b->ring_full[bounded(k, KIND_MAX - 1)], 1);
 	}
 }
 

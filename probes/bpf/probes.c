@@ -13,6 +13,7 @@
 #include "files.h"
 #include "net.h"
 #include "privilege.h"
+#include "cgroups.h"
 
 #define TS_COMPAT 0x0002 /* arch/x86/include/asm/thread_info.h */
 
@@ -257,3 +258,4 @@ struct file_event *unused_file __attribute__((unused));
 struct net_event *unused_net __attribute__((unused));
 struct open_event *unused_open __attribute__((unused));
 struct sys_event *unused_sys __attribute__((unused));
+struct budget *unused_budget __attribute__((unused));
