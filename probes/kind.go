@@ -31,8 +31,13 @@ const (
 	KindSetns    Kind = 21 // setns
 	KindSetID    Kind = 22 // setuid, setgid, setre*, setres*, setfs*
 	KindMemfd    Kind = 23 // memfd_create
-	KindKill     Kind = 24 // kill, tkill, tgkill
-	kindLimit    Kind = 25
+	KindKill     Kind = 24 // kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo, pidfd_send_signal
+	KindClone    Kind = 25 // clone/clone3 creating a namespace (or with unreadable clone_args)
+	KindMknod    Kind = 26 // mknod, mknodat
+	KindTruncate Kind = 27 // truncate, ftruncate
+	KindIOURing  Kind = 28 // io_uring_setup
+	KindURingOp  Kind = 29 // an io_uring write or file change (opens and connects decode as KindOpen/KindConnect)
+	kindLimit    Kind = 30
 	maxKindSlots      = 64 // size of the per-kind counter maps
 )
 
@@ -45,6 +50,8 @@ var kindNames = [...]string{
 	KindModule: "module_load", KindBPF: "bpf", KindMount: "mount",
 	KindUmount: "umount", KindUnshare: "unshare", KindSetns: "setns",
 	KindSetID: "setid", KindMemfd: "memfd_create", KindKill: "kill",
+	KindClone: "clone", KindMknod: "mknod", KindTruncate: "truncate",
+	KindIOURing: "io_uring", KindURingOp: "io_uring_op",
 }
 
 func (k Kind) String() string {
@@ -116,7 +123,8 @@ const (
 	KillModuleLoad KillSet = 1 << 2
 	// KillPtrace: ptrace ATTACH, SEIZE or POKE{TEXT,DATA,USER}.
 	KillPtrace KillSet = 1 << 3
-	// KillNamespace: unshare with namespace flags, or any setns.
+	// KillNamespace: unshare, clone or clone3 with namespace flags (or
+	// clone_args the kernel could not read), or any setns.
 	KillNamespace KillSet = 1 << 4
 	// KillReverseShell: exec of a shell while fd 0 or 1 is an inet socket.
 	KillReverseShell KillSet = 1 << 5

@@ -88,6 +88,10 @@ func load(opts Options) (*Probes, error) {
 	if err := spec.Variables[probeVarHandledNrs].Set(handledNrs()); err != nil {
 		return nil, fmt.Errorf("set handled_nrs: %w", err)
 	}
+	uring := findURingHook()
+	if err := setURingSpec(spec, uring); err != nil {
+		return nil, err
+	}
 
 	p := &Probes{
 		transport: transport,
@@ -108,6 +112,10 @@ func load(opts Options) (*Probes, error) {
 		return nil, err
 	}
 	if err := p.attach(); err != nil {
+		p.shutdown()
+		return nil, err
+	}
+	if err := p.attachURing(uring); err != nil {
 		p.shutdown()
 		return nil, err
 	}

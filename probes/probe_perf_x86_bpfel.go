@@ -73,11 +73,13 @@ const (
 	probePerfProgSchedExit     = "sched_exit"
 	probePerfProgSchedExitTp   = "sched_exit_tp"
 	probePerfProgSchedFork     = "sched_fork"
+	probePerfProgSysClone      = "sys_clone"
 	probePerfProgSysConnect    = "sys_connect"
 	probePerfProgSysDup        = "sys_dup"
 	probePerfProgSysEnter      = "sys_enter"
 	probePerfProgSysEnterTp    = "sys_enter_tp"
 	probePerfProgSysMemfd      = "sys_memfd"
+	probePerfProgSysMknod      = "sys_mknod"
 	probePerfProgSysMode       = "sys_mode"
 	probePerfProgSysModule     = "sys_module"
 	probePerfProgSysMount      = "sys_mount"
@@ -85,9 +87,13 @@ const (
 	probePerfProgSysNumeric    = "sys_numeric"
 	probePerfProgSysOpen       = "sys_open"
 	probePerfProgSysPtrace     = "sys_ptrace"
+	probePerfProgSysSignal     = "sys_signal"
 	probePerfProgSysSocket     = "sys_socket"
+	probePerfProgSysTruncate   = "sys_truncate"
 	probePerfProgSysTwopath    = "sys_twopath"
 	probePerfProgSysUnlink     = "sys_unlink"
+	probePerfProgSysUringSetup = "sys_uring_setup"
+	probePerfProgUringSubmit   = "uring_submit"
 	probePerfVarHandledNrs     = "handled_nrs"
 	probePerfVarHostMonitoring = "host_monitoring"
 	probePerfVarUnusedExec     = "unused_exec"
@@ -95,6 +101,9 @@ const (
 	probePerfVarUnusedHdr      = "unused_hdr"
 	probePerfVarUnusedNet      = "unused_net"
 	probePerfVarUnusedSys      = "unused_sys"
+	probePerfVarUnusedUring    = "unused_uring"
+	probePerfVarUringOpArg     = "uring_op_arg"
+	probePerfVarUringReqArg    = "uring_req_arg"
 )
 
 // loadProbePerf returns the embedded CollectionSpec for probePerf.
@@ -139,26 +148,32 @@ type probePerfSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probePerfProgramSpecs struct {
-	SchedExec   *ebpf.ProgramSpec `ebpf:"sched_exec"`
-	SchedExecTp *ebpf.ProgramSpec `ebpf:"sched_exec_tp"`
-	SchedExit   *ebpf.ProgramSpec `ebpf:"sched_exit"`
-	SchedExitTp *ebpf.ProgramSpec `ebpf:"sched_exit_tp"`
-	SchedFork   *ebpf.ProgramSpec `ebpf:"sched_fork"`
-	SysConnect  *ebpf.ProgramSpec `ebpf:"sys_connect"`
-	SysDup      *ebpf.ProgramSpec `ebpf:"sys_dup"`
-	SysEnter    *ebpf.ProgramSpec `ebpf:"sys_enter"`
-	SysEnterTp  *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
-	SysMemfd    *ebpf.ProgramSpec `ebpf:"sys_memfd"`
-	SysMode     *ebpf.ProgramSpec `ebpf:"sys_mode"`
-	SysModule   *ebpf.ProgramSpec `ebpf:"sys_module"`
-	SysMount    *ebpf.ProgramSpec `ebpf:"sys_mount"`
-	SysNs       *ebpf.ProgramSpec `ebpf:"sys_ns"`
-	SysNumeric  *ebpf.ProgramSpec `ebpf:"sys_numeric"`
-	SysOpen     *ebpf.ProgramSpec `ebpf:"sys_open"`
-	SysPtrace   *ebpf.ProgramSpec `ebpf:"sys_ptrace"`
-	SysSocket   *ebpf.ProgramSpec `ebpf:"sys_socket"`
-	SysTwopath  *ebpf.ProgramSpec `ebpf:"sys_twopath"`
-	SysUnlink   *ebpf.ProgramSpec `ebpf:"sys_unlink"`
+	SchedExec     *ebpf.ProgramSpec `ebpf:"sched_exec"`
+	SchedExecTp   *ebpf.ProgramSpec `ebpf:"sched_exec_tp"`
+	SchedExit     *ebpf.ProgramSpec `ebpf:"sched_exit"`
+	SchedExitTp   *ebpf.ProgramSpec `ebpf:"sched_exit_tp"`
+	SchedFork     *ebpf.ProgramSpec `ebpf:"sched_fork"`
+	SysClone      *ebpf.ProgramSpec `ebpf:"sys_clone"`
+	SysConnect    *ebpf.ProgramSpec `ebpf:"sys_connect"`
+	SysDup        *ebpf.ProgramSpec `ebpf:"sys_dup"`
+	SysEnter      *ebpf.ProgramSpec `ebpf:"sys_enter"`
+	SysEnterTp    *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
+	SysMemfd      *ebpf.ProgramSpec `ebpf:"sys_memfd"`
+	SysMknod      *ebpf.ProgramSpec `ebpf:"sys_mknod"`
+	SysMode       *ebpf.ProgramSpec `ebpf:"sys_mode"`
+	SysModule     *ebpf.ProgramSpec `ebpf:"sys_module"`
+	SysMount      *ebpf.ProgramSpec `ebpf:"sys_mount"`
+	SysNs         *ebpf.ProgramSpec `ebpf:"sys_ns"`
+	SysNumeric    *ebpf.ProgramSpec `ebpf:"sys_numeric"`
+	SysOpen       *ebpf.ProgramSpec `ebpf:"sys_open"`
+	SysPtrace     *ebpf.ProgramSpec `ebpf:"sys_ptrace"`
+	SysSignal     *ebpf.ProgramSpec `ebpf:"sys_signal"`
+	SysSocket     *ebpf.ProgramSpec `ebpf:"sys_socket"`
+	SysTruncate   *ebpf.ProgramSpec `ebpf:"sys_truncate"`
+	SysTwopath    *ebpf.ProgramSpec `ebpf:"sys_twopath"`
+	SysUnlink     *ebpf.ProgramSpec `ebpf:"sys_unlink"`
+	SysUringSetup *ebpf.ProgramSpec `ebpf:"sys_uring_setup"`
+	UringSubmit   *ebpf.ProgramSpec `ebpf:"uring_submit"`
 }
 
 // probePerfMapSpecs contains maps before they are loaded into the kernel.
@@ -191,6 +206,9 @@ type probePerfVariableSpecs struct {
 	UnusedHdr      *ebpf.VariableSpec `ebpf:"unused_hdr"`
 	UnusedNet      *ebpf.VariableSpec `ebpf:"unused_net"`
 	UnusedSys      *ebpf.VariableSpec `ebpf:"unused_sys"`
+	UnusedUring    *ebpf.VariableSpec `ebpf:"unused_uring"`
+	UringOpArg     *ebpf.VariableSpec `ebpf:"uring_op_arg"`
+	UringReqArg    *ebpf.VariableSpec `ebpf:"uring_req_arg"`
 }
 
 // probePerfObjects contains all objects after they have been loaded into the kernel.
@@ -257,32 +275,41 @@ type probePerfVariables struct {
 	UnusedHdr      *ebpf.Variable `ebpf:"unused_hdr"`
 	UnusedNet      *ebpf.Variable `ebpf:"unused_net"`
 	UnusedSys      *ebpf.Variable `ebpf:"unused_sys"`
+	UnusedUring    *ebpf.Variable `ebpf:"unused_uring"`
+	UringOpArg     *ebpf.Variable `ebpf:"uring_op_arg"`
+	UringReqArg    *ebpf.Variable `ebpf:"uring_req_arg"`
 }
 
 // probePerfPrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to loadProbePerfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probePerfPrograms struct {
-	SchedExec   *ebpf.Program `ebpf:"sched_exec"`
-	SchedExecTp *ebpf.Program `ebpf:"sched_exec_tp"`
-	SchedExit   *ebpf.Program `ebpf:"sched_exit"`
-	SchedExitTp *ebpf.Program `ebpf:"sched_exit_tp"`
-	SchedFork   *ebpf.Program `ebpf:"sched_fork"`
-	SysConnect  *ebpf.Program `ebpf:"sys_connect"`
-	SysDup      *ebpf.Program `ebpf:"sys_dup"`
-	SysEnter    *ebpf.Program `ebpf:"sys_enter"`
-	SysEnterTp  *ebpf.Program `ebpf:"sys_enter_tp"`
-	SysMemfd    *ebpf.Program `ebpf:"sys_memfd"`
-	SysMode     *ebpf.Program `ebpf:"sys_mode"`
-	SysModule   *ebpf.Program `ebpf:"sys_module"`
-	SysMount    *ebpf.Program `ebpf:"sys_mount"`
-	SysNs       *ebpf.Program `ebpf:"sys_ns"`
-	SysNumeric  *ebpf.Program `ebpf:"sys_numeric"`
-	SysOpen     *ebpf.Program `ebpf:"sys_open"`
-	SysPtrace   *ebpf.Program `ebpf:"sys_ptrace"`
-	SysSocket   *ebpf.Program `ebpf:"sys_socket"`
-	SysTwopath  *ebpf.Program `ebpf:"sys_twopath"`
-	SysUnlink   *ebpf.Program `ebpf:"sys_unlink"`
+	SchedExec     *ebpf.Program `ebpf:"sched_exec"`
+	SchedExecTp   *ebpf.Program `ebpf:"sched_exec_tp"`
+	SchedExit     *ebpf.Program `ebpf:"sched_exit"`
+	SchedExitTp   *ebpf.Program `ebpf:"sched_exit_tp"`
+	SchedFork     *ebpf.Program `ebpf:"sched_fork"`
+	SysClone      *ebpf.Program `ebpf:"sys_clone"`
+	SysConnect    *ebpf.Program `ebpf:"sys_connect"`
+	SysDup        *ebpf.Program `ebpf:"sys_dup"`
+	SysEnter      *ebpf.Program `ebpf:"sys_enter"`
+	SysEnterTp    *ebpf.Program `ebpf:"sys_enter_tp"`
+	SysMemfd      *ebpf.Program `ebpf:"sys_memfd"`
+	SysMknod      *ebpf.Program `ebpf:"sys_mknod"`
+	SysMode       *ebpf.Program `ebpf:"sys_mode"`
+	SysModule     *ebpf.Program `ebpf:"sys_module"`
+	SysMount      *ebpf.Program `ebpf:"sys_mount"`
+	SysNs         *ebpf.Program `ebpf:"sys_ns"`
+	SysNumeric    *ebpf.Program `ebpf:"sys_numeric"`
+	SysOpen       *ebpf.Program `ebpf:"sys_open"`
+	SysPtrace     *ebpf.Program `ebpf:"sys_ptrace"`
+	SysSignal     *ebpf.Program `ebpf:"sys_signal"`
+	SysSocket     *ebpf.Program `ebpf:"sys_socket"`
+	SysTruncate   *ebpf.Program `ebpf:"sys_truncate"`
+	SysTwopath    *ebpf.Program `ebpf:"sys_twopath"`
+	SysUnlink     *ebpf.Program `ebpf:"sys_unlink"`
+	SysUringSetup *ebpf.Program `ebpf:"sys_uring_setup"`
+	UringSubmit   *ebpf.Program `ebpf:"uring_submit"`
 }
 
 func (p *probePerfPrograms) Close() error {
@@ -292,11 +319,13 @@ func (p *probePerfPrograms) Close() error {
 		p.SchedExit,
 		p.SchedExitTp,
 		p.SchedFork,
+		p.SysClone,
 		p.SysConnect,
 		p.SysDup,
 		p.SysEnter,
 		p.SysEnterTp,
 		p.SysMemfd,
+		p.SysMknod,
 		p.SysMode,
 		p.SysModule,
 		p.SysMount,
@@ -304,9 +333,13 @@ func (p *probePerfPrograms) Close() error {
 		p.SysNumeric,
 		p.SysOpen,
 		p.SysPtrace,
+		p.SysSignal,
 		p.SysSocket,
+		p.SysTruncate,
 		p.SysTwopath,
 		p.SysUnlink,
+		p.SysUringSetup,
+		p.UringSubmit,
 	)
 }
 

@@ -115,6 +115,21 @@ type probeSysEvent struct {
 	Tail   [0]uint8
 }
 
+type probeUringEvent struct {
+	_         structs.HostLayout
+	Hdr       probeEventHdr
+	Opcode    uint32
+	Fd        int32
+	OpenFlags uint32
+	Family    uint32
+	Port      uint16
+	PathLen   uint16
+	BaseLen   uint16
+	Fixed     uint16
+	Addr      [16]uint8
+	Tail      [0]uint8
+}
+
 type probeWatch struct {
 	_     structs.HostLayout
 	Kinds uint64
@@ -143,11 +158,13 @@ const (
 	probeProgSchedExit     = "sched_exit"
 	probeProgSchedExitTp   = "sched_exit_tp"
 	probeProgSchedFork     = "sched_fork"
+	probeProgSysClone      = "sys_clone"
 	probeProgSysConnect    = "sys_connect"
 	probeProgSysDup        = "sys_dup"
 	probeProgSysEnter      = "sys_enter"
 	probeProgSysEnterTp    = "sys_enter_tp"
 	probeProgSysMemfd      = "sys_memfd"
+	probeProgSysMknod      = "sys_mknod"
 	probeProgSysMode       = "sys_mode"
 	probeProgSysModule     = "sys_module"
 	probeProgSysMount      = "sys_mount"
@@ -155,9 +172,13 @@ const (
 	probeProgSysNumeric    = "sys_numeric"
 	probeProgSysOpen       = "sys_open"
 	probeProgSysPtrace     = "sys_ptrace"
+	probeProgSysSignal     = "sys_signal"
 	probeProgSysSocket     = "sys_socket"
+	probeProgSysTruncate   = "sys_truncate"
 	probeProgSysTwopath    = "sys_twopath"
 	probeProgSysUnlink     = "sys_unlink"
+	probeProgSysUringSetup = "sys_uring_setup"
+	probeProgUringSubmit   = "uring_submit"
 	probeVarHandledNrs     = "handled_nrs"
 	probeVarHostMonitoring = "host_monitoring"
 	probeVarUnusedExec     = "unused_exec"
@@ -165,6 +186,9 @@ const (
 	probeVarUnusedHdr      = "unused_hdr"
 	probeVarUnusedNet      = "unused_net"
 	probeVarUnusedSys      = "unused_sys"
+	probeVarUnusedUring    = "unused_uring"
+	probeVarUringOpArg     = "uring_op_arg"
+	probeVarUringReqArg    = "uring_req_arg"
 )
 
 // loadProbe returns the embedded CollectionSpec for probe.
@@ -209,26 +233,32 @@ type probeSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probeProgramSpecs struct {
-	SchedExec   *ebpf.ProgramSpec `ebpf:"sched_exec"`
-	SchedExecTp *ebpf.ProgramSpec `ebpf:"sched_exec_tp"`
-	SchedExit   *ebpf.ProgramSpec `ebpf:"sched_exit"`
-	SchedExitTp *ebpf.ProgramSpec `ebpf:"sched_exit_tp"`
-	SchedFork   *ebpf.ProgramSpec `ebpf:"sched_fork"`
-	SysConnect  *ebpf.ProgramSpec `ebpf:"sys_connect"`
-	SysDup      *ebpf.ProgramSpec `ebpf:"sys_dup"`
-	SysEnter    *ebpf.ProgramSpec `ebpf:"sys_enter"`
-	SysEnterTp  *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
-	SysMemfd    *ebpf.ProgramSpec `ebpf:"sys_memfd"`
-	SysMode     *ebpf.ProgramSpec `ebpf:"sys_mode"`
-	SysModule   *ebpf.ProgramSpec `ebpf:"sys_module"`
-	SysMount    *ebpf.ProgramSpec `ebpf:"sys_mount"`
-	SysNs       *ebpf.ProgramSpec `ebpf:"sys_ns"`
-	SysNumeric  *ebpf.ProgramSpec `ebpf:"sys_numeric"`
-	SysOpen     *ebpf.ProgramSpec `ebpf:"sys_open"`
-	SysPtrace   *ebpf.ProgramSpec `ebpf:"sys_ptrace"`
-	SysSocket   *ebpf.ProgramSpec `ebpf:"sys_socket"`
-	SysTwopath  *ebpf.ProgramSpec `ebpf:"sys_twopath"`
-	SysUnlink   *ebpf.ProgramSpec `ebpf:"sys_unlink"`
+	SchedExec     *ebpf.ProgramSpec `ebpf:"sched_exec"`
+	SchedExecTp   *ebpf.ProgramSpec `ebpf:"sched_exec_tp"`
+	SchedExit     *ebpf.ProgramSpec `ebpf:"sched_exit"`
+	SchedExitTp   *ebpf.ProgramSpec `ebpf:"sched_exit_tp"`
+	SchedFork     *ebpf.ProgramSpec `ebpf:"sched_fork"`
+	SysClone      *ebpf.ProgramSpec `ebpf:"sys_clone"`
+	SysConnect    *ebpf.ProgramSpec `ebpf:"sys_connect"`
+	SysDup        *ebpf.ProgramSpec `ebpf:"sys_dup"`
+	SysEnter      *ebpf.ProgramSpec `ebpf:"sys_enter"`
+	SysEnterTp    *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
+	SysMemfd      *ebpf.ProgramSpec `ebpf:"sys_memfd"`
+	SysMknod      *ebpf.ProgramSpec `ebpf:"sys_mknod"`
+	SysMode       *ebpf.ProgramSpec `ebpf:"sys_mode"`
+	SysModule     *ebpf.ProgramSpec `ebpf:"sys_module"`
+	SysMount      *ebpf.ProgramSpec `ebpf:"sys_mount"`
+	SysNs         *ebpf.ProgramSpec `ebpf:"sys_ns"`
+	SysNumeric    *ebpf.ProgramSpec `ebpf:"sys_numeric"`
+	SysOpen       *ebpf.ProgramSpec `ebpf:"sys_open"`
+	SysPtrace     *ebpf.ProgramSpec `ebpf:"sys_ptrace"`
+	SysSignal     *ebpf.ProgramSpec `ebpf:"sys_signal"`
+	SysSocket     *ebpf.ProgramSpec `ebpf:"sys_socket"`
+	SysTruncate   *ebpf.ProgramSpec `ebpf:"sys_truncate"`
+	SysTwopath    *ebpf.ProgramSpec `ebpf:"sys_twopath"`
+	SysUnlink     *ebpf.ProgramSpec `ebpf:"sys_unlink"`
+	SysUringSetup *ebpf.ProgramSpec `ebpf:"sys_uring_setup"`
+	UringSubmit   *ebpf.ProgramSpec `ebpf:"uring_submit"`
 }
 
 // probeMapSpecs contains maps before they are loaded into the kernel.
@@ -261,6 +291,9 @@ type probeVariableSpecs struct {
 	UnusedHdr      *ebpf.VariableSpec `ebpf:"unused_hdr"`
 	UnusedNet      *ebpf.VariableSpec `ebpf:"unused_net"`
 	UnusedSys      *ebpf.VariableSpec `ebpf:"unused_sys"`
+	UnusedUring    *ebpf.VariableSpec `ebpf:"unused_uring"`
+	UringOpArg     *ebpf.VariableSpec `ebpf:"uring_op_arg"`
+	UringReqArg    *ebpf.VariableSpec `ebpf:"uring_req_arg"`
 }
 
 // probeObjects contains all objects after they have been loaded into the kernel.
@@ -327,32 +360,41 @@ type probeVariables struct {
 	UnusedHdr      *ebpf.Variable `ebpf:"unused_hdr"`
 	UnusedNet      *ebpf.Variable `ebpf:"unused_net"`
 	UnusedSys      *ebpf.Variable `ebpf:"unused_sys"`
+	UnusedUring    *ebpf.Variable `ebpf:"unused_uring"`
+	UringOpArg     *ebpf.Variable `ebpf:"uring_op_arg"`
+	UringReqArg    *ebpf.Variable `ebpf:"uring_req_arg"`
 }
 
 // probePrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to loadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probePrograms struct {
-	SchedExec   *ebpf.Program `ebpf:"sched_exec"`
-	SchedExecTp *ebpf.Program `ebpf:"sched_exec_tp"`
-	SchedExit   *ebpf.Program `ebpf:"sched_exit"`
-	SchedExitTp *ebpf.Program `ebpf:"sched_exit_tp"`
-	SchedFork   *ebpf.Program `ebpf:"sched_fork"`
-	SysConnect  *ebpf.Program `ebpf:"sys_connect"`
-	SysDup      *ebpf.Program `ebpf:"sys_dup"`
-	SysEnter    *ebpf.Program `ebpf:"sys_enter"`
-	SysEnterTp  *ebpf.Program `ebpf:"sys_enter_tp"`
-	SysMemfd    *ebpf.Program `ebpf:"sys_memfd"`
-	SysMode     *ebpf.Program `ebpf:"sys_mode"`
-	SysModule   *ebpf.Program `ebpf:"sys_module"`
-	SysMount    *ebpf.Program `ebpf:"sys_mount"`
-	SysNs       *ebpf.Program `ebpf:"sys_ns"`
-	SysNumeric  *ebpf.Program `ebpf:"sys_numeric"`
-	SysOpen     *ebpf.Program `ebpf:"sys_open"`
-	SysPtrace   *ebpf.Program `ebpf:"sys_ptrace"`
-	SysSocket   *ebpf.Program `ebpf:"sys_socket"`
-	SysTwopath  *ebpf.Program `ebpf:"sys_twopath"`
-	SysUnlink   *ebpf.Program `ebpf:"sys_unlink"`
+	SchedExec     *ebpf.Program `ebpf:"sched_exec"`
+	SchedExecTp   *ebpf.Program `ebpf:"sched_exec_tp"`
+	SchedExit     *ebpf.Program `ebpf:"sched_exit"`
+	SchedExitTp   *ebpf.Program `ebpf:"sched_exit_tp"`
+	SchedFork     *ebpf.Program `ebpf:"sched_fork"`
+	SysClone      *ebpf.Program `ebpf:"sys_clone"`
+	SysConnect    *ebpf.Program `ebpf:"sys_connect"`
+	SysDup        *ebpf.Program `ebpf:"sys_dup"`
+	SysEnter      *ebpf.Program `ebpf:"sys_enter"`
+	SysEnterTp    *ebpf.Program `ebpf:"sys_enter_tp"`
+	SysMemfd      *ebpf.Program `ebpf:"sys_memfd"`
+	SysMknod      *ebpf.Program `ebpf:"sys_mknod"`
+	SysMode       *ebpf.Program `ebpf:"sys_mode"`
+	SysModule     *ebpf.Program `ebpf:"sys_module"`
+	SysMount      *ebpf.Program `ebpf:"sys_mount"`
+	SysNs         *ebpf.Program `ebpf:"sys_ns"`
+	SysNumeric    *ebpf.Program `ebpf:"sys_numeric"`
+	SysOpen       *ebpf.Program `ebpf:"sys_open"`
+	SysPtrace     *ebpf.Program `ebpf:"sys_ptrace"`
+	SysSignal     *ebpf.Program `ebpf:"sys_signal"`
+	SysSocket     *ebpf.Program `ebpf:"sys_socket"`
+	SysTruncate   *ebpf.Program `ebpf:"sys_truncate"`
+	SysTwopath    *ebpf.Program `ebpf:"sys_twopath"`
+	SysUnlink     *ebpf.Program `ebpf:"sys_unlink"`
+	SysUringSetup *ebpf.Program `ebpf:"sys_uring_setup"`
+	UringSubmit   *ebpf.Program `ebpf:"uring_submit"`
 }
 
 func (p *probePrograms) Close() error {
@@ -362,11 +404,13 @@ func (p *probePrograms) Close() error {
 		p.SchedExit,
 		p.SchedExitTp,
 		p.SchedFork,
+		p.SysClone,
 		p.SysConnect,
 		p.SysDup,
 		p.SysEnter,
 		p.SysEnterTp,
 		p.SysMemfd,
+		p.SysMknod,
 		p.SysMode,
 		p.SysModule,
 		p.SysMount,
@@ -374,9 +418,13 @@ func (p *probePrograms) Close() error {
 		p.SysNumeric,
 		p.SysOpen,
 		p.SysPtrace,
+		p.SysSignal,
 		p.SysSocket,
+		p.SysTruncate,
 		p.SysTwopath,
 		p.SysUnlink,
+		p.SysUringSetup,
+		p.UringSubmit,
 	)
 }
 

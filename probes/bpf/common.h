@@ -33,6 +33,12 @@ enum event_kind {
 	KIND_SETID = 22,
 	KIND_MEMFD = 23,
 	KIND_KILL = 24,
+	/* routes (issue 14): other syscalls to the same effects */
+	KIND_CLONE = 25,    /* clone/clone3 with CLONE_NEW* (or unreadable clone_args) */
+	KIND_MKNOD = 26,    /* mknod, mknodat */
+	KIND_TRUNCATE = 27, /* truncate, ftruncate */
+	KIND_IO_URING = 28, /* io_uring_setup */
+	KIND_URING_OP = 29, /* an io_uring submission that opens, connects or writes */
 	KIND_MAX = 64,
 };
 
@@ -48,6 +54,7 @@ enum event_flag {
 	FLAG_OLD_SOCK = 1 << 7,    /* dup: old fd is a socket */
 	FLAG_INET_STDIO = 1 << 8,  /* exec: fd 0 or 1 is an AF_INET/AF_INET6 socket */
 	FLAG_COMPAT = 1 << 9,      /* syscall made through the ia32 ABI */
+	FLAG_UNREADABLE = 1 << 10, /* an argument could not be read */
 };
 
 /* Kill mask bits. Keep in sync with probes/kind.go. */
@@ -201,7 +208,8 @@ enum scratch_slot {
 	SCRATCH_EXEC = 1, /* sched_exec */
 	SCRATCH_FORK = 2, /* sched_fork */
 	SCRATCH_EXIT = 3, /* sched_exit */
-	SCRATCH_SLOTS = 4,
+	SCRATCH_URING = 4, /* uring_submit (io_uring's submit tracepoint) */
+	SCRATCH_SLOTS = 5,
 };
 
 struct {
@@ -255,6 +263,8 @@ static __always_inline __u32 scratch_slot_of(__u32 kind)
 		return SCRATCH_FORK;
 	case KIND_EXIT:
 		return SCRATCH_EXIT;
+	case KIND_URING_OP:
+		return SCRATCH_URING;
 	default:
 		return SCRATCH_SYS;
 	}

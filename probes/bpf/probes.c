@@ -13,6 +13,7 @@
 #include "files.h"
 #include "net.h"
 #include "privilege.h"
+#include "routes.h"
 
 #define TS_COMPAT 0x0002 /* arch/x86/include/asm/thread_info.h */
 
@@ -205,3 +206,4 @@ struct exec_event *unused_exec __attribute__((unused));
 struct file_event *unused_file __attribute__((unused));
 struct net_event *unused_net __attribute__((unused));
 struct sys_event *unused_sys __attribute__((unused));
+struct uring_event *unused_uring __attribute__((unused));
