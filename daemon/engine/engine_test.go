@@ -307,7 +307,9 @@ func TestRules(t *testing.T) {
 			func(w *world) []string {
 				return w.handle(ev(probes.KindIOURing, 100, func(e *probes.Record) { e.Entries = 4 }))
 			},
-			func(w *world) []string { return w.handle(ev(probes.KindMemfd, 100, func(e *probes.Record) { e.Name = "uring" })) }, nil},
+			func(w *world) []string {
+				return w.handle(ev(probes.KindMemfd, 100, func(e *probes.Record) { e.Name = "uring" }))
+			}, nil},
 		{"host-device-access",
 			func(w *world) []string { return w.handle(open(100, "/dev/vda", 0, 0)) },
 			func(w *world) []string { return w.handle(open(100, "/dev/null", 0x1, 0)) }, nil},

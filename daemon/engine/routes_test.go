@@ -61,7 +61,7 @@ func TestRouteVariants(t *testing.T) {
 
 func TestRouteDetails(t *testing.T) {
 	w := newWorld(t)
-	ms := w.e.Handle(ev(probes.KindClone, 100, func(e *probes.Record) { e.Syscall, e.NSFlags = 435, cloneNewUser | cloneNewNS }), nil)
+	ms := w.e.Handle(ev(probes.KindClone, 100, func(e *probes.Record) { e.Syscall, e.NSFlags = 435, cloneNewUser|cloneNewNS }), nil)
 	if len(ms) != 1 || ms[0].Details["syscall"] != "clone3" || ms[0].Details["flags"] != "CLONE_NEWNS|CLONE_NEWUSER" {
 		t.Errorf("clone3: %+v", ms)
 	}
