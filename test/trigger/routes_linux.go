@@ -23,7 +23,7 @@ func init() {
 		"mount-api":      {"<fstype>: fsopen(fstype), fsconfig source=/dev/pgtest, open_tree(/dev, OPEN_TREE_CLONE), fspick(/); failures are fine", mountAPI, 1},
 		"mknod":          {"<dir>: mknod dir/pg-blk (block 7,0) and mknodat dir/pg-chr (char 1,3); failures are fine", mknodDevices, 1},
 		"mkfifo":         {"<path>: mknod(path, S_IFIFO|0600)", mkfifo, 1},
-		"signals":        {"<pid> <signal>: rt_sigqueueinfo, rt_tgsigqueueinfo, tkill and pidfd_send_signal to pid; failures are fine", signals, 2},
+		"signals":        {"<pid> <signal> [only]: rt_sigqueueinfo, rt_tgsigqueueinfo, tkill and pidfd_send_signal to pid (only: just the one of these named); failures are fine", signals, 2},
 		"signal-child":   {": start a child, then pidfd_send_signal, rt_sigqueueinfo and tgkill it with SIGTERM", signalChild, 0},
 		"truncate":       {"<path>: truncate(path, 0)", truncatePath, 1},
 		"ftruncate":      {"<path>: open(path, O_WRONLY|O_CREAT) without O_TRUNC, then ftruncate(fd, 0)", ftruncatePath, 1},
@@ -144,14 +144,27 @@ func signals(args []string) error {
 	if err != nil {
 		return err
 	}
+	only := ""
+	if len(args) > 2 {
+		only = args[2]
+	}
+	do := func(name string) bool { return only == "" || only == name }
 	var info [128]byte // siginfo_t with si_code SI_QUEUE (-1)
 	*(*int32)(unsafe.Pointer(&info[8])) = -1
-	unix.Syscall(unix.SYS_RT_SIGQUEUEINFO, uintptr(pid), uintptr(sig), uintptr(unsafe.Pointer(&info)))
-	unix.Syscall6(unix.SYS_RT_TGSIGQUEUEINFO, uintptr(pid), uintptr(pid), uintptr(sig), uintptr(unsafe.Pointer(&info)), 0, 0)
-	unix.Syscall(unix.SYS_TKILL, uintptr(pid), uintptr(sig), 0)
-	if fd, err := unix.PidfdOpen(pid, 0); err == nil {
-		unix.PidfdSendSignal(fd, unix.Signal(sig), nil, 0)
-		unix.Close(fd)
+	if do("rt_sigqueueinfo") {
+		unix.Syscall(unix.SYS_RT_SIGQUEUEINFO, uintptr(pid), uintptr(sig), uintptr(unsafe.Pointer(&info)))
+	}
+	if do("rt_tgsigqueueinfo") {
+		unix.Syscall6(unix.SYS_RT_TGSIGQUEUEINFO, uintptr(pid), uintptr(pid), uintptr(sig), uintptr(unsafe.Pointer(&info)), 0, 0)
+	}
+	if do("tkill") {
+		unix.Syscall(unix.SYS_TKILL, uintptr(pid), uintptr(sig), 0)
+	}
+	if do("pidfd_send_signal") {
+		if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+			unix.PidfdSendSignal(fd, unix.Signal(sig), nil, 0)
+			unix.Close(fd)
+		}
 	}
 	return nil
 }
