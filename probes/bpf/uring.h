@@ -47,12 +47,25 @@ static __always_inline __u64 raw_arg(struct bpf_raw_tracepoint_args *ctx, __u32 
 /* uring_open writes the path of an OPENAT/OPENAT2 (the kernel's own copy,
  * made at prep, before the tracepoint) and the directory it is resolved
  * against. */
+/* 7.x keeps the name in a struct delayed_filename (its first member is
+ * the struct filename pointer) where older kernels have the pointer. */
+struct delayed_filename___pg {
+	struct filename *__incomplete_filename;
+};
+struct io_open___delayed {
+	struct delayed_filename___pg filename;
+};
+
 static __always_inline __u32 uring_open(struct uring_event *e, struct io_kiocb *req)
 {
-	if (!bpf_core_type_exists(struct io_open) || !bpf_core_field_exists(struct io_open, filename))
+	if (!bpf_core_type_exists(struct io_open))
 		return 0;
 	struct io_open *op = (void *)req;
-	struct filename *fn = BPF_CORE_READ(op, filename);
+	struct filename *fn = NULL;
+	if (bpf_core_field_exists(struct io_open___delayed, filename))
+		fn = BPF_CORE_READ((struct io_open___delayed *)op, filename.__incomplete_filename);
+	else if (bpf_core_field_exists(struct io_open, filename))
+		fn = BPF_CORE_READ(op, filename);
 	const char *name = fn ? BPF_CORE_READ(fn, name) : NULL;
 	int dfd = BPF_CORE_READ(op, dfd);
 	e->fd = dfd;
