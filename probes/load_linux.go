@@ -89,9 +89,6 @@ func load(opts Options) (*Probes, error) {
 		return nil, fmt.Errorf("set handled_nrs: %w", err)
 	}
 	uring := findURingHook()
-	if err := setURingSpec(spec, uring); err != nil {
-		return nil, err
-	}
 
 	p := &Probes{
 		transport: transport,

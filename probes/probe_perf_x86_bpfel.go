@@ -55,55 +55,54 @@ type probePerfWatch struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	probePerfMapCurSc          = "cur_sc"
-	probePerfMapEvents         = "events"
-	probePerfMapIa32Nr         = "ia32_nr"
-	probePerfMapOpenBasenames  = "open_basenames"
-	probePerfMapOpenFilter     = "open_filter"
-	probePerfMapOpenKeys       = "open_keys"
-	probePerfMapOpenPrefixes   = "open_prefixes"
-	probePerfMapRbPending      = "rb_pending"
-	probePerfMapRingDrops      = "ring_drops"
-	probePerfMapScratchMap     = "scratch_map"
-	probePerfMapSyscallProgs   = "syscall_progs"
-	probePerfMapSyscallProgsTp = "syscall_progs_tp"
-	probePerfMapWatched        = "watched"
-	probePerfProgSchedExec     = "sched_exec"
-	probePerfProgSchedExecTp   = "sched_exec_tp"
-	probePerfProgSchedExit     = "sched_exit"
-	probePerfProgSchedExitTp   = "sched_exit_tp"
-	probePerfProgSchedFork     = "sched_fork"
-	probePerfProgSysClone      = "sys_clone"
-	probePerfProgSysConnect    = "sys_connect"
-	probePerfProgSysDup        = "sys_dup"
-	probePerfProgSysEnter      = "sys_enter"
-	probePerfProgSysEnterTp    = "sys_enter_tp"
-	probePerfProgSysMemfd      = "sys_memfd"
-	probePerfProgSysMknod      = "sys_mknod"
-	probePerfProgSysMode       = "sys_mode"
-	probePerfProgSysModule     = "sys_module"
-	probePerfProgSysMount      = "sys_mount"
-	probePerfProgSysNs         = "sys_ns"
-	probePerfProgSysNumeric    = "sys_numeric"
-	probePerfProgSysOpen       = "sys_open"
-	probePerfProgSysPtrace     = "sys_ptrace"
-	probePerfProgSysSignal     = "sys_signal"
-	probePerfProgSysSocket     = "sys_socket"
-	probePerfProgSysTruncate   = "sys_truncate"
-	probePerfProgSysTwopath    = "sys_twopath"
-	probePerfProgSysUnlink     = "sys_unlink"
-	probePerfProgSysUringSetup = "sys_uring_setup"
-	probePerfProgUringSubmit   = "uring_submit"
-	probePerfVarHandledNrs     = "handled_nrs"
-	probePerfVarHostMonitoring = "host_monitoring"
-	probePerfVarUnusedExec     = "unused_exec"
-	probePerfVarUnusedFile     = "unused_file"
-	probePerfVarUnusedHdr      = "unused_hdr"
-	probePerfVarUnusedNet      = "unused_net"
-	probePerfVarUnusedSys      = "unused_sys"
-	probePerfVarUnusedUring    = "unused_uring"
-	probePerfVarUringOpArg     = "uring_op_arg"
-	probePerfVarUringReqArg    = "uring_req_arg"
+	probePerfMapCurSc           = "cur_sc"
+	probePerfMapEvents          = "events"
+	probePerfMapIa32Nr          = "ia32_nr"
+	probePerfMapOpenBasenames   = "open_basenames"
+	probePerfMapOpenFilter      = "open_filter"
+	probePerfMapOpenKeys        = "open_keys"
+	probePerfMapOpenPrefixes    = "open_prefixes"
+	probePerfMapRbPending       = "rb_pending"
+	probePerfMapRingDrops       = "ring_drops"
+	probePerfMapScratchMap      = "scratch_map"
+	probePerfMapSyscallProgs    = "syscall_progs"
+	probePerfMapSyscallProgsTp  = "syscall_progs_tp"
+	probePerfMapWatched         = "watched"
+	probePerfProgSchedExec      = "sched_exec"
+	probePerfProgSchedExecTp    = "sched_exec_tp"
+	probePerfProgSchedExit      = "sched_exit"
+	probePerfProgSchedExitTp    = "sched_exit_tp"
+	probePerfProgSchedFork      = "sched_fork"
+	probePerfProgSysClone       = "sys_clone"
+	probePerfProgSysConnect     = "sys_connect"
+	probePerfProgSysDup         = "sys_dup"
+	probePerfProgSysEnter       = "sys_enter"
+	probePerfProgSysEnterTp     = "sys_enter_tp"
+	probePerfProgSysMemfd       = "sys_memfd"
+	probePerfProgSysMknod       = "sys_mknod"
+	probePerfProgSysMode        = "sys_mode"
+	probePerfProgSysModule      = "sys_module"
+	probePerfProgSysMount       = "sys_mount"
+	probePerfProgSysNs          = "sys_ns"
+	probePerfProgSysNumeric     = "sys_numeric"
+	probePerfProgSysOpen        = "sys_open"
+	probePerfProgSysPtrace      = "sys_ptrace"
+	probePerfProgSysSignal      = "sys_signal"
+	probePerfProgSysSocket      = "sys_socket"
+	probePerfProgSysTruncate    = "sys_truncate"
+	probePerfProgSysTwopath     = "sys_twopath"
+	probePerfProgSysUnlink      = "sys_unlink"
+	probePerfProgSysUringSetup  = "sys_uring_setup"
+	probePerfProgUringSubmit    = "uring_submit"
+	probePerfProgUringSubmitOp2 = "uring_submit_op2"
+	probePerfVarHandledNrs      = "handled_nrs"
+	probePerfVarHostMonitoring  = "host_monitoring"
+	probePerfVarUnusedExec      = "unused_exec"
+	probePerfVarUnusedFile      = "unused_file"
+	probePerfVarUnusedHdr       = "unused_hdr"
+	probePerfVarUnusedNet       = "unused_net"
+	probePerfVarUnusedSys       = "unused_sys"
+	probePerfVarUnusedUring     = "unused_uring"
 )
 
 // loadProbePerf returns the embedded CollectionSpec for probePerf.
@@ -148,32 +147,33 @@ type probePerfSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probePerfProgramSpecs struct {
-	SchedExec     *ebpf.ProgramSpec `ebpf:"sched_exec"`
-	SchedExecTp   *ebpf.ProgramSpec `ebpf:"sched_exec_tp"`
-	SchedExit     *ebpf.ProgramSpec `ebpf:"sched_exit"`
-	SchedExitTp   *ebpf.ProgramSpec `ebpf:"sched_exit_tp"`
-	SchedFork     *ebpf.ProgramSpec `ebpf:"sched_fork"`
-	SysClone      *ebpf.ProgramSpec `ebpf:"sys_clone"`
-	SysConnect    *ebpf.ProgramSpec `ebpf:"sys_connect"`
-	SysDup        *ebpf.ProgramSpec `ebpf:"sys_dup"`
-	SysEnter      *ebpf.ProgramSpec `ebpf:"sys_enter"`
-	SysEnterTp    *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
-	SysMemfd      *ebpf.ProgramSpec `ebpf:"sys_memfd"`
-	SysMknod      *ebpf.ProgramSpec `ebpf:"sys_mknod"`
-	SysMode       *ebpf.ProgramSpec `ebpf:"sys_mode"`
-	SysModule     *ebpf.ProgramSpec `ebpf:"sys_module"`
-	SysMount      *ebpf.ProgramSpec `ebpf:"sys_mount"`
-	SysNs         *ebpf.ProgramSpec `ebpf:"sys_ns"`
-	SysNumeric    *ebpf.ProgramSpec `ebpf:"sys_numeric"`
-	SysOpen       *ebpf.ProgramSpec `ebpf:"sys_open"`
-	SysPtrace     *ebpf.ProgramSpec `ebpf:"sys_ptrace"`
-	SysSignal     *ebpf.ProgramSpec `ebpf:"sys_signal"`
-	SysSocket     *ebpf.ProgramSpec `ebpf:"sys_socket"`
-	SysTruncate   *ebpf.ProgramSpec `ebpf:"sys_truncate"`
-	SysTwopath    *ebpf.ProgramSpec `ebpf:"sys_twopath"`
-	SysUnlink     *ebpf.ProgramSpec `ebpf:"sys_unlink"`
-	SysUringSetup *ebpf.ProgramSpec `ebpf:"sys_uring_setup"`
-	UringSubmit   *ebpf.ProgramSpec `ebpf:"uring_submit"`
+	SchedExec      *ebpf.ProgramSpec `ebpf:"sched_exec"`
+	SchedExecTp    *ebpf.ProgramSpec `ebpf:"sched_exec_tp"`
+	SchedExit      *ebpf.ProgramSpec `ebpf:"sched_exit"`
+	SchedExitTp    *ebpf.ProgramSpec `ebpf:"sched_exit_tp"`
+	SchedFork      *ebpf.ProgramSpec `ebpf:"sched_fork"`
+	SysClone       *ebpf.ProgramSpec `ebpf:"sys_clone"`
+	SysConnect     *ebpf.ProgramSpec `ebpf:"sys_connect"`
+	SysDup         *ebpf.ProgramSpec `ebpf:"sys_dup"`
+	SysEnter       *ebpf.ProgramSpec `ebpf:"sys_enter"`
+	SysEnterTp     *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
+	SysMemfd       *ebpf.ProgramSpec `ebpf:"sys_memfd"`
+	SysMknod       *ebpf.ProgramSpec `ebpf:"sys_mknod"`
+	SysMode        *ebpf.ProgramSpec `ebpf:"sys_mode"`
+	SysModule      *ebpf.ProgramSpec `ebpf:"sys_module"`
+	SysMount       *ebpf.ProgramSpec `ebpf:"sys_mount"`
+	SysNs          *ebpf.ProgramSpec `ebpf:"sys_ns"`
+	SysNumeric     *ebpf.ProgramSpec `ebpf:"sys_numeric"`
+	SysOpen        *ebpf.ProgramSpec `ebpf:"sys_open"`
+	SysPtrace      *ebpf.ProgramSpec `ebpf:"sys_ptrace"`
+	SysSignal      *ebpf.ProgramSpec `ebpf:"sys_signal"`
+	SysSocket      *ebpf.ProgramSpec `ebpf:"sys_socket"`
+	SysTruncate    *ebpf.ProgramSpec `ebpf:"sys_truncate"`
+	SysTwopath     *ebpf.ProgramSpec `ebpf:"sys_twopath"`
+	SysUnlink      *ebpf.ProgramSpec `ebpf:"sys_unlink"`
+	SysUringSetup  *ebpf.ProgramSpec `ebpf:"sys_uring_setup"`
+	UringSubmit    *ebpf.ProgramSpec `ebpf:"uring_submit"`
+	UringSubmitOp2 *ebpf.ProgramSpec `ebpf:"uring_submit_op2"`
 }
 
 // probePerfMapSpecs contains maps before they are loaded into the kernel.
@@ -207,8 +207,6 @@ type probePerfVariableSpecs struct {
 	UnusedNet      *ebpf.VariableSpec `ebpf:"unused_net"`
 	UnusedSys      *ebpf.VariableSpec `ebpf:"unused_sys"`
 	UnusedUring    *ebpf.VariableSpec `ebpf:"unused_uring"`
-	UringOpArg     *ebpf.VariableSpec `ebpf:"uring_op_arg"`
-	UringReqArg    *ebpf.VariableSpec `ebpf:"uring_req_arg"`
 }
 
 // probePerfObjects contains all objects after they have been loaded into the kernel.
@@ -276,40 +274,39 @@ type probePerfVariables struct {
 	UnusedNet      *ebpf.Variable `ebpf:"unused_net"`
 	UnusedSys      *ebpf.Variable `ebpf:"unused_sys"`
 	UnusedUring    *ebpf.Variable `ebpf:"unused_uring"`
-	UringOpArg     *ebpf.Variable `ebpf:"uring_op_arg"`
-	UringReqArg    *ebpf.Variable `ebpf:"uring_req_arg"`
 }
 
 // probePerfPrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to loadProbePerfObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probePerfPrograms struct {
-	SchedExec     *ebpf.Program `ebpf:"sched_exec"`
-	SchedExecTp   *ebpf.Program `ebpf:"sched_exec_tp"`
-	SchedExit     *ebpf.Program `ebpf:"sched_exit"`
-	SchedExitTp   *ebpf.Program `ebpf:"sched_exit_tp"`
-	SchedFork     *ebpf.Program `ebpf:"sched_fork"`
-	SysClone      *ebpf.Program `ebpf:"sys_clone"`
-	SysConnect    *ebpf.Program `ebpf:"sys_connect"`
-	SysDup        *ebpf.Program `ebpf:"sys_dup"`
-	SysEnter      *ebpf.Program `ebpf:"sys_enter"`
-	SysEnterTp    *ebpf.Program `ebpf:"sys_enter_tp"`
-	SysMemfd      *ebpf.Program `ebpf:"sys_memfd"`
-	SysMknod      *ebpf.Program `ebpf:"sys_mknod"`
-	SysMode       *ebpf.Program `ebpf:"sys_mode"`
-	SysModule     *ebpf.Program `ebpf:"sys_module"`
-	SysMount      *ebpf.Program `ebpf:"sys_mount"`
-	SysNs         *ebpf.Program `ebpf:"sys_ns"`
-	SysNumeric    *ebpf.Program `ebpf:"sys_numeric"`
-	SysOpen       *ebpf.Program `ebpf:"sys_open"`
-	SysPtrace     *ebpf.Program `ebpf:"sys_ptrace"`
-	SysSignal     *ebpf.Program `ebpf:"sys_signal"`
-	SysSocket     *ebpf.Program `ebpf:"sys_socket"`
-	SysTruncate   *ebpf.Program `ebpf:"sys_truncate"`
-	SysTwopath    *ebpf.Program `ebpf:"sys_twopath"`
-	SysUnlink     *ebpf.Program `ebpf:"sys_unlink"`
-	SysUringSetup *ebpf.Program `ebpf:"sys_uring_setup"`
-	UringSubmit   *ebpf.Program `ebpf:"uring_submit"`
+	SchedExec      *ebpf.Program `ebpf:"sched_exec"`
+	SchedExecTp    *ebpf.Program `ebpf:"sched_exec_tp"`
+	SchedExit      *ebpf.Program `ebpf:"sched_exit"`
+	SchedExitTp    *ebpf.Program `ebpf:"sched_exit_tp"`
+	SchedFork      *ebpf.Program `ebpf:"sched_fork"`
+	SysClone       *ebpf.Program `ebpf:"sys_clone"`
+	SysConnect     *ebpf.Program `ebpf:"sys_connect"`
+	SysDup         *ebpf.Program `ebpf:"sys_dup"`
+	SysEnter       *ebpf.Program `ebpf:"sys_enter"`
+	SysEnterTp     *ebpf.Program `ebpf:"sys_enter_tp"`
+	SysMemfd       *ebpf.Program `ebpf:"sys_memfd"`
+	SysMknod       *ebpf.Program `ebpf:"sys_mknod"`
+	SysMode        *ebpf.Program `ebpf:"sys_mode"`
+	SysModule      *ebpf.Program `ebpf:"sys_module"`
+	SysMount       *ebpf.Program `ebpf:"sys_mount"`
+	SysNs          *ebpf.Program `ebpf:"sys_ns"`
+	SysNumeric     *ebpf.Program `ebpf:"sys_numeric"`
+	SysOpen        *ebpf.Program `ebpf:"sys_open"`
+	SysPtrace      *ebpf.Program `ebpf:"sys_ptrace"`
+	SysSignal      *ebpf.Program `ebpf:"sys_signal"`
+	SysSocket      *ebpf.Program `ebpf:"sys_socket"`
+	SysTruncate    *ebpf.Program `ebpf:"sys_truncate"`
+	SysTwopath     *ebpf.Program `ebpf:"sys_twopath"`
+	SysUnlink      *ebpf.Program `ebpf:"sys_unlink"`
+	SysUringSetup  *ebpf.Program `ebpf:"sys_uring_setup"`
+	UringSubmit    *ebpf.Program `ebpf:"uring_submit"`
+	UringSubmitOp2 *ebpf.Program `ebpf:"uring_submit_op2"`
 }
 
 func (p *probePerfPrograms) Close() error {
@@ -340,6 +337,7 @@ func (p *probePerfPrograms) Close() error {
 		p.SysUnlink,
 		p.SysUringSetup,
 		p.UringSubmit,
+		p.UringSubmitOp2,
 	)
 }
 

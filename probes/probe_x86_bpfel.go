@@ -140,55 +140,54 @@ type probeWatch struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	probeMapCurSc          = "cur_sc"
-	probeMapEvents         = "events"
-	probeMapIa32Nr         = "ia32_nr"
-	probeMapOpenBasenames  = "open_basenames"
-	probeMapOpenFilter     = "open_filter"
-	probeMapOpenKeys       = "open_keys"
-	probeMapOpenPrefixes   = "open_prefixes"
-	probeMapRbPending      = "rb_pending"
-	probeMapRingDrops      = "ring_drops"
-	probeMapScratchMap     = "scratch_map"
-	probeMapSyscallProgs   = "syscall_progs"
-	probeMapSyscallProgsTp = "syscall_progs_tp"
-	probeMapWatched        = "watched"
-	probeProgSchedExec     = "sched_exec"
-	probeProgSchedExecTp   = "sched_exec_tp"
-	probeProgSchedExit     = "sched_exit"
-	probeProgSchedExitTp   = "sched_exit_tp"
-	probeProgSchedFork     = "sched_fork"
-	probeProgSysClone      = "sys_clone"
-	probeProgSysConnect    = "sys_connect"
-	probeProgSysDup        = "sys_dup"
-	probeProgSysEnter      = "sys_enter"
-	probeProgSysEnterTp    = "sys_enter_tp"
-	probeProgSysMemfd      = "sys_memfd"
-	probeProgSysMknod      = "sys_mknod"
-	probeProgSysMode       = "sys_mode"
-	probeProgSysModule     = "sys_module"
-	probeProgSysMount      = "sys_mount"
-	probeProgSysNs         = "sys_ns"
-	probeProgSysNumeric    = "sys_numeric"
-	probeProgSysOpen       = "sys_open"
-	probeProgSysPtrace     = "sys_ptrace"
-	probeProgSysSignal     = "sys_signal"
-	probeProgSysSocket     = "sys_socket"
-	probeProgSysTruncate   = "sys_truncate"
-	probeProgSysTwopath    = "sys_twopath"
-	probeProgSysUnlink     = "sys_unlink"
-	probeProgSysUringSetup = "sys_uring_setup"
-	probeProgUringSubmit   = "uring_submit"
-	probeVarHandledNrs     = "handled_nrs"
-	probeVarHostMonitoring = "host_monitoring"
-	probeVarUnusedExec     = "unused_exec"
-	probeVarUnusedFile     = "unused_file"
-	probeVarUnusedHdr      = "unused_hdr"
-	probeVarUnusedNet      = "unused_net"
-	probeVarUnusedSys      = "unused_sys"
-	probeVarUnusedUring    = "unused_uring"
-	probeVarUringOpArg     = "uring_op_arg"
-	probeVarUringReqArg    = "uring_req_arg"
+	probeMapCurSc           = "cur_sc"
+	probeMapEvents          = "events"
+	probeMapIa32Nr          = "ia32_nr"
+	probeMapOpenBasenames   = "open_basenames"
+	probeMapOpenFilter      = "open_filter"
+	probeMapOpenKeys        = "open_keys"
+	probeMapOpenPrefixes    = "open_prefixes"
+	probeMapRbPending       = "rb_pending"
+	probeMapRingDrops       = "ring_drops"
+	probeMapScratchMap      = "scratch_map"
+	probeMapSyscallProgs    = "syscall_progs"
+	probeMapSyscallProgsTp  = "syscall_progs_tp"
+	probeMapWatched         = "watched"
+	probeProgSchedExec      = "sched_exec"
+	probeProgSchedExecTp    = "sched_exec_tp"
+	probeProgSchedExit      = "sched_exit"
+	probeProgSchedExitTp    = "sched_exit_tp"
+	probeProgSchedFork      = "sched_fork"
+	probeProgSysClone       = "sys_clone"
+	probeProgSysConnect     = "sys_connect"
+	probeProgSysDup         = "sys_dup"
+	probeProgSysEnter       = "sys_enter"
+	probeProgSysEnterTp     = "sys_enter_tp"
+	probeProgSysMemfd       = "sys_memfd"
+	probeProgSysMknod       = "sys_mknod"
+	probeProgSysMode        = "sys_mode"
+	probeProgSysModule      = "sys_module"
+	probeProgSysMount       = "sys_mount"
+	probeProgSysNs          = "sys_ns"
+	probeProgSysNumeric     = "sys_numeric"
+	probeProgSysOpen        = "sys_open"
+	probeProgSysPtrace      = "sys_ptrace"
+	probeProgSysSignal      = "sys_signal"
+	probeProgSysSocket      = "sys_socket"
+	probeProgSysTruncate    = "sys_truncate"
+	probeProgSysTwopath     = "sys_twopath"
+	probeProgSysUnlink      = "sys_unlink"
+	probeProgSysUringSetup  = "sys_uring_setup"
+	probeProgUringSubmit    = "uring_submit"
+	probeProgUringSubmitOp2 = "uring_submit_op2"
+	probeVarHandledNrs      = "handled_nrs"
+	probeVarHostMonitoring  = "host_monitoring"
+	probeVarUnusedExec      = "unused_exec"
+	probeVarUnusedFile      = "unused_file"
+	probeVarUnusedHdr       = "unused_hdr"
+	probeVarUnusedNet       = "unused_net"
+	probeVarUnusedSys       = "unused_sys"
+	probeVarUnusedUring     = "unused_uring"
 )
 
 // loadProbe returns the embedded CollectionSpec for probe.
@@ -233,32 +232,33 @@ type probeSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probeProgramSpecs struct {
-	SchedExec     *ebpf.ProgramSpec `ebpf:"sched_exec"`
-	SchedExecTp   *ebpf.ProgramSpec `ebpf:"sched_exec_tp"`
-	SchedExit     *ebpf.ProgramSpec `ebpf:"sched_exit"`
-	SchedExitTp   *ebpf.ProgramSpec `ebpf:"sched_exit_tp"`
-	SchedFork     *ebpf.ProgramSpec `ebpf:"sched_fork"`
-	SysClone      *ebpf.ProgramSpec `ebpf:"sys_clone"`
-	SysConnect    *ebpf.ProgramSpec `ebpf:"sys_connect"`
-	SysDup        *ebpf.ProgramSpec `ebpf:"sys_dup"`
-	SysEnter      *ebpf.ProgramSpec `ebpf:"sys_enter"`
-	SysEnterTp    *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
-	SysMemfd      *ebpf.ProgramSpec `ebpf:"sys_memfd"`
-	SysMknod      *ebpf.ProgramSpec `ebpf:"sys_mknod"`
-	SysMode       *ebpf.ProgramSpec `ebpf:"sys_mode"`
-	SysModule     *ebpf.ProgramSpec `ebpf:"sys_module"`
-	SysMount      *ebpf.ProgramSpec `ebpf:"sys_mount"`
-	SysNs         *ebpf.ProgramSpec `ebpf:"sys_ns"`
-	SysNumeric    *ebpf.ProgramSpec `ebpf:"sys_numeric"`
-	SysOpen       *ebpf.ProgramSpec `ebpf:"sys_open"`
-	SysPtrace     *ebpf.ProgramSpec `ebpf:"sys_ptrace"`
-	SysSignal     *ebpf.ProgramSpec `ebpf:"sys_signal"`
-	SysSocket     *ebpf.ProgramSpec `ebpf:"sys_socket"`
-	SysTruncate   *ebpf.ProgramSpec `ebpf:"sys_truncate"`
-	SysTwopath    *ebpf.ProgramSpec `ebpf:"sys_twopath"`
-	SysUnlink     *ebpf.ProgramSpec `ebpf:"sys_unlink"`
-	SysUringSetup *ebpf.ProgramSpec `ebpf:"sys_uring_setup"`
-	UringSubmit   *ebpf.ProgramSpec `ebpf:"uring_submit"`
+	SchedExec      *ebpf.ProgramSpec `ebpf:"sched_exec"`
+	SchedExecTp    *ebpf.ProgramSpec `ebpf:"sched_exec_tp"`
+	SchedExit      *ebpf.ProgramSpec `ebpf:"sched_exit"`
+	SchedExitTp    *ebpf.ProgramSpec `ebpf:"sched_exit_tp"`
+	SchedFork      *ebpf.ProgramSpec `ebpf:"sched_fork"`
+	SysClone       *ebpf.ProgramSpec `ebpf:"sys_clone"`
+	SysConnect     *ebpf.ProgramSpec `ebpf:"sys_connect"`
+	SysDup         *ebpf.ProgramSpec `ebpf:"sys_dup"`
+	SysEnter       *ebpf.ProgramSpec `ebpf:"sys_enter"`
+	SysEnterTp     *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
+	SysMemfd       *ebpf.ProgramSpec `ebpf:"sys_memfd"`
+	SysMknod       *ebpf.ProgramSpec `ebpf:"sys_mknod"`
+	SysMode        *ebpf.ProgramSpec `ebpf:"sys_mode"`
+	SysModule      *ebpf.ProgramSpec `ebpf:"sys_module"`
+	SysMount       *ebpf.ProgramSpec `ebpf:"sys_mount"`
+	SysNs          *ebpf.ProgramSpec `ebpf:"sys_ns"`
+	SysNumeric     *ebpf.ProgramSpec `ebpf:"sys_numeric"`
+	SysOpen        *ebpf.ProgramSpec `ebpf:"sys_open"`
+	SysPtrace      *ebpf.ProgramSpec `ebpf:"sys_ptrace"`
+	SysSignal      *ebpf.ProgramSpec `ebpf:"sys_signal"`
+	SysSocket      *ebpf.ProgramSpec `ebpf:"sys_socket"`
+	SysTruncate    *ebpf.ProgramSpec `ebpf:"sys_truncate"`
+	SysTwopath     *ebpf.ProgramSpec `ebpf:"sys_twopath"`
+	SysUnlink      *ebpf.ProgramSpec `ebpf:"sys_unlink"`
+	SysUringSetup  *ebpf.ProgramSpec `ebpf:"sys_uring_setup"`
+	UringSubmit    *ebpf.ProgramSpec `ebpf:"uring_submit"`
+	UringSubmitOp2 *ebpf.ProgramSpec `ebpf:"uring_submit_op2"`
 }
 
 // probeMapSpecs contains maps before they are loaded into the kernel.
@@ -292,8 +292,6 @@ type probeVariableSpecs struct {
 	UnusedNet      *ebpf.VariableSpec `ebpf:"unused_net"`
 	UnusedSys      *ebpf.VariableSpec `ebpf:"unused_sys"`
 	UnusedUring    *ebpf.VariableSpec `ebpf:"unused_uring"`
-	UringOpArg     *ebpf.VariableSpec `ebpf:"uring_op_arg"`
-	UringReqArg    *ebpf.VariableSpec `ebpf:"uring_req_arg"`
 }
 
 // probeObjects contains all objects after they have been loaded into the kernel.
@@ -361,40 +359,39 @@ type probeVariables struct {
 	UnusedNet      *ebpf.Variable `ebpf:"unused_net"`
 	UnusedSys      *ebpf.Variable `ebpf:"unused_sys"`
 	UnusedUring    *ebpf.Variable `ebpf:"unused_uring"`
-	UringOpArg     *ebpf.Variable `ebpf:"uring_op_arg"`
-	UringReqArg    *ebpf.Variable `ebpf:"uring_req_arg"`
 }
 
 // probePrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to loadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probePrograms struct {
-	SchedExec     *ebpf.Program `ebpf:"sched_exec"`
-	SchedExecTp   *ebpf.Program `ebpf:"sched_exec_tp"`
-	SchedExit     *ebpf.Program `ebpf:"sched_exit"`
-	SchedExitTp   *ebpf.Program `ebpf:"sched_exit_tp"`
-	SchedFork     *ebpf.Program `ebpf:"sched_fork"`
-	SysClone      *ebpf.Program `ebpf:"sys_clone"`
-	SysConnect    *ebpf.Program `ebpf:"sys_connect"`
-	SysDup        *ebpf.Program `ebpf:"sys_dup"`
-	SysEnter      *ebpf.Program `ebpf:"sys_enter"`
-	SysEnterTp    *ebpf.Program `ebpf:"sys_enter_tp"`
-	SysMemfd      *ebpf.Program `ebpf:"sys_memfd"`
-	SysMknod      *ebpf.Program `ebpf:"sys_mknod"`
-	SysMode       *ebpf.Program `ebpf:"sys_mode"`
-	SysModule     *ebpf.Program `ebpf:"sys_module"`
-	SysMount      *ebpf.Program `ebpf:"sys_mount"`
-	SysNs         *ebpf.Program `ebpf:"sys_ns"`
-	SysNumeric    *ebpf.Program `ebpf:"sys_numeric"`
-	SysOpen       *ebpf.Program `ebpf:"sys_open"`
-	SysPtrace     *ebpf.Program `ebpf:"sys_ptrace"`
-	SysSignal     *ebpf.Program `ebpf:"sys_signal"`
-	SysSocket     *ebpf.Program `ebpf:"sys_socket"`
-	SysTruncate   *ebpf.Program `ebpf:"sys_truncate"`
-	SysTwopath    *ebpf.Program `ebpf:"sys_twopath"`
-	SysUnlink     *ebpf.Program `ebpf:"sys_unlink"`
-	SysUringSetup *ebpf.Program `ebpf:"sys_uring_setup"`
-	UringSubmit   *ebpf.Program `ebpf:"uring_submit"`
+	SchedExec      *ebpf.Program `ebpf:"sched_exec"`
+	SchedExecTp    *ebpf.Program `ebpf:"sched_exec_tp"`
+	SchedExit      *ebpf.Program `ebpf:"sched_exit"`
+	SchedExitTp    *ebpf.Program `ebpf:"sched_exit_tp"`
+	SchedFork      *ebpf.Program `ebpf:"sched_fork"`
+	SysClone       *ebpf.Program `ebpf:"sys_clone"`
+	SysConnect     *ebpf.Program `ebpf:"sys_connect"`
+	SysDup         *ebpf.Program `ebpf:"sys_dup"`
+	SysEnter       *ebpf.Program `ebpf:"sys_enter"`
+	SysEnterTp     *ebpf.Program `ebpf:"sys_enter_tp"`
+	SysMemfd       *ebpf.Program `ebpf:"sys_memfd"`
+	SysMknod       *ebpf.Program `ebpf:"sys_mknod"`
+	SysMode        *ebpf.Program `ebpf:"sys_mode"`
+	SysModule      *ebpf.Program `ebpf:"sys_module"`
+	SysMount       *ebpf.Program `ebpf:"sys_mount"`
+	SysNs          *ebpf.Program `ebpf:"sys_ns"`
+	SysNumeric     *ebpf.Program `ebpf:"sys_numeric"`
+	SysOpen        *ebpf.Program `ebpf:"sys_open"`
+	SysPtrace      *ebpf.Program `ebpf:"sys_ptrace"`
+	SysSignal      *ebpf.Program `ebpf:"sys_signal"`
+	SysSocket      *ebpf.Program `ebpf:"sys_socket"`
+	SysTruncate    *ebpf.Program `ebpf:"sys_truncate"`
+	SysTwopath     *ebpf.Program `ebpf:"sys_twopath"`
+	SysUnlink      *ebpf.Program `ebpf:"sys_unlink"`
+	SysUringSetup  *ebpf.Program `ebpf:"sys_uring_setup"`
+	UringSubmit    *ebpf.Program `ebpf:"uring_submit"`
+	UringSubmitOp2 *ebpf.Program `ebpf:"uring_submit_op2"`
 }
 
 func (p *probePrograms) Close() error {
@@ -425,6 +422,7 @@ func (p *probePrograms) Close() error {
 		p.SysUnlink,
 		p.SysUringSetup,
 		p.UringSubmit,
+		p.UringSubmitOp2,
 	)
 }
 

@@ -179,3 +179,34 @@ func slicesHas(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestRoutesOtherHooks runs the route tests with the handlers loaded as
+// tracepoint programs (the hook of kernels with faultable syscall
+// tracepoints) and with the perf buffer.
+func TestRoutesOtherHooks(t *testing.T) {
+	needRoot(t)
+	if perfMode || tpMode {
+		t.Skip("already in another mode")
+	}
+	tests := []struct {
+		name string
+		test func(*testing.T)
+	}{
+		{"CloneWithNamespaceFlags", TestCloneWithNamespaceFlags},
+		{"KillCloneNamespace", TestKillCloneNamespace},
+		{"MountAPIAndMknod", TestMountAPIAndMknod},
+		{"SignalRoutes", TestSignalRoutes},
+		{"TruncateRoutes", TestTruncateRoutes},
+		{"IOURingRoutes", TestIOURingRoutes},
+	}
+	for _, mode := range []struct {
+		name     string
+		tp, perf bool
+	}{{"tracepoint", true, false}, {"perf", false, true}} {
+		tpMode, perfMode = mode.tp, mode.perf
+		for _, tc := range tests {
+			t.Run(mode.name+"/"+tc.name, tc.test)
+		}
+		tpMode, perfMode = false, false
+	}
+}

@@ -8,66 +8,66 @@ import (
 	"github.com/cilium/ebpf/btf"
 )
 
-// uringHook is io_uring's submit tracepoint on this kernel and where its
-// arguments are: the struct io_kiocb pointer (6.x io_uring_submit_req,
-// 5.15's io_uring_submit_sqe) or, without one (5.10), the opcode.
+// uringHook is io_uring's submit tracepoint on this kernel and what its
+// arguments give: the request (6.1's io_uring_submit_sqe, 6.12+'s
+// io_uring_submit_req, first argument) or only the opcode (5.10's
+// io_uring_submit_sqe, third argument).
 type uringHook struct {
 	name   string
-	reqArg uint32 // index of the io_kiocb pointer, or uringNoReq
-	opArg  uint32 // index of the opcode when reqArg is uringNoReq
+	opOnly bool
 	why    string // when name is "": why there is none
 }
-
-const uringNoReq = 0xff // bpf/uring.h URING_NO_REQ
 
 // findURingHook reads the tracepoint's prototype from the kernel's BTF
 // (the typedef btf_trace_<name> every tracepoint has).
 func findURingHook() uringHook {
 	spec, err := btf.LoadKernelSpec()
 	if err != nil {
-		return uringHook{reqArg: uringNoReq, why: fmt.Sprintf("kernel BTF unreadable: %v", err)}
+		return uringHook{why: fmt.Sprintf("kernel BTF unreadable: %v", err)}
 	}
+	return uringHookIn(spec)
+}
+
+// uringHookIn is findURingHook for the kernel whose BTF is spec.
+func uringHookIn(spec *btf.Spec) uringHook {
 	for _, name := range []string{"io_uring_submit_req", "io_uring_submit_sqe"} {
 		var td *btf.Typedef
 		if err := spec.TypeByName("btf_trace_"+name, &td); err != nil {
 			continue
 		}
-		h, ok := uringArgs(td)
+		opOnly, ok := uringArgs(td)
 		if !ok {
-			return uringHook{reqArg: uringNoReq, why: name + " has arguments podguard does not know"}
+			return uringHook{why: name + " has arguments podguard does not know"}
 		}
-		h.name = name
-		return h
+		return uringHook{name: name, opOnly: opOnly}
 	}
-	return uringHook{reqArg: uringNoReq, why: "kernel has no io_uring submit tracepoint (no io_uring, or another name)"}
+	return uringHook{why: "kernel has no io_uring submit tracepoint (no io_uring, or another name)"}
 }
 
-// uringArgs finds the io_kiocb pointer (or the u8 opcode) among the
-// tracepoint's arguments; the prototype's first parameter is the
-// tracepoint's private data, not an argument.
-func uringArgs(td *btf.Typedef) (uringHook, bool) {
-	ptr, ok := td.Type.(*btf.Pointer)
-	if !ok {
-		return uringHook{}, false
+// uringArgs tells the two prototypes the programs read apart: a struct
+// io_kiocb pointer first, or a u8 opcode third. The prototype's first
+// parameter is the tracepoint's private data, not an argument.
+func uringArgs(td *btf.Typedef) (opOnly, ok bool) {
+	ptr, isPtr := td.Type.(*btf.Pointer)
+	if !isPtr {
+		return false, false
 	}
-	proto, ok := ptr.Target.(*btf.FuncProto)
-	if !ok || len(proto.Params) < 2 {
-		return uringHook{}, false
+	proto, isProto := ptr.Target.(*btf.FuncProto)
+	if !isProto || len(proto.Params) < 2 {
+		return false, false
 	}
 	params := proto.Params[1:]
-	for i, p := range params {
-		if pp, ok := btf.UnderlyingType(p.Type).(*btf.Pointer); ok {
-			if s, ok := btf.UnderlyingType(pp.Target).(*btf.Struct); ok && s.Name == "io_kiocb" && i < 3 {
-				return uringHook{reqArg: uint32(i)}, true
-			}
+	if pp, isPtr := btf.UnderlyingType(params[0].Type).(*btf.Pointer); isPtr {
+		if s, isStruct := btf.UnderlyingType(pp.Target).(*btf.Struct); isStruct && s.Name == "io_kiocb" {
+			return false, true
 		}
 	}
-	for i, p := range params {
-		if in, ok := btf.UnderlyingType(p.Type).(*btf.Int); ok && in.Size == 1 && i < 3 {
-			return uringHook{reqArg: uringNoReq, opArg: uint32(i)}, true
+	if len(params) > 2 {
+		if in, isInt := btf.UnderlyingType(params[2].Type).(*btf.Int); isInt && in.Size == 1 {
+			return true, true
 		}
 	}
-	return uringHook{}, false
+	return false, false
 }
 
 // uringFeature is the io_uring submit tracepoint, as `podguard kernel`
@@ -79,7 +79,7 @@ func uringFeature() Feature {
 	switch {
 	case h.name == "":
 		f.Detail = h.why
-	case h.reqArg == uringNoReq:
+	case h.opOnly:
 		f.Present = true
 		f.Detail = h.name + ": the opcode only (no request in its arguments)"
 	default:

@@ -10,17 +10,6 @@ import (
 	"github.com/cilium/ebpf/link"
 )
 
-// setURingSpec sets the tracepoint's argument positions in spec.
-func setURingSpec(spec *ebpf.CollectionSpec, h uringHook) error {
-	if err := spec.Variables[probeVarUringReqArg].Set(h.reqArg); err != nil {
-		return fmt.Errorf("set uring_req_arg: %w", err)
-	}
-	if err := spec.Variables[probeVarUringOpArg].Set(h.opArg); err != nil {
-		return fmt.Errorf("set uring_op_arg: %w", err)
-	}
-	return nil
-}
-
 // attachURing attaches the submit program where the tracepoint exists; a
 // kernel without it keeps every other hook (io_uring_setup is still seen
 // at the syscall) and the log says so.
@@ -29,7 +18,11 @@ func (p *Probes) attachURing(h uringHook) error {
 		p.log.Info("io_uring submissions not hooked", "reason", h.why)
 		return nil
 	}
-	l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: h.name, Program: p.objs.UringSubmit})
+	prog := p.objs.UringSubmit
+	if h.opOnly {
+		prog = p.objs.UringSubmitOp2
+	}
+	l, err := link.AttachRawTracepoint(link.RawTracepointOptions{Name: h.name, Program: prog})
 	if err != nil {
 		if errors.Is(err, ebpf.ErrNotSupported) {
 			p.log.Info("io_uring submissions not hooked", "tracepoint", h.name, "reason", err)
@@ -39,5 +32,6 @@ func (p *Probes) attachURing(h uringHook) error {
 	}
 	p.links = append(p.links, l)
 	p.attached = append(p.attached, "raw_tracepoint/"+h.name)
+	p.log.Info("io_uring submissions hooked", "tracepoint", h.name, "opcode_only", h.opOnly)
 	return nil
 }

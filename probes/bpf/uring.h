@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 // io_uring submissions: the opcodes that open, connect or change files,
 // seen on io_uring's submit tracepoint (io_uring_submit_req on 6.x,
-// io_uring_submit_sqe before). The loader attaches it only where the
-// tracepoint exists and says where its arguments are (uring_req_arg,
-// uring_op_arg); everything read from struct io_kiocb is CO-RE guarded,
-// so the object loads on kernels with other layouts or no io_uring.
+// io_uring_submit_sqe before). The loader attaches the program that fits
+// the tracepoint's prototype, where there is one; everything read from
+// struct io_kiocb is CO-RE guarded, so the object loads on kernels with
+// other layouts or no io_uring.
 #pragma once
 
 #include "common.h"
@@ -25,28 +25,6 @@ struct uring_event {
 	__u8 tail[];
 };
 
-/* Where the tracepoint's arguments are (set by the loader): the index of
- * the struct io_kiocb * in its arguments, or, when it has none (5.10's
- * io_uring_submit_sqe), URING_NO_REQ and the opcode's index. */
-#define URING_NO_REQ 0xff
-volatile const __u32 uring_req_arg = 0;
-volatile const __u32 uring_op_arg = 0;
-
-static __always_inline __u64 raw_arg(struct bpf_raw_tracepoint_args *ctx, __u32 i)
-{
-	switch (i) {
-	case 0:
-		return ctx->args[0];
-	case 1:
-		return ctx->args[1];
-	default:
-		return ctx->args[2];
-	}
-}
-
-/* uring_open writes the path of an OPENAT/OPENAT2 (the kernel's own copy,
- * made at prep, before the tracepoint) and the directory it is resolved
- * against. */
 /* 7.x keeps the name in a struct delayed_filename (its first member is
  * the struct filename pointer) where older kernels have the pointer. */
 struct delayed_filename___pg {
@@ -143,20 +121,16 @@ static __always_inline __u32 uring_kind(__u32 op)
 	return KIND_URING_OP;
 }
 
-SEC("raw_tracepoint/io_uring_submit_req")
-int uring_submit(struct bpf_raw_tracepoint_args *ctx)
+/* uring_submit_op judges one submission: req is the request (NULL where
+ * the tracepoint gives only the opcode). */
+static __always_inline int uring_submit_op(void *ctx, struct io_kiocb *req, __u32 op)
 {
 	struct watch *w = watch_for(bpf_get_current_cgroup_id());
 	if (!w)
 		return 0;
-	struct io_kiocb *req = NULL;
-	__u32 op;
-	if (uring_req_arg == URING_NO_REQ) {
-		op = (__u8)raw_arg(ctx, uring_op_arg);
-	} else {
+	if (req) {
 		if (!bpf_core_type_exists(struct io_kiocb))
 			return 0;
-		req = (void *)raw_arg(ctx, uring_req_arg);
 		op = BPF_CORE_READ(req, opcode);
 	}
 	if (!uring_interesting(op))
@@ -189,4 +163,23 @@ int uring_submit(struct bpf_raw_tracepoint_args *ctx)
 	}
 	emit(ctx, &e->hdr, sizeof(*e), tail);
 	return 0;
+}
+
+/* uring_submit: io_uring_submit_req(req) (6.12+) and 6.1's
+ * io_uring_submit_sqe(req, force_nonblock): the request first. The
+ * loader attaches one of the two programs, by the tracepoint's prototype;
+ * each reads only the arguments its tracepoint has. */
+SEC("raw_tracepoint/io_uring_submit_req")
+int uring_submit(struct bpf_raw_tracepoint_args *ctx)
+{
+	return uring_submit_op(ctx, (struct io_kiocb *)ctx->args[0], 0);
+}
+
+/* uring_submit_op2: 5.10's io_uring_submit_sqe(ctx, req, opcode,
+ * user_data, flags, force_nonblock, sq_thread), whose request is an
+ * untyped pointer read before its prep: the opcode only. */
+SEC("raw_tracepoint/io_uring_submit_sqe")
+int uring_submit_op2(struct bpf_raw_tracepoint_args *ctx)
+{
+	return uring_submit_op(ctx, NULL, (__u8)ctx->args[2]);
 }
