@@ -5,7 +5,6 @@ package probes
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"path"
 	"strings"
 	"unsafe"
@@ -150,11 +149,8 @@ func decodeNet(raw []byte, e *Record) error {
 	e.Protocol = x.Protocol
 	e.FD = x.Fd
 	e.Port = x.Port
+	e.Addr = inetAddr(e.Family, x.Addr)
 	switch e.Family {
-	case afInet:
-		e.Addr = netip.AddrFrom4([4]byte(x.Addr[:4]))
-	case afInet6:
-		e.Addr = netip.AddrFrom16(x.Addr)
 	case afUnix:
 		if len(s) > 0 && s[0] == 0 {
 			e.UnixPath = "@" + cstring(s[1:])

@@ -80,16 +80,23 @@ func decodeURing(raw []byte, e *Record) error {
 		e.Kind = KindConnect
 		e.Family = uint16(x.Family)
 		e.Port = x.Port
-		switch e.Family {
-		case afInet:
-			e.Addr = netip.AddrFrom4([4]byte(x.Addr[:4]))
-		case afInet6:
-			e.Addr = netip.AddrFrom16(x.Addr)
-		}
+		e.Addr = inetAddr(e.Family, x.Addr)
 	default:
 		if x.PathLen > 0 {
 			e.Path = dentryPath(b[0])
 		}
 	}
 	return nil
+}
+
+// inetAddr is the AF_INET or AF_INET6 address in addr (the zero Addr for
+// other families).
+func inetAddr(family uint16, addr [16]byte) netip.Addr {
+	switch family {
+	case afInet:
+		return netip.AddrFrom4([4]byte(addr[:4]))
+	case afInet6:
+		return netip.AddrFrom16(addr)
+	}
+	return netip.Addr{}
 }

@@ -17,13 +17,7 @@ import (
 // the pod that made them. Repeats of a rule in one container are folded
 // for 10 s, so each variant of a rule runs in a pod of its own.
 
-const logAllRoutes = `name = "routes"
-[labels]
-app = "routes"
-[[rule]]
-id = "*"
-mitigation = "log"
-`
+var logAllRoutes = strings.NewReplacer(`"php-watch"`, `"routes"`, `app = "php"`, `app = "routes"`).Replace(logAllPHP)
 
 // routeAttack is one route: the shell command in a fresh pod, the rule,
 // its technique, the event kind the kernel reported and details to check.
@@ -115,24 +109,36 @@ func TestRouteCloneKilledInKernel(t *testing.T) {
 			n, in := guardedNode(t, "", map[string]string{"k.toml": "name = \"k\"\n[labels]\napp = \"routes-kill\"\n[[rule]]\nid = \"namespace-escape\"\nmitigation = \"terminate\"\n"})
 			p := n.CreatePod(t, sleeper("clone-kill", map[string]string{"app": "routes-kill"}))
 			installTrigger(t, p, "app", "/opt/trigger")
-			sandbox := p.SandboxPID()
-			out, _ := p.Exec(t, "app", "sh", "-c", "/opt/trigger clone-ns /tmp/marker "+mode+"; echo rc=$?; ls /tmp/marker 2>&1")
-			ev := in.waitEvent(t, p, "namespace-escape")
-			if !ev.Process.KilledInKernel || ev.Mitigation.Action != "terminate" || ev.Kind != "clone" {
-				t.Fatalf("event: killed_in_kernel %v mitigation %+v kind %s", ev.Process.KilledInKernel, ev.Mitigation, ev.Kind)
-			}
-			if strings.Contains(out, "rc=") && (!strings.Contains(out, "rc=137") || !strings.Contains(out, "No such file")) {
-				t.Fatalf("the process ran past the clone: %q", out)
-			}
-			deadline := time.Now().Add(10 * time.Second)
-			for alive(sandbox) {
-				if time.Now().After(deadline) {
-					t.Fatal("pod sandbox still runs after terminate")
-				}
-				time.Sleep(20 * time.Millisecond)
+			if ev := killedInKernel(t, in, p, "namespace-escape", "/opt/trigger clone-ns /tmp/marker "+mode); ev.Kind != "clone" {
+				t.Errorf("event kind %s, want clone", ev.Kind)
 			}
 		})
 	}
+}
+
+// killedInKernel runs cmd in the pod's app container (its dangerous step
+// comes before it writes /tmp/marker) and checks that the rule's event says
+// the kernel killed it and terminate was applied, that it did not run past
+// the kill, and that the pod's sandbox is gone.
+func killedInKernel(t *testing.T, in *instance, p *node.Pod, rule, cmd string) events.Event {
+	t.Helper()
+	sandbox := p.SandboxPID()
+	out, _ := p.Exec(t, "app", "sh", "-c", cmd+"; echo rc=$?; ls /tmp/marker 2>&1")
+	ev := in.waitEvent(t, p, rule)
+	if !ev.Process.KilledInKernel || ev.Mitigation.Action != "terminate" || ev.Mitigation.Result != "applied" {
+		t.Fatalf("event: killed_in_kernel %v mitigation %+v", ev.Process.KilledInKernel, ev.Mitigation)
+	}
+	if strings.Contains(out, "rc=") && (!strings.Contains(out, "rc=137") || !strings.Contains(out, "No such file")) {
+		t.Fatalf("the process ran past the kill: %q", out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for alive(sandbox) {
+		if time.Now().After(deadline) {
+			t.Fatal("pod sandbox still runs after terminate")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return ev
 }
 
 // TestRouteNearMissesAreQuiet: the everyday neighbours of each route —

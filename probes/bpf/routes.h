@@ -151,16 +151,10 @@ int sys_truncate(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	e->flags = (__u32)a[1];
 	e->mode = a[1] >> 32;
-	if (nr == NR_ftruncate) {
-		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-		e->dirfd = a[0];
-		e->from_fd = 1;
-		__u32 n = put_file_path(&e->hdr, e->tail, 0, task_fd(task, (int)a[0]));
-		e->path_len = n;
-		emit(ctx, &e->hdr, sizeof(*e), n);
-		return 0;
-	}
-	file_emit(ctx, e, (const char *)a[0], NULL, true);
+	if (nr == NR_ftruncate)
+		file_emit_fd(ctx, e, a[0]);
+	else
+		file_emit(ctx, e, (const char *)a[0], NULL, true);
 	return 0;
 }
 
