@@ -210,3 +210,28 @@ func TestRoutesOtherHooks(t *testing.T) {
 		tpMode, perfMode = false, false
 	}
 }
+
+// TestRoutesIA32: the routes through the ia32 ABI (int 0x80, a 32-bit
+// program) are translated too: clone is killed, truncate and mknod seen.
+func TestRoutesIA32(t *testing.T) {
+	r := sharedProbes(t)
+	cg := r.newCgroup(t, KindsOf(KindTruncate, KindMknod), KillNamespace)
+	dir := realDir(t)
+	marker := filepath.Join(dir, "marker")
+	if st := run386(t, cg, dir, "clone-ns", marker); !killedBySIGKILL(st) {
+		t.Errorf("32-bit clone: ended with %v, want killed by SIGKILL", st)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("32-bit clone: marker written: the process ran past the kill")
+	}
+	if ev := cg.waitFor(t, "ia32 clone", isKind(KindClone)); !ev.Killed() || ev.Flags&FlagCompat == 0 || ev.Syscall != unix.SYS_CLONE {
+		t.Errorf("ia32 clone: flags %#x syscall %d", ev.Flags, ev.Syscall)
+	}
+	run386(t, cg, dir, "mknod", dir, Then, "truncate", "t32") // truncate fails (no such file) after the event
+	if ev := cg.waitFor(t, "ia32 mknod", isKind(KindMknod)); ev.Path != filepath.Join(dir, "pg-blk") || ev.Mode&unix.S_IFMT != unix.S_IFBLK {
+		t.Errorf("ia32 mknod: path %q mode %#o", ev.Path, ev.Mode)
+	}
+	if ev := cg.waitFor(t, "ia32 truncate", isKind(KindTruncate)); ev.Path != filepath.Join(dir, "t32") || ev.Flags&FlagCompat == 0 {
+		t.Errorf("ia32 truncate: path %q flags %#x", ev.Path, ev.Flags)
+	}
+}
