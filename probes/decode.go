@@ -5,7 +5,6 @@ package probes
 import (
 	"errors"
 	"fmt"
-	"net/netip"
 	"path"
 	"strings"
 	"unsafe"
@@ -45,6 +44,12 @@ func decode(raw []byte, e *Record) error {
 	case KindFork, KindExit, KindDup, KindPtrace, KindVMWrite, KindModule, KindBPF,
 		KindMount, KindUmount, KindUnshare, KindSetns, KindSetID, KindMemfd, KindKill:
 		return decodeSys(raw, e)
+	case KindClone, KindIOURing:
+		return decodeSys(raw, e)
+	case KindMknod, KindTruncate:
+		return decodeFile(raw, e)
+	case KindURingOp:
+		return decodeURing(raw, e)
 	}
 	return fmt.Errorf("decode: unknown kind %d", e.Kind)
 }
@@ -119,6 +124,7 @@ func decodeFile(raw []byte, e *Record) error {
 	e.DirFD = x.Dirfd
 	e.FileFlags = x.Flags
 	e.Mode = x.Mode
+	routeFileArgs(e, &x)
 	if x.FromFd != 0 {
 		e.Path = dentryPath(b[0])
 		return nil
@@ -176,11 +182,8 @@ func decodeNet(raw []byte, e *Record) error {
 	e.FD = x.Fd
 	e.Ret = x.Ret
 	e.Port = x.Port
+	e.Addr = inetAddr(e.Family, x.Addr)
 	switch e.Family {
-	case afInet:
-		e.Addr = netip.AddrFrom4([4]byte(x.Addr[:4]))
-	case afInet6:
-		e.Addr = netip.AddrFrom16(x.Addr)
 	case afUnix:
 		if len(s) > 0 && s[0] == 0 {
 			e.UnixPath = "@" + cstring(s[1:])
@@ -230,6 +233,7 @@ func decodeSys(raw []byte, e *Record) error {
 		if e.Syscall == nrFsmount {
 			e.FD, e.MountFlags = int32(a[0]), a[1]
 		}
+		mountAPIArgs(e, a)
 	case KindUnshare:
 		e.NSFlags = a[0]
 	case KindSetns:
@@ -240,6 +244,13 @@ func decodeSys(raw []byte, e *Record) error {
 		e.Name, e.MemfdFlags = cstring(b[0]), uint32(a[0])
 	case KindKill:
 		e.TargetPID, e.Signal, e.TGIDArg = int32(a[0]), uint32(a[1]), int32(a[2])
+		if a[3] != 0 { // pidfd_send_signal: the pidfd + 1
+			e.FD = int32(a[3] - 1)
+		}
+	case KindClone:
+		e.NSFlags = a[0]
+	case KindIOURing:
+		e.Entries, e.URingFlags = uint32(a[0]), uint32(a[1])
 	}
 	return nil
 }

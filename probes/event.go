@@ -7,19 +7,17 @@ type Flags uint16
 
 // Event flags. Values match bpf/common.h enum event_flag.
 const (
-	FlagKilled     Flags = 1 << 0 // the kernel sent SIGKILL (see KillSet)
-	FlagTruncated  Flags = 1 << 1 // a string, path or argv was cut short
-	FlagStdinSock  Flags = 1 << 2 // exec: fd 0 is a socket
-	FlagStdoutSock Flags = 1 << 3 // exec: fd 1 is a socket
-	FlagTTY        Flags = 1 << 4 // exec: fd 0 is a terminal
-	FlagUpper      Flags = 1 << 5 // exec: the file is only on the overlayfs upper layer
-	FlagMemfd      Flags = 1 << 6 // exec: the file is a memfd
-	FlagOldSocket  Flags = 1 << 7 // dup: the old fd is a socket
-	FlagInetStdio  Flags = 1 << 8 // exec: fd 0/1 is an inet socket; dup: old fd is one
-	FlagCompat     Flags = 1 << 9 // the syscall came through the ia32 ABI (int 0x80, 32-bit task)
-	// FlagUnreadable: an argument could not be read (the path or address
-	// is then empty; counted in KindStats.Unreadable).
-	FlagUnreadable Flags = 1 << 10
+	FlagKilled     Flags = 1 << 0  // the kernel sent SIGKILL (see KillSet)
+	FlagTruncated  Flags = 1 << 1  // a string, path or argv was cut short
+	FlagStdinSock  Flags = 1 << 2  // exec: fd 0 is a socket
+	FlagStdoutSock Flags = 1 << 3  // exec: fd 1 is a socket
+	FlagTTY        Flags = 1 << 4  // exec: fd 0 is a terminal
+	FlagUpper      Flags = 1 << 5  // exec: the file is only on the overlayfs upper layer
+	FlagMemfd      Flags = 1 << 6  // exec: the file is a memfd
+	FlagOldSocket  Flags = 1 << 7  // dup: the old fd is a socket
+	FlagInetStdio  Flags = 1 << 8  // exec: fd 0/1 is an inet socket; dup: old fd is one
+	FlagCompat     Flags = 1 << 9  // the syscall came through the ia32 ABI (int 0x80, 32-bit task)
+	FlagUnreadable Flags = 1 << 10 // an argument could not be read (clone3's clone_args, io_uring's address…)
 )
 
 // Record is one decoded kernel event record. The common header fields are always
@@ -129,6 +127,18 @@ type Record struct {
 	// events_lost: the container's (CgroupID) events the kernel lost
 	// since the last report, by kind and reason
 	Lost []Loss
+	// clone: NSFlags (the clone flags); mknod: Path, Mode, Dev; truncate:
+	// Path, Length; io_uring (setup): Entries, URingFlags. io_uring
+	// submissions carry URingOp (the IORING_OP_ code + 1, so 0 is "not
+	// io_uring") and FD: OPENAT/OPENAT2 decode as KindOpen (Path, FileFlags,
+	// DirFD), CONNECT as KindConnect (Family, Addr, Port), writes and file
+	// changes as KindURingOp with Path (the fd's file) unless FixedFile.
+	// (Dev, shared with open, is then the device number made.)
+	Length     uint64
+	Entries    uint32
+	URingFlags uint32
+	URingOp    uint16
+	FixedFile  bool
 
 	// fork: ChildPID; exit: ExitCode and ExitSignal
 	ChildPID   uint32

@@ -8,35 +8,40 @@ type Kind uint16
 
 // Event kinds.
 const (
-	KindExec    Kind = 1  // execve/execveat completed (sched_process_exec)
-	KindFork    Kind = 2  // a new process (not thread) was created
-	KindExit    Kind = 3  // a process (thread group leader) exited
-	KindOpen    Kind = 4  // open, openat, openat2, creat
-	KindUnlink  Kind = 5  // unlink, unlinkat, rmdir
-	KindRename  Kind = 6  // rename, renameat, renameat2
-	KindLink    Kind = 7  // link, linkat
-	KindSymlink Kind = 8  // symlink, symlinkat
-	KindChmod   Kind = 9  // chmod, fchmod, fchmodat, fchmodat2
-	KindMkdir   Kind = 10 // mkdir, mkdirat
-	KindConnect Kind = 11 // connect
-	KindSocket  Kind = 12 // socket
-	KindDup     Kind = 13 // dup2/dup3 onto fd 0, 1 or 2
-	KindPtrace  Kind = 14 // ptrace
-	KindVMWrite Kind = 15 // process_vm_writev
-	KindModule  Kind = 16 // init_module, finit_module
-	KindBPF     Kind = 17 // bpf
-	KindMount   Kind = 18 // mount, fsmount, move_mount
-	KindUmount  Kind = 19 // umount2
-	KindUnshare Kind = 20 // unshare
-	KindSetns   Kind = 21 // setns
-	KindSetID   Kind = 22 // setuid, setgid, setre*, setres*, setfs*
-	KindMemfd   Kind = 23 // memfd_create
-	KindKill    Kind = 24 // kill, tkill, tgkill
+	KindExec     Kind = 1  // execve/execveat completed (sched_process_exec)
+	KindFork     Kind = 2  // a new process (not thread) was created
+	KindExit     Kind = 3  // a process (thread group leader) exited
+	KindOpen     Kind = 4  // open, openat, openat2, creat
+	KindUnlink   Kind = 5  // unlink, unlinkat, rmdir
+	KindRename   Kind = 6  // rename, renameat, renameat2
+	KindLink     Kind = 7  // link, linkat
+	KindSymlink  Kind = 8  // symlink, symlinkat
+	KindChmod    Kind = 9  // chmod, fchmod, fchmodat, fchmodat2
+	KindMkdir    Kind = 10 // mkdir, mkdirat
+	KindConnect  Kind = 11 // connect
+	KindSocket   Kind = 12 // socket
+	KindDup      Kind = 13 // dup2/dup3 onto fd 0, 1 or 2
+	KindPtrace   Kind = 14 // ptrace
+	KindVMWrite  Kind = 15 // process_vm_writev
+	KindModule   Kind = 16 // init_module, finit_module
+	KindBPF      Kind = 17 // bpf
+	KindMount    Kind = 18 // mount, fsmount, move_mount
+	KindUmount   Kind = 19 // umount2
+	KindUnshare  Kind = 20 // unshare
+	KindSetns    Kind = 21 // setns
+	KindSetID    Kind = 22 // setuid, setgid, setre*, setres*, setfs*
+	KindMemfd    Kind = 23 // memfd_create
+	KindKill     Kind = 24 // kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo, pidfd_send_signal
+	KindClone    Kind = 25 // clone/clone3 creating a namespace (or with unreadable clone_args)
+	KindMknod    Kind = 26 // mknod, mknodat
+	KindTruncate Kind = 27 // truncate, ftruncate
+	KindIOURing  Kind = 28 // io_uring_setup
+	KindURingOp  Kind = 29 // an io_uring write or file change (opens and connects decode as KindOpen/KindConnect)
 	// KindEventsLost is made by the reader, not at a hook: the kernel
 	// lost events of one watched container (Record.Lost).
 	KindEventsLost Kind = 38
 	kindLimit      Kind = 39
-	maxKindSlots        = 64 // size of the per-kind counter maps
+	maxKindSlots      = 64 // size of the per-kind counter maps
 )
 
 var kindNames = [...]string{
@@ -48,6 +53,8 @@ var kindNames = [...]string{
 	KindModule: "module_load", KindBPF: "bpf", KindMount: "mount",
 	KindUmount: "umount", KindUnshare: "unshare", KindSetns: "setns",
 	KindSetID: "setid", KindMemfd: "memfd_create", KindKill: "kill",
+	KindClone: "clone", KindMknod: "mknod", KindTruncate: "truncate",
+	KindIOURing: "io_uring", KindURingOp: "io_uring_op",
 	KindEventsLost: "events_lost",
 }
 
@@ -122,7 +129,8 @@ const (
 	KillModuleLoad KillSet = 1 << 2
 	// KillPtrace: ptrace ATTACH, SEIZE or POKE{TEXT,DATA,USER}.
 	KillPtrace KillSet = 1 << 3
-	// KillNamespace: unshare with namespace flags, or any setns.
+	// KillNamespace: unshare, clone or clone3 with namespace flags (or
+	// clone_args the kernel could not read), or any setns.
 	KillNamespace KillSet = 1 << 4
 	// KillReverseShell: exec of any program whose fd 0 and fd 1 or 2 are
 	// inet sockets, or of a shell (by comm) while fd 0 or 1 is one.

@@ -91,6 +91,7 @@ func load(opts Options) (*Probes, error) {
 	if err := spec.Variables[probeVarHandledNrs].Set(handledNrs()); err != nil {
 		return nil, fmt.Errorf("set handled_nrs: %w", err)
 	}
+	uring := findURingHook()
 
 	p := &Probes{
 		transport: transport,
@@ -113,6 +114,10 @@ func load(opts Options) (*Probes, error) {
 		return nil, err
 	}
 	if err := p.attach(); err != nil {
+		p.shutdown()
+		return nil, err
+	}
+	if err := p.attachURing(uring); err != nil {
 		p.shutdown()
 		return nil, err
 	}

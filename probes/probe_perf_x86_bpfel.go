@@ -107,6 +107,7 @@ const (
 	probePerfProgSchedExit      = "sched_exit"
 	probePerfProgSchedExitTp    = "sched_exit_tp"
 	probePerfProgSchedFork      = "sched_fork"
+	probePerfProgSysClone       = "sys_clone"
 	probePerfProgSysConnect     = "sys_connect"
 	probePerfProgSysConnectExit = "sys_connect_exit"
 	probePerfProgSysDup         = "sys_dup"
@@ -115,6 +116,7 @@ const (
 	probePerfProgSysExit        = "sys_exit"
 	probePerfProgSysExitTp      = "sys_exit_tp"
 	probePerfProgSysMemfd       = "sys_memfd"
+	probePerfProgSysMknod       = "sys_mknod"
 	probePerfProgSysMode        = "sys_mode"
 	probePerfProgSysModule      = "sys_module"
 	probePerfProgSysMount       = "sys_mount"
@@ -123,9 +125,14 @@ const (
 	probePerfProgSysOpen        = "sys_open"
 	probePerfProgSysOpenExit    = "sys_open_exit"
 	probePerfProgSysPtrace      = "sys_ptrace"
+	probePerfProgSysSignal      = "sys_signal"
 	probePerfProgSysSocket      = "sys_socket"
+	probePerfProgSysTruncate    = "sys_truncate"
 	probePerfProgSysTwopath     = "sys_twopath"
 	probePerfProgSysUnlink      = "sys_unlink"
+	probePerfProgSysUringSetup  = "sys_uring_setup"
+	probePerfProgUringSubmit    = "uring_submit"
+	probePerfProgUringSubmitOp2 = "uring_submit_op2"
 	probePerfVarHandledNrs      = "handled_nrs"
 	probePerfVarHostMonitoring  = "host_monitoring"
 	probePerfVarUnusedBudget    = "unused_budget"
@@ -135,6 +142,7 @@ const (
 	probePerfVarUnusedNet       = "unused_net"
 	probePerfVarUnusedOpen      = "unused_open"
 	probePerfVarUnusedSys       = "unused_sys"
+	probePerfVarUnusedUring     = "unused_uring"
 )
 
 // loadProbePerf returns the embedded CollectionSpec for probePerf.
@@ -186,6 +194,7 @@ type probePerfProgramSpecs struct {
 	SchedExit      *ebpf.ProgramSpec `ebpf:"sched_exit"`
 	SchedExitTp    *ebpf.ProgramSpec `ebpf:"sched_exit_tp"`
 	SchedFork      *ebpf.ProgramSpec `ebpf:"sched_fork"`
+	SysClone       *ebpf.ProgramSpec `ebpf:"sys_clone"`
 	SysConnect     *ebpf.ProgramSpec `ebpf:"sys_connect"`
 	SysConnectExit *ebpf.ProgramSpec `ebpf:"sys_connect_exit"`
 	SysDup         *ebpf.ProgramSpec `ebpf:"sys_dup"`
@@ -194,6 +203,7 @@ type probePerfProgramSpecs struct {
 	SysExit        *ebpf.ProgramSpec `ebpf:"sys_exit"`
 	SysExitTp      *ebpf.ProgramSpec `ebpf:"sys_exit_tp"`
 	SysMemfd       *ebpf.ProgramSpec `ebpf:"sys_memfd"`
+	SysMknod       *ebpf.ProgramSpec `ebpf:"sys_mknod"`
 	SysMode        *ebpf.ProgramSpec `ebpf:"sys_mode"`
 	SysModule      *ebpf.ProgramSpec `ebpf:"sys_module"`
 	SysMount       *ebpf.ProgramSpec `ebpf:"sys_mount"`
@@ -202,9 +212,14 @@ type probePerfProgramSpecs struct {
 	SysOpen        *ebpf.ProgramSpec `ebpf:"sys_open"`
 	SysOpenExit    *ebpf.ProgramSpec `ebpf:"sys_open_exit"`
 	SysPtrace      *ebpf.ProgramSpec `ebpf:"sys_ptrace"`
+	SysSignal      *ebpf.ProgramSpec `ebpf:"sys_signal"`
 	SysSocket      *ebpf.ProgramSpec `ebpf:"sys_socket"`
+	SysTruncate    *ebpf.ProgramSpec `ebpf:"sys_truncate"`
 	SysTwopath     *ebpf.ProgramSpec `ebpf:"sys_twopath"`
 	SysUnlink      *ebpf.ProgramSpec `ebpf:"sys_unlink"`
+	SysUringSetup  *ebpf.ProgramSpec `ebpf:"sys_uring_setup"`
+	UringSubmit    *ebpf.ProgramSpec `ebpf:"uring_submit"`
+	UringSubmitOp2 *ebpf.ProgramSpec `ebpf:"uring_submit_op2"`
 }
 
 // probePerfMapSpecs contains maps before they are loaded into the kernel.
@@ -247,6 +262,7 @@ type probePerfVariableSpecs struct {
 	UnusedNet      *ebpf.VariableSpec `ebpf:"unused_net"`
 	UnusedOpen     *ebpf.VariableSpec `ebpf:"unused_open"`
 	UnusedSys      *ebpf.VariableSpec `ebpf:"unused_sys"`
+	UnusedUring    *ebpf.VariableSpec `ebpf:"unused_uring"`
 }
 
 // probePerfObjects contains all objects after they have been loaded into the kernel.
@@ -331,6 +347,7 @@ type probePerfVariables struct {
 	UnusedNet      *ebpf.Variable `ebpf:"unused_net"`
 	UnusedOpen     *ebpf.Variable `ebpf:"unused_open"`
 	UnusedSys      *ebpf.Variable `ebpf:"unused_sys"`
+	UnusedUring    *ebpf.Variable `ebpf:"unused_uring"`
 }
 
 // probePerfPrograms contains all programs after they have been loaded into the kernel.
@@ -344,6 +361,7 @@ type probePerfPrograms struct {
 	SchedExit      *ebpf.Program `ebpf:"sched_exit"`
 	SchedExitTp    *ebpf.Program `ebpf:"sched_exit_tp"`
 	SchedFork      *ebpf.Program `ebpf:"sched_fork"`
+	SysClone       *ebpf.Program `ebpf:"sys_clone"`
 	SysConnect     *ebpf.Program `ebpf:"sys_connect"`
 	SysConnectExit *ebpf.Program `ebpf:"sys_connect_exit"`
 	SysDup         *ebpf.Program `ebpf:"sys_dup"`
@@ -352,6 +370,7 @@ type probePerfPrograms struct {
 	SysExit        *ebpf.Program `ebpf:"sys_exit"`
 	SysExitTp      *ebpf.Program `ebpf:"sys_exit_tp"`
 	SysMemfd       *ebpf.Program `ebpf:"sys_memfd"`
+	SysMknod       *ebpf.Program `ebpf:"sys_mknod"`
 	SysMode        *ebpf.Program `ebpf:"sys_mode"`
 	SysModule      *ebpf.Program `ebpf:"sys_module"`
 	SysMount       *ebpf.Program `ebpf:"sys_mount"`
@@ -360,9 +379,14 @@ type probePerfPrograms struct {
 	SysOpen        *ebpf.Program `ebpf:"sys_open"`
 	SysOpenExit    *ebpf.Program `ebpf:"sys_open_exit"`
 	SysPtrace      *ebpf.Program `ebpf:"sys_ptrace"`
+	SysSignal      *ebpf.Program `ebpf:"sys_signal"`
 	SysSocket      *ebpf.Program `ebpf:"sys_socket"`
+	SysTruncate    *ebpf.Program `ebpf:"sys_truncate"`
 	SysTwopath     *ebpf.Program `ebpf:"sys_twopath"`
 	SysUnlink      *ebpf.Program `ebpf:"sys_unlink"`
+	SysUringSetup  *ebpf.Program `ebpf:"sys_uring_setup"`
+	UringSubmit    *ebpf.Program `ebpf:"uring_submit"`
+	UringSubmitOp2 *ebpf.Program `ebpf:"uring_submit_op2"`
 }
 
 func (p *probePerfPrograms) Close() error {
@@ -374,6 +398,7 @@ func (p *probePerfPrograms) Close() error {
 		p.SchedExit,
 		p.SchedExitTp,
 		p.SchedFork,
+		p.SysClone,
 		p.SysConnect,
 		p.SysConnectExit,
 		p.SysDup,
@@ -382,6 +407,7 @@ func (p *probePerfPrograms) Close() error {
 		p.SysExit,
 		p.SysExitTp,
 		p.SysMemfd,
+		p.SysMknod,
 		p.SysMode,
 		p.SysModule,
 		p.SysMount,
@@ -390,9 +416,14 @@ func (p *probePerfPrograms) Close() error {
 		p.SysOpen,
 		p.SysOpenExit,
 		p.SysPtrace,
+		p.SysSignal,
 		p.SysSocket,
+		p.SysTruncate,
 		p.SysTwopath,
 		p.SysUnlink,
+		p.SysUringSetup,
+		p.UringSubmit,
+		p.UringSubmitOp2,
 	)
 }
 

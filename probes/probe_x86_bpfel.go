@@ -161,6 +161,21 @@ type probeSysEvent struct {
 	Tail   [0]uint8
 }
 
+type probeUringEvent struct {
+	_         structs.HostLayout
+	Hdr       probeEventHdr
+	Opcode    uint32
+	Fd        int32
+	OpenFlags uint32
+	Family    uint32
+	Port      uint16
+	PathLen   uint16
+	BaseLen   uint16
+	Fixed     uint16
+	Addr      [16]uint8
+	Tail      [0]uint8
+}
+
 type probeWatch struct {
 	_     structs.HostLayout
 	Kinds uint64
@@ -200,6 +215,7 @@ const (
 	probeProgSchedExit      = "sched_exit"
 	probeProgSchedExitTp    = "sched_exit_tp"
 	probeProgSchedFork      = "sched_fork"
+	probeProgSysClone       = "sys_clone"
 	probeProgSysConnect     = "sys_connect"
 	probeProgSysConnectExit = "sys_connect_exit"
 	probeProgSysDup         = "sys_dup"
@@ -208,6 +224,7 @@ const (
 	probeProgSysExit        = "sys_exit"
 	probeProgSysExitTp      = "sys_exit_tp"
 	probeProgSysMemfd       = "sys_memfd"
+	probeProgSysMknod       = "sys_mknod"
 	probeProgSysMode        = "sys_mode"
 	probeProgSysModule      = "sys_module"
 	probeProgSysMount       = "sys_mount"
@@ -216,9 +233,14 @@ const (
 	probeProgSysOpen        = "sys_open"
 	probeProgSysOpenExit    = "sys_open_exit"
 	probeProgSysPtrace      = "sys_ptrace"
+	probeProgSysSignal      = "sys_signal"
 	probeProgSysSocket      = "sys_socket"
+	probeProgSysTruncate    = "sys_truncate"
 	probeProgSysTwopath     = "sys_twopath"
 	probeProgSysUnlink      = "sys_unlink"
+	probeProgSysUringSetup  = "sys_uring_setup"
+	probeProgUringSubmit    = "uring_submit"
+	probeProgUringSubmitOp2 = "uring_submit_op2"
 	probeVarHandledNrs      = "handled_nrs"
 	probeVarHostMonitoring  = "host_monitoring"
 	probeVarUnusedBudget    = "unused_budget"
@@ -228,6 +250,7 @@ const (
 	probeVarUnusedNet       = "unused_net"
 	probeVarUnusedOpen      = "unused_open"
 	probeVarUnusedSys       = "unused_sys"
+	probeVarUnusedUring     = "unused_uring"
 )
 
 // loadProbe returns the embedded CollectionSpec for probe.
@@ -279,6 +302,7 @@ type probeProgramSpecs struct {
 	SchedExit      *ebpf.ProgramSpec `ebpf:"sched_exit"`
 	SchedExitTp    *ebpf.ProgramSpec `ebpf:"sched_exit_tp"`
 	SchedFork      *ebpf.ProgramSpec `ebpf:"sched_fork"`
+	SysClone       *ebpf.ProgramSpec `ebpf:"sys_clone"`
 	SysConnect     *ebpf.ProgramSpec `ebpf:"sys_connect"`
 	SysConnectExit *ebpf.ProgramSpec `ebpf:"sys_connect_exit"`
 	SysDup         *ebpf.ProgramSpec `ebpf:"sys_dup"`
@@ -287,6 +311,7 @@ type probeProgramSpecs struct {
 	SysExit        *ebpf.ProgramSpec `ebpf:"sys_exit"`
 	SysExitTp      *ebpf.ProgramSpec `ebpf:"sys_exit_tp"`
 	SysMemfd       *ebpf.ProgramSpec `ebpf:"sys_memfd"`
+	SysMknod       *ebpf.ProgramSpec `ebpf:"sys_mknod"`
 	SysMode        *ebpf.ProgramSpec `ebpf:"sys_mode"`
 	SysModule      *ebpf.ProgramSpec `ebpf:"sys_module"`
 	SysMount       *ebpf.ProgramSpec `ebpf:"sys_mount"`
@@ -295,9 +320,14 @@ type probeProgramSpecs struct {
 	SysOpen        *ebpf.ProgramSpec `ebpf:"sys_open"`
 	SysOpenExit    *ebpf.ProgramSpec `ebpf:"sys_open_exit"`
 	SysPtrace      *ebpf.ProgramSpec `ebpf:"sys_ptrace"`
+	SysSignal      *ebpf.ProgramSpec `ebpf:"sys_signal"`
 	SysSocket      *ebpf.ProgramSpec `ebpf:"sys_socket"`
+	SysTruncate    *ebpf.ProgramSpec `ebpf:"sys_truncate"`
 	SysTwopath     *ebpf.ProgramSpec `ebpf:"sys_twopath"`
 	SysUnlink      *ebpf.ProgramSpec `ebpf:"sys_unlink"`
+	SysUringSetup  *ebpf.ProgramSpec `ebpf:"sys_uring_setup"`
+	UringSubmit    *ebpf.ProgramSpec `ebpf:"uring_submit"`
+	UringSubmitOp2 *ebpf.ProgramSpec `ebpf:"uring_submit_op2"`
 }
 
 // probeMapSpecs contains maps before they are loaded into the kernel.
@@ -340,6 +370,7 @@ type probeVariableSpecs struct {
 	UnusedNet      *ebpf.VariableSpec `ebpf:"unused_net"`
 	UnusedOpen     *ebpf.VariableSpec `ebpf:"unused_open"`
 	UnusedSys      *ebpf.VariableSpec `ebpf:"unused_sys"`
+	UnusedUring    *ebpf.VariableSpec `ebpf:"unused_uring"`
 }
 
 // probeObjects contains all objects after they have been loaded into the kernel.
@@ -424,6 +455,7 @@ type probeVariables struct {
 	UnusedNet      *ebpf.Variable `ebpf:"unused_net"`
 	UnusedOpen     *ebpf.Variable `ebpf:"unused_open"`
 	UnusedSys      *ebpf.Variable `ebpf:"unused_sys"`
+	UnusedUring    *ebpf.Variable `ebpf:"unused_uring"`
 }
 
 // probePrograms contains all programs after they have been loaded into the kernel.
@@ -437,6 +469,7 @@ type probePrograms struct {
 	SchedExit      *ebpf.Program `ebpf:"sched_exit"`
 	SchedExitTp    *ebpf.Program `ebpf:"sched_exit_tp"`
 	SchedFork      *ebpf.Program `ebpf:"sched_fork"`
+	SysClone       *ebpf.Program `ebpf:"sys_clone"`
 	SysConnect     *ebpf.Program `ebpf:"sys_connect"`
 	SysConnectExit *ebpf.Program `ebpf:"sys_connect_exit"`
 	SysDup         *ebpf.Program `ebpf:"sys_dup"`
@@ -445,6 +478,7 @@ type probePrograms struct {
 	SysExit        *ebpf.Program `ebpf:"sys_exit"`
 	SysExitTp      *ebpf.Program `ebpf:"sys_exit_tp"`
 	SysMemfd       *ebpf.Program `ebpf:"sys_memfd"`
+	SysMknod       *ebpf.Program `ebpf:"sys_mknod"`
 	SysMode        *ebpf.Program `ebpf:"sys_mode"`
 	SysModule      *ebpf.Program `ebpf:"sys_module"`
 	SysMount       *ebpf.Program `ebpf:"sys_mount"`
@@ -453,9 +487,14 @@ type probePrograms struct {
 	SysOpen        *ebpf.Program `ebpf:"sys_open"`
 	SysOpenExit    *ebpf.Program `ebpf:"sys_open_exit"`
 	SysPtrace      *ebpf.Program `ebpf:"sys_ptrace"`
+	SysSignal      *ebpf.Program `ebpf:"sys_signal"`
 	SysSocket      *ebpf.Program `ebpf:"sys_socket"`
+	SysTruncate    *ebpf.Program `ebpf:"sys_truncate"`
 	SysTwopath     *ebpf.Program `ebpf:"sys_twopath"`
 	SysUnlink      *ebpf.Program `ebpf:"sys_unlink"`
+	SysUringSetup  *ebpf.Program `ebpf:"sys_uring_setup"`
+	UringSubmit    *ebpf.Program `ebpf:"uring_submit"`
+	UringSubmitOp2 *ebpf.Program `ebpf:"uring_submit_op2"`
 }
 
 func (p *probePrograms) Close() error {
@@ -467,6 +506,7 @@ func (p *probePrograms) Close() error {
 		p.SchedExit,
 		p.SchedExitTp,
 		p.SchedFork,
+		p.SysClone,
 		p.SysConnect,
 		p.SysConnectExit,
 		p.SysDup,
@@ -475,6 +515,7 @@ func (p *probePrograms) Close() error {
 		p.SysExit,
 		p.SysExitTp,
 		p.SysMemfd,
+		p.SysMknod,
 		p.SysMode,
 		p.SysModule,
 		p.SysMount,
@@ -483,9 +524,14 @@ func (p *probePrograms) Close() error {
 		p.SysOpen,
 		p.SysOpenExit,
 		p.SysPtrace,
+		p.SysSignal,
 		p.SysSocket,
+		p.SysTruncate,
 		p.SysTwopath,
 		p.SysUnlink,
+		p.SysUringSetup,
+		p.UringSubmit,
+		p.UringSubmitOp2,
 	)
 }
 

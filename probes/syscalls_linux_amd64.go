@@ -42,6 +42,15 @@ func syscallTable(o *probeObjects) []syscallProg {
 		{"mount", 165, ia(21), o.SysMount}, {"move_mount", 429, ia(429), o.SysMount},
 		{"umount2", 166, ia(52, 22), o.SysMount}, // 22: umount(name), no flags
 		{"memfd_create", 319, ia(356), o.SysMemfd},
+		// other routes to the same effects (routes.h)
+		{"clone", 56, ia(120), o.SysClone}, {"clone3", 435, ia(435), o.SysClone},
+		{"mknod", 133, ia(14), o.SysMknod}, {"mknodat", 259, ia(297), o.SysMknod},
+		{"truncate", 76, ia(92, 193), o.SysTruncate}, {"ftruncate", 77, ia(93, 194), o.SysTruncate},
+		{"rt_sigqueueinfo", 129, ia(178), o.SysSignal}, {"rt_tgsigqueueinfo", 297, ia(335), o.SysSignal},
+		{"pidfd_send_signal", 424, ia(424), o.SysSignal},
+		{"fsopen", 430, ia(430), o.SysMount}, {"fsconfig", 431, ia(431), o.SysMount},
+		{"open_tree", 428, ia(428), o.SysMount}, {"fspick", 433, ia(433), o.SysMount},
+		{"io_uring_setup", 425, ia(425), o.SysUringSetup},
 	}
 }
 

@@ -169,6 +169,8 @@ func (c *Ctx) changed() []change {
 		return []change{{e.Path, "mkdir"}}
 	case probes.KindChmod:
 		return []change{{e.Path, "chmod"}}
+	case probes.KindTruncate: // truncate/ftruncate: the route besides O_TRUNC
+		return []change{{e.Path, "truncate"}}
 	}
 	return nil
 }

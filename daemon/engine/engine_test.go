@@ -326,6 +326,16 @@ func TestRules(t *testing.T) {
 			func(w *world) []string {
 				return w.handle(ev(probes.KindMount, 100, func(e *probes.Record) { e.Source, e.Target, e.FSType = "tmpfs", "/mnt", "tmpfs" }))
 			}, nil},
+		{"device-node-created", // routes_test.go has the variants
+			func(w *world) []string { return w.handle(mknod(100, "/tmp/sda", sIFBLK|0o600, 8, 0)) },
+			func(w *world) []string { return w.handle(mknod(100, "/tmp/fifo", 0o010600, 0, 0)) }, nil},
+		{"io-uring-in-container",
+			func(w *world) []string {
+				return w.handle(ev(probes.KindIOURing, 100, func(e *probes.Record) { e.Entries = 4 }))
+			},
+			func(w *world) []string {
+				return w.handle(ev(probes.KindMemfd, 100, func(e *probes.Record) { e.Name = "uring" }))
+			}, nil},
 		{"host-device-access",
 			func(w *world) []string { return w.handle(open(100, "/dev/vda", 0, 0)) },
 			func(w *world) []string { return w.handle(open(100, "/dev/null", 0x1, 0)) }, nil},

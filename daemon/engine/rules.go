@@ -42,7 +42,7 @@ type definition struct {
 
 // rules returns every managed rule's definition.
 func rules() []definition {
-	return slices.Concat(execRules, toolRules, readRules, linkRules, persistRules, fileRules, netRules, privRules, tamperRules, lossRules)
+	return slices.Concat(execRules, toolRules, readRules, linkRules, persistRules, fileRules, netRules, privRules, tamperRules, routeRules, lossRules)
 }
 
 // managed is the table of the product's rules.

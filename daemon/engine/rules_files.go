@@ -42,7 +42,7 @@ var fileRules = []definition{
 			Description: "A file under /var/log was truncated, deleted, renamed or replaced by a symlink inside a container: covering tracks.",
 			Tactic:      "TA0005", TacticName: "Defense Evasion",
 			Technique:  "T1070.002",
-			Events:     []string{"open", "unlink", "rename", "symlink"},
+			Events:     []string{"open", "unlink", "rename", "symlink", "truncate"},
 			Mitigation: catalog.Log,
 		},
 		cond: func(c *Ctx) (Details, bool) {
@@ -58,7 +58,7 @@ var fileRules = []definition{
 			Description: "A shell history file (.bash_history, .zsh_history, *_history) was truncated, deleted, renamed or linked to /dev/null.",
 			Tactic:      "TA0005", TacticName: "Defense Evasion",
 			Technique:  "T1070.003",
-			Events:     []string{"open", "unlink", "rename", "symlink"},
+			Events:     []string{"open", "unlink", "rename", "symlink", "truncate"},
 			Mitigation: catalog.Log,
 		},
 		cond: func(c *Ctx) (Details, bool) {
@@ -185,6 +185,10 @@ func (c *Ctx) destructive(match func(string) bool) (change, bool) {
 	switch e.Kind {
 	case probes.KindOpen:
 		if e.FileFlags&oTrunc != 0 && !e.Attempt() && match(e.Path) {
+			return change{e.Path, "truncate"}, true
+		}
+	case probes.KindTruncate: // truncate/ftruncate, the route besides O_TRUNC
+		if match(e.Path) {
 			return change{e.Path, "truncate"}, true
 		}
 	case probes.KindUnlink:

@@ -18,7 +18,7 @@ var persistRules = []definition{
 			Description: "A file under /bin, /sbin, /usr/bin, /usr/sbin, /usr/local/bin, /lib, /lib64 or /usr/lib was written, created, removed or replaced in a running container by something other than a package manager.",
 			Tactic:      "TA0003", TacticName: "Persistence",
 			Technique:  "T1554",
-			Events:     []string{"open", "rename", "unlink", "link", "symlink", "mkdir"},
+			Events:     []string{"open", "rename", "unlink", "link", "symlink", "mkdir", "truncate"},
 			Mitigation: catalog.Isolate,
 		},
 		cond: func(c *Ctx) (Details, bool) {
@@ -39,7 +39,7 @@ var persistRules = []definition{
 			Description: "A file under /etc was written, created, removed or replaced in a running container (other than hosts, resolv.conf and hostname, which the runtime manages) by something other than a package manager.",
 			Tactic:      "TA0003", TacticName: "Persistence",
 			Technique:  "T1543",
-			Events:     []string{"open", "rename", "unlink"},
+			Events:     []string{"open", "rename", "unlink", "truncate"},
 			Mitigation: catalog.Log,
 		},
 		cond: func(c *Ctx) (Details, bool) {
@@ -60,7 +60,7 @@ var persistRules = []definition{
 			Description: "/etc/passwd, /etc/group or /etc/shadow was written, or useradd, adduser, usermod, passwd or chpasswd ran, inside a container.",
 			Tactic:      "TA0003", TacticName: "Persistence",
 			Technique:  "T1136.001",
-			Events:     []string{"open", "exec"},
+			Events:     []string{"open", "exec", "truncate"},
 			Mitigation: catalog.Isolate,
 		},
 		cond: func(c *Ctx) (Details, bool) {

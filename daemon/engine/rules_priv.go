@@ -116,10 +116,10 @@ var privRules = []definition{
 		Rule: catalog.Rule{
 			ID:          "namespace-escape",
 			Name:        "Namespace change inside a running container",
-			Description: "A process in a running container called setns, or unshare with new user, mount, network, pid, cgroup, ipc or uts namespaces, or ran nsenter or unshare: steps toward escaping onto the node. Decided in the kernel.",
+			Description: "A process in a running container called setns, or unshare, clone or clone3 with new user, mount, network, pid, cgroup, ipc, uts or time namespaces (a clone3 whose arguments the kernel could not read counts too), or ran nsenter or unshare: steps toward escaping onto the node. Decided in the kernel.",
 			Tactic:      "TA0004", TacticName: "Privilege Escalation",
 			Technique:  "T1611",
-			Events:     []string{"setns", "unshare", "exec"},
+			Events:     []string{"setns", "unshare", "clone", "exec"},
 			Mitigation: catalog.Terminate,
 		},
 		cond: func(c *Ctx) (Details, bool) {
@@ -131,6 +131,8 @@ var privRules = []definition{
 				if e.NSFlags&cloneNewAny != 0 {
 					return Details{"syscall": "unshare", "flags": nsFlags(e.NSFlags)}, true
 				}
+			case probes.KindClone:
+				return cloneDetails(e)
 			case probes.KindExec:
 				if c.is(set("nsenter", "unshare")) {
 					return Details{"args": c.Proc.Args}, true
@@ -144,7 +146,7 @@ var privRules = []definition{
 		Rule: catalog.Rule{
 			ID:          "mount-in-container",
 			Name:        "Mount inside a running container",
-			Description: "A running container mounted a block device or a kernel file system (proc, sysfs, cgroup, debugfs, securityfs, bpf): reaching the host's disks or kernel interfaces.",
+			Description: "A running container mounted a block device or a kernel file system (proc, sysfs, cgroup, debugfs, securityfs, bpf): reaching the host's disks or kernel interfaces. The new mount API counts the same: fsopen of such a file system, fsconfig with a device as source, open_tree cloning a device's mount.",
 			Tactic:      "TA0004", TacticName: "Privilege Escalation",
 			Technique:  "T1611",
 			Events:     []string{"mount"},
@@ -152,11 +154,15 @@ var privRules = []definition{
 		},
 		cond: func(c *Ctx) (Details, bool) {
 			e := c.Ev
-			if e.Kind != probes.KindMount {
-				return nil, false
+			if e.Kind != probes.KindMount || (e.Syscall == nrOpenTree && e.MountFlags&openTreeClone == 0) {
+				return nil, false // open_tree without OPEN_TREE_CLONE only opens a path
 			}
 			if kernelFS[e.FSType] || strings.HasPrefix(e.Source, "/dev/") {
-				return Details{"source": e.Source, "target": e.Target, "fstype": e.FSType}, true
+				d := Details{"source": e.Source, "target": e.Target, "fstype": e.FSType}
+				if n, ok := mountAPICalls[e.Syscall]; ok {
+					d["syscall"] = n
+				}
+				return d, true
 			}
 			return nil, false
 		},

@@ -39,19 +39,17 @@ var tamperRules = []definition{
 		Rule: catalog.Rule{
 			ID:          "podguard-tamper",
 			Name:        "Attempt to stop or weaken podguard",
-			Description: "A container touched podguard's binary, config, rules or state (through a host mount), signalled the podguard process, detached eBPF programs, or ran tc to delete or replace filters and qdiscs (where isolation lives) or bpftool: trying to switch the guard off.",
+			Description: "A container touched podguard's binary, config, rules or state (through a host mount: written, truncated, removed, replaced), signalled the podguard process (kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo, pidfd_send_signal), detached eBPF programs, or ran tc to delete or replace filters and qdiscs (where isolation lives) or bpftool: trying to switch the guard off.",
 			Tactic:      "TA0005", TacticName: "Defense Evasion",
 			Technique:  "T1562.001",
-			Events:     []string{"open", "unlink", "rename", "kill", "bpf", "exec"},
+			Events:     []string{"open", "unlink", "rename", "truncate", "kill", "bpf", "exec"},
 			Mitigation: catalog.Terminate,
 		},
 		cond: func(c *Ctx) (Details, bool) {
 			e := c.Ev
 			switch e.Kind {
 			case probes.KindKill:
-				if c.self.PID != 0 && uint32(e.TargetPID) == c.self.PID && e.Signal != 0 {
-					return Details{"target_pid": e.TargetPID, "signal": e.Signal}, true
-				}
+				return c.signalsSelf()
 			case probes.KindBPF:
 				if e.Cmd == bpfProgDetach || e.Cmd == bpfLinkDetach {
 					return Details{"cmd": bpfCmd(e.Cmd)}, true
@@ -80,4 +78,27 @@ var tamperRules = []definition{
 		// podguard's paths are mounted
 		open: &OpenInterest{Writes: true},
 	},
+}
+
+// signalSyscalls names the signal syscalls on kill events.
+var signalSyscalls = map[uint32]string{62: "kill", 200: "tkill", 234: "tgkill", 129: "rt_sigqueueinfo", 297: "rt_tgsigqueueinfo", 424: "pidfd_send_signal"}
+
+// signalsSelf judges a signal sent to podguard by any of the signal
+// syscalls: the target (a thread of podguard: tgkill and
+// rt_tgsigqueueinfo name its thread group too; pidfd_send_signal's pid is
+// the kernel's, behind the pidfd) is podguard's pid. Signal 0 only
+// probes.
+func (c *Ctx) signalsSelf() (Details, bool) {
+	e := c.Ev
+	if c.self.PID == 0 || e.Signal == 0 {
+		return nil, false
+	}
+	if uint32(e.TargetPID) != c.self.PID && (e.TGIDArg == 0 || uint32(e.TGIDArg) != c.self.PID) {
+		return nil, false
+	}
+	d := Details{"target_pid": e.TargetPID, "signal": e.Signal}
+	if n, ok := signalSyscalls[e.Syscall]; ok {
+		d["syscall"] = n
+	}
+	return d, true
 }

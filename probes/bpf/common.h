@@ -33,6 +33,12 @@ enum event_kind {
 	KIND_SETID = 22,
 	KIND_MEMFD = 23,
 	KIND_KILL = 24,
+	/* routes (issue 14): other syscalls to the same effects */
+	KIND_CLONE = 25,    /* clone/clone3 with CLONE_NEW* (or unreadable clone_args) */
+	KIND_MKNOD = 26,    /* mknod, mknodat */
+	KIND_TRUNCATE = 27, /* truncate, ftruncate */
+	KIND_IO_URING = 28, /* io_uring_setup */
+	KIND_URING_OP = 29, /* an io_uring submission that opens, connects or writes */
 	/* 38: events_lost, made by the reader from the budgets map (a lost
 	 * event cannot report itself through the buffer that lost it) */
 	KIND_EVENTS_LOST = 38,
@@ -270,7 +276,8 @@ enum scratch_slot {
 	SCRATCH_FORK = 2, /* sched_fork */
 	SCRATCH_EXIT = 3, /* sched_exit */
 	SCRATCH_SYSEXIT = 4, /* sys_exit and the syscall exit programs it tail-calls */
-	SCRATCH_SLOTS = 5,
+	SCRATCH_URING = 5, /* uring_submit (io_uring's submit tracepoint) */
+	SCRATCH_SLOTS = 6,
 };
 
 struct {
@@ -327,6 +334,8 @@ static __always_inline __u32 scratch_slot_of(__u32 kind)
 		return SCRATCH_FORK;
 	case KIND_EXIT:
 		return SCRATCH_EXIT;
+	case KIND_URING_OP:
+		return SCRATCH_URING;
 	default:
 		return SCRATCH_SYS;
 	}

@@ -52,6 +52,18 @@ static __always_inline void file_emit(void *ctx, struct file_event *e, const cha
 	emit(ctx, &e->hdr, sizeof(*e), off);
 }
 
+/* file_emit_fd emits e for a syscall with no user path (fchmod,
+ * ftruncate): the kernel resolves the fd's file. */
+static __always_inline void file_emit_fd(void *ctx, struct file_event *e, int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	e->dirfd = fd;
+	e->from_fd = 1;
+	__u32 n = put_file_path(&e->hdr, e->tail, 0, task_fd(task, fd));
+	e->path_len = n;
+	emit(ctx, &e->hdr, sizeof(*e), n);
+}
+
 /* sys_open (entry): the open family is judged at exit, on the file the
  * kernel opened (sys_open_exit); the entry only stashes the arguments. */
 SEC("raw_tracepoint/sys_enter")
@@ -300,17 +312,10 @@ int sys_mode(struct bpf_raw_tracepoint_args *ctx)
 		if (nr == NR_fchmodat2)
 			e->flags = a[3];
 		break;
-	case NR_fchmod: {
-		/* no user path: resolve the fd's file in the kernel */
-		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-		e->dirfd = a[0];
+	case NR_fchmod:
 		e->mode = a[1];
-		e->from_fd = 1;
-		__u32 n = put_file_path(&e->hdr, e->tail, 0, task_fd(task, (int)a[0]));
-		e->path_len = n;
-		emit(ctx, &e->hdr, sizeof(*e), n);
+		file_emit_fd(ctx, e, a[0]);
 		return 0;
-	}
 	}
 	file_emit(ctx, e, path, NULL, true);
 	return 0;

@@ -165,7 +165,13 @@ int sys_numeric(struct bpf_raw_tracepoint_args *ctx)
 }
 
 /* sys_mount: mount(source, target, fstype, flags), move_mount(from_dfd,
- * from_path, to_dfd, to_path, flags), umount2(target, flags). */
+ * from_path, to_dfd, to_path, flags), umount2(target, flags), and the
+ * rest of the new mount API: fsopen(fstype, flags) (the only call that
+ * names the file system type: the mount rules judge it there),
+ * fsconfig(fd, cmd, key, value, aux) (key in the target slot, a string
+ * or path value in the source slot), open_tree(dfd, path, flags) (path
+ * in the source slot) and fspick(dfd, path, flags) (path in the target
+ * slot). */
 SEC("raw_tracepoint/sys_enter")
 int sys_mount(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -189,6 +195,28 @@ int sys_mount(struct bpf_raw_tracepoint_args *ctx)
 		e->arg[0] = a[4];
 		e->arg[1] = a[0];
 		e->arg[2] = a[2];
+		break;
+	case NR_fsopen:
+		s2 = (const char *)a[0];
+		e->arg[0] = a[1];
+		break;
+	case NR_fsconfig:
+		s1 = (const char *)a[2];
+		if (a[1] == FSCONFIG_SET_STRING || a[1] == FSCONFIG_SET_PATH || a[1] == FSCONFIG_SET_PATH_EMPTY)
+			s0 = (const char *)a[3];
+		e->arg[0] = a[1];
+		e->arg[1] = a[0];
+		e->arg[2] = a[4];
+		break;
+	case NR_open_tree:
+		s0 = (const char *)a[1];
+		e->arg[0] = a[2];
+		e->arg[1] = a[0];
+		break;
+	case NR_fspick:
+		s1 = (const char *)a[1];
+		e->arg[0] = a[2];
+		e->arg[1] = a[0];
 		break;
 	default: /* umount2 */
 		s1 = (const char *)a[0];

@@ -14,6 +14,7 @@
 #include "net.h"
 #include "privilege.h"
 #include "cgroups.h"
+#include "routes.h"
 
 #define TS_COMPAT 0x0002 /* arch/x86/include/asm/thread_info.h */
 
@@ -259,3 +260,4 @@ struct net_event *unused_net __attribute__((unused));
 struct open_event *unused_open __attribute__((unused));
 struct sys_event *unused_sys __attribute__((unused));
 struct budget *unused_budget __attribute__((unused));
+struct uring_event *unused_uring __attribute__((unused));

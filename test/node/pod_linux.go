@@ -23,6 +23,9 @@ type PodSpec struct {
 	// HostNetwork runs the pod in the node's network namespace (no veth,
 	// no pod IP), like hostNetwork: true.
 	HostNetwork bool
+	// HostPID runs the pod's containers in the node's pid namespace, like
+	// hostPID: true.
+	HostPID bool
 }
 
 // ContainerSpec is one container of a pod.
@@ -46,6 +49,7 @@ type Pod struct {
 	ip          string
 	netns       string
 	hostNetwork bool
+	hostPID     bool
 
 	mu         sync.Mutex
 	containers map[string]*container
@@ -69,7 +73,7 @@ func (n *Node) CreatePod(tb testing.TB, spec PodSpec) *Pod {
 		spec.Namespace = "default"
 	}
 	p := &Pod{Name: spec.Name, Namespace: spec.Namespace, UID: newUID(), Labels: spec.Labels,
-		node: n, tb: tb, containers: map[string]*container{}, hostNetwork: spec.HostNetwork}
+		node: n, tb: tb, containers: map[string]*container{}, hostNetwork: spec.HostNetwork, hostPID: spec.HostPID}
 	labels := map[string]string{
 		"io.kubernetes.pod.name":      p.Name,
 		"io.kubernetes.pod.namespace": p.Namespace,
@@ -148,7 +152,11 @@ func (p *Pod) namespaces() *runtime.NamespaceOption {
 	if p.hostNetwork {
 		netMode = runtime.NamespaceMode_NODE
 	}
-	return &runtime.NamespaceOption{Network: netMode, Pid: runtime.NamespaceMode_CONTAINER, Ipc: runtime.NamespaceMode_POD}
+	pidMode := runtime.NamespaceMode_CONTAINER
+	if p.hostPID {
+		pidMode = runtime.NamespaceMode_NODE
+	}
+	return &runtime.NamespaceOption{Network: netMode, Pid: pidMode, Ipc: runtime.NamespaceMode_POD}
 }
 
 // runContainer creates and starts c in the pod, as kubelet does.

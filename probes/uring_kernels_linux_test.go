@@ -1,0 +1,67 @@
+//go:build linux && amd64
+
+package probes
+
+import (
+	"bytes"
+	"debug/elf"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
+)
+
+// TestCORERelocatesOnOtherKernels relocates the probes against the BTF of
+// each kernel `make kernels` downloaded (Debian's 5.10, 6.1, 6.12, 7.2)
+// and loads the result here: a CO-RE read left unguarded for a field an
+// older or newer kernel lacks (or types differently) is a poisoned
+// instruction the verifier rejects. It checks relocation only; the
+// kernels' own verifiers run in `make kernels`. Skipped when the kernels
+// were never downloaded.
+func TestCORERelocatesOnOtherKernels(t *testing.T) {
+	needRoot(t)
+	dirs, _ := filepath.Glob("/var/cache/podguard-kernels/vmlinux/*/vmlinux")
+	if len(dirs) == 0 {
+		t.Skip("no kernels in /var/cache/podguard-kernels (make kernels downloads them)")
+	}
+	for _, path := range dirs {
+		t.Run(filepath.Base(filepath.Dir(path)), func(t *testing.T) {
+			kspec, err := vmlinuxBTF(path)
+			if err != nil {
+				t.Fatalf("load BTF: %v", err)
+			}
+			spec, err := loadProbe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := uringHookIn(kspec)
+			t.Logf("io_uring hook %q opcode only %v %s", h.name, h.opOnly, h.why)
+			var objs probeObjects
+			err = spec.LoadAndAssign(&objs, &ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{KernelTypes: kspec}})
+			if err != nil {
+				t.Fatalf("load relocated for %s: %v", path, verifierTail(err))
+			}
+			objs.Close()
+		})
+	}
+}
+
+// vmlinuxBTF reads the .BTF section of a (stripped) vmlinux.
+func vmlinuxBTF(path string) (*btf.Spec, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sec := f.Section(".BTF")
+	if sec == nil {
+		return nil, fmt.Errorf("%s has no .BTF section", path)
+	}
+	data, err := sec.Data()
+	if err != nil {
+		return nil, err
+	}
+	return btf.LoadSpecFromReader(bytes.NewReader(data))
+}
