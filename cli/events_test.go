@@ -198,19 +198,26 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// runInBackground runs the CLI until stop is called, which returns the
+// exit code; its output can be read meanwhile.
+func runInBackground(args ...string) (stdout, stderr *syncBuffer, stop func() int) {
+	stdout, stderr = &syncBuffer{}, &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() {
+		app := &App{Version: testVersion, Stdout: stdout, Stderr: stderr}
+		done <- app.Run(ctx, args)
+	}()
+	return stdout, stderr, func() int { cancel(); return <-done }
+}
+
 // TestEventsFollowFile: with --follow, events appended to the file are
 // printed as they come, a line written in two parts once whole, until the
 // command is interrupted.
 func TestEventsFollowFile(t *testing.T) {
 	evs := recorded(time.Now().UTC())
 	file := writeEvents(t, evs[:1], "")
-	var stdout, stderr syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
-	go func() {
-		app := &App{Version: testVersion, Stdout: &stdout, Stderr: &stderr}
-		done <- app.Run(ctx, []string{"events", "--follow", "--file", file})
-	}()
+	stdout, stderr, stop := runInBackground("events", "--follow", "--file", file)
 	waitFor := func(what string) {
 		t.Helper()
 		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(stdout.String(), what); time.Sleep(10 * time.Millisecond) {
@@ -230,8 +237,7 @@ func TestEventsFollowFile(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // the reader sees the partial line
 	fh.Write(append(line[20:], '\n'))
 	waitFor("namespace-escape")
-	cancel()
-	if code := <-done; code != 0 || stderr.String() != "" {
+	if code := stop(); code != 0 || stderr.String() != "" {
 		t.Errorf("exit %d, stderr %q", code, stderr.String())
 	}
 	if n := strings.Count(stdout.String(), "\n"); n != 3 {
@@ -369,13 +375,7 @@ func TestEventsFilterFlags(t *testing.T) {
 func TestEventsFollowRotation(t *testing.T) {
 	evs := recorded(time.Now().UTC())
 	file := writeEvents(t, evs[:1], "")
-	var stdout, stderr syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
-	go func() {
-		app := &App{Version: testVersion, Stdout: &stdout, Stderr: &stderr}
-		done <- app.Run(ctx, []string{"events", "--json", "--follow", "--file", file})
-	}()
+	stdout, stderr, stop := runInBackground("events", "--json", "--follow", "--file", file)
 	waitLines := func(n int) {
 		t.Helper()
 		for deadline := time.Now().Add(10 * time.Second); strings.Count(stdout.String(), "\n") < n; time.Sleep(10 * time.Millisecond) {
@@ -403,8 +403,7 @@ func TestEventsFollowRotation(t *testing.T) {
 	waitLines(3)
 	appendEvent(file, evs[3])
 	waitLines(4)
-	cancel()
-	if code := <-done; code != 0 || stderr.String() != "" {
+	if code := stop(); code != 0 || stderr.String() != "" {
 		t.Errorf("exit %d, stderr %q", code, stderr.String())
 	}
 	var ids []string

@@ -146,17 +146,11 @@ func ReadFileAt(dirfd int, path string, max int64) ([]byte, error) {
 // last component, checks that it is root's and writable by no one else,
 // and returns it; callers list and open its entries through it.
 func OpenDir(path string) (*os.File, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	f, st, err := openDir(path, 0)
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		return nil, err
 	}
-	f := os.NewFile(uintptr(fd), path)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("stat %s: %w", path, err)
-	}
-	if err := checkMode(&st, path, "directory", path); err != nil {
+	if err := checkMode(st, path, "directory", path); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -178,19 +172,14 @@ func OwnDir(path string, mode os.FileMode) (*os.File, error) {
 	if err := unix.Mkdir(path, uint32(mode.Perm())); err != nil && !errors.Is(err, unix.EEXIST) {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	f, st, err := openDir(path, unix.O_NOFOLLOW)
+	if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
+		return nil, refuse(path, Symlink, "is a symlink or not a directory; podguard keeps its files only in a directory of its own: remove it")
+	}
 	if err != nil {
-		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
-			return nil, refuse(path, Symlink, "is a symlink or not a directory; podguard keeps its files only in a directory of its own: remove it")
-		}
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		return nil, err
 	}
-	f := os.NewFile(uintptr(fd), path)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("stat %s: %w", path, err)
-	}
+	fd := int(f.Fd())
 	if !owned(st.Uid) {
 		f.Close()
 		return nil, refuse(path, Untrusted, "directory is owned by uid %d, not root; podguard keeps its files only in a directory of its own: chown root %s", st.Uid, path)
@@ -208,4 +197,20 @@ func OwnDir(path string, mode os.FileMode) (*os.File, error) {
 		return nil, refuse(path, Untrusted, "directory is writable by group or others (mode %04o); podguard keeps its files only in a directory no one else can write: chmod go-w %s, or configure a directory of its own", perm, path)
 	}
 	return f, nil
+}
+
+// openDir opens the directory at path (with extra open flags) and stats
+// the descriptor.
+func openDir(path string, flags int) (*os.File, *unix.Stat_t, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC|flags, 0)
+	if err != nil {
+		return nil, nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), path)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("stat %s: %w", path, err)
+	}
+	return f, &st, nil
 }

@@ -61,44 +61,42 @@ func sockaddr4(args []string) ([]byte, error) {
 	return b, nil
 }
 
+// unfaultedSocket opens a socket of typ and puts the sockaddr for
+// addr:port in untouched memory, at p.
+func unfaultedSocket(args []string, typ int) (s int, p uintptr, n int, err error) {
+	sa, err := sockaddr4(args)
+	if err != nil {
+		return -1, 0, 0, err
+	}
+	if p, err = untouched(sa); err != nil {
+		return -1, 0, 0, err
+	}
+	s, err = unix.Socket(unix.AF_INET, typ|unix.SOCK_CLOEXEC, 0)
+	return s, p, len(sa), err
+}
+
 // connectUnfaulted connects a TCP socket to addr:port, the sockaddr in
 // untouched memory; refused or unreachable is fine.
 func connectUnfaulted(args []string) error {
-	sa, err := sockaddr4(args)
-	if err != nil {
-		return err
-	}
-	p, err := untouched(sa)
-	if err != nil {
-		return err
-	}
-	s, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	s, p, n, err := unfaultedSocket(args, unix.SOCK_STREAM)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(s)
-	unix.Syscall(unix.SYS_CONNECT, uintptr(s), p, uintptr(len(sa)))
+	unix.Syscall(unix.SYS_CONNECT, uintptr(s), p, uintptr(n))
 	return nil
 }
 
 // sendtoUnfaulted sends one UDP datagram to addr:port without connect,
 // the sockaddr in untouched memory.
 func sendtoUnfaulted(args []string) error {
-	sa, err := sockaddr4(args)
-	if err != nil {
-		return err
-	}
-	p, err := untouched(sa)
-	if err != nil {
-		return err
-	}
-	s, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	s, p, n, err := unfaultedSocket(args, unix.SOCK_DGRAM)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(s)
 	msg := []byte("x")
-	unix.Syscall6(unix.SYS_SENDTO, uintptr(s), uintptr(unsafe.Pointer(&msg[0])), 1, 0, p, uintptr(len(sa)))
+	unix.Syscall6(unix.SYS_SENDTO, uintptr(s), uintptr(unsafe.Pointer(&msg[0])), 1, 0, p, uintptr(n))
 	return nil
 }
 
