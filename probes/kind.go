@@ -41,7 +41,7 @@ const (
 	// lost events of one watched container (Record.Lost).
 	KindEventsLost Kind = 38
 	kindLimit      Kind = 39
-	maxKindSlots      = 64 // size of the per-kind counter maps
+	maxKindSlots        = 64 // size of the per-kind counter maps
 )
 
 var kindNames = [...]string{
