@@ -89,7 +89,10 @@ func printProbes(w io.Writer, st api.Status) {
 		fmt.Fprintln(w)
 	}
 	for kind, d := range st.Probes.Drops {
-		fmt.Fprintf(w, "          lost %s events: %d in the kernel buffer, %d in the queue\n", kind, d.Ring, d.Queue)
+		fmt.Fprintf(w, "          lost %s events: %d in the kernel buffer, %d beyond the pod's fair share, %d in the queue\n", kind, d.Ring, d.Share, d.Queue)
+	}
+	for _, kind := range slices.Sorted(maps.Keys(st.Probes.Unreadable)) {
+		fmt.Fprintf(w, "          %d %s events with an argument the kernel could not read (reported, marked unreadable)\n", st.Probes.Unreadable[kind], kind)
 	}
 	if n := st.Counters["kernel_lost_unattributed"]; n > 0 {
 		fmt.Fprintf(w, "          lost %d events of unknown kind in the kernel (perf buffer overruns, probe runs the kernel skipped)\n", n)

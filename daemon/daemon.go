@@ -290,7 +290,7 @@ func (d *Daemon) Status() api.Status {
 
 // probesStatus describes the kernel probes for `podguard status`.
 func probesStatus(p detect.ProbeStats) api.ProbesStatus {
-	st := api.ProbesStatus{Attached: []string{}, Drops: map[string]api.KindDrops{}, Events: map[string]uint64{}}
+	st := api.ProbesStatus{Attached: []string{}, Drops: map[string]api.KindDrops{}, Events: map[string]uint64{}, Unreadable: map[string]uint64{}}
 	switch p.State {
 	case detect.Attached:
 		st.Attached, st.Watched = p.Attached, p.Watched
@@ -301,6 +301,9 @@ func probesStatus(p detect.ProbeStats) api.ProbesStatus {
 				}
 				if ks.QueueDrops+ks.RingDrops+ks.ShareDrops > 0 {
 					st.Drops[ks.Kind.String()] = api.KindDrops{Ring: ks.RingDrops, Queue: ks.QueueDrops, Share: ks.ShareDrops}
+				}
+				if ks.Unreadable > 0 {
+					st.Unreadable[ks.Kind.String()] = ks.Unreadable
 				}
 			}
 			st.Transport, st.SyscallHook = string(k.Transport), string(k.SyscallHook)

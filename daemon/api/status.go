@@ -94,6 +94,9 @@ type ProbesStatus struct {
 	SyscallHook string               `json:"syscall_hook,omitempty"`
 	Events      map[string]uint64    `json:"events_by_kind,omitempty"`
 	Drops       map[string]KindDrops `json:"drops,omitempty"`
-	Error       string               `json:"error,omitempty"`
-	Note        string               `json:"note,omitempty"`
+	// Unreadable counts, per kind, events whose argument (a path, an
+	// address) the kernel could not read: reported marked, never empty.
+	Unreadable map[string]uint64 `json:"unreadable,omitempty"`
+	Error      string            `json:"error,omitempty"`
+	Note       string            `json:"note,omitempty"`
 }
