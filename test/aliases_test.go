@@ -39,6 +39,7 @@ func TestAliasesAreJudgedOnTheOpenedObject(t *testing.T) {
 		{"symlink", "ln -s /etc/shadow /tmp/s && cat /tmp/s", "shadow-file-read", "T1003.008", shadow("/tmp/s")},
 		{"hard link", "ln /etc/shadow /tmp/h && cat /tmp/h", "sensitive-file-linked", "T1552", map[string]any{"target": "/etc/shadow", "link": "/tmp/h", "link_type": "hard"}},
 		{"symlink to another root", "cd /tmp && ln -s ../proc/1/root r", "sensitive-file-linked", "T1552", map[string]any{"target": "/proc/1/root", "link": "/tmp/r", "link_type": "symbolic"}},
+		{"chroot", "cp /bin/busybox /etc/cat && chroot /etc /cat /shadow", "shadow-file-read", "T1003.008", map[string]any{"path": "/etc/shadow"}},
 		{"proc root", "cat /proc/self/root/etc/shadow", "shadow-file-read", "T1003.008", shadow("/proc/self/root/etc/shadow")},
 		{"relative to cwd", "cd /etc && cat shadow", "shadow-file-read", "T1003.008", shadow("shadow")},
 		{"relative to dirfd", "/opt/trigger open-dirfd-read /etc ./shadow", "shadow-file-read", "T1003.008", shadow("./shadow")},

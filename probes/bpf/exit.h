@@ -102,9 +102,11 @@ struct {
 
 /* resolve_fwd writes the path of (dentry, vfsmnt) forward ("/etc/shadow",
  * NUL-terminated) at the scratch buffer's buf[base + off]: the dentry
- * walk crosses mounts and stops at the task's root (fs->root), so
+ * walk crosses mounts up to the root of the mount namespace (a
+ * container's root file system), not the task's root, so that a chroot
+ * (chroot /etc cat /shadow) does not rename what is opened, and
  * "/proc/self/root/...", "..", "//", symlinks and fd reopens all give the
- * one path the process sees. A global function (checked once; scalar
+ * one path. A global function (checked once; scalar
  * arguments only, for 5.10). Returns the bytes written including the NUL,
  * | WALK_TRUNCATED when components nearest the root were left out. */
 __noinline int resolve_fwd(__u32 slot, __u32 base, __u32 off, __u64 dentry, __u64 vfsmnt)
@@ -117,17 +119,10 @@ __noinline int resolve_fwd(__u32 slot, __u32 base, __u32 off, __u64 dentry, __u6
 
 	if (!s || !c || !d || !vm)
 		return 0;
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct dentry *root_d = BPF_CORE_READ(task, fs, root.dentry);
-	void *root_m = BPF_CORE_READ(task, fs, root.mnt);
 	struct mount *m = (struct mount *)((void *)vm - bpf_core_field_offset(struct mount, mnt));
 	c->n = 0;
 	c->done = 0;
 	for (int i = 0; i < FWD_COMPS + 16; i++) {
-		if (d == root_d && (void *)m + bpf_core_field_offset(struct mount, mnt) == root_m) {
-			c->done = 1;
-			break;
-		}
 		struct dentry *mroot = BPF_CORE_READ(m, mnt.mnt_root);
 		struct dentry *parent = BPF_CORE_READ(d, d_parent);
 		if (d == mroot) {
