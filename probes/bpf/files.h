@@ -163,7 +163,25 @@ int sys_open_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct open_event *e = scratch(SCRATCH_SYSEXIT);
 	if (!e)
 		return 0;
+	/* The header, inode and layer are read only for an open the filter
+	 * keeps: most opens are dropped after the path alone. */
+	e->hdr.flags = 0;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 off = 0;
+	struct inode *inode = NULL;
+	if (ret >= 0) {
+		struct file *f = task_fd(task, (int)ret);
+		if (f) {
+			inode = BPF_CORE_READ(f, f_inode);
+			off = put_fwd_path(&e->hdr, e->tail, 0, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt));
+		}
+		if (off > 0 && x->sc.nr != NR_open_by_handle_at && /* rare, and a rule in itself */
+		    !open_wanted(flags, e->tail, off, e->hdr.flags & FLAG_TRUNCATED))
+			return 0;
+	}
+	__u16 walked = e->hdr.flags; /* FLAG_TRUNCATED from the walk */
 	fill_hdr(&e->hdr, KIND_OPEN);
+	e->hdr.flags |= walked;
 	e->hdr.syscall_nr = x->sc.nr;
 	if (x->sc.compat)
 		e->hdr.flags |= FLAG_COMPAT;
@@ -176,23 +194,14 @@ int sys_open_exit(struct bpf_raw_tracepoint_args *ctx)
 	e->layer = 0;
 	e->path_len = e->raw_len = e->base_len = 0;
 	e->_pad = 0;
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u32 off = 0;
 	if (ret >= 0) {
-		struct file *f = task_fd(task, (int)ret);
-		if (f) {
-			struct inode *inode = BPF_CORE_READ(f, f_inode);
+		if (inode) {
 			e->ino = BPF_CORE_READ(inode, i_ino);
 			e->dev = BPF_CORE_READ(inode, i_sb, s_dev);
 			e->layer = inode_layer(inode);
-			off = put_fwd_path(&e->hdr, e->tail, 0, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt));
 		}
-		if (off == 0) {
+		if (off == 0)
 			mark_unreadable(&e->hdr);
-		} else if (x->sc.nr != NR_open_by_handle_at && /* rare, and a rule in itself */
-			   !open_wanted(flags, e->tail, off, e->hdr.flags & FLAG_TRUNCATED)) {
-			return 0;
-		}
 		e->path_len = off;
 		__u32 n = put_user_str(&e->hdr, e->tail, off, upath);
 		e->raw_len = n;
