@@ -117,7 +117,10 @@ func stopCmd(cmd *exec.Cmd, sig syscall.Signal, within time.Duration) error {
 // Podguard is the daemon under test with the default ruleset (every
 // managed rule, log) plus the harness's own rulesets for labelled pods.
 type Podguard struct {
-	Bin, Dir   string
+	Bin, Dir string
+	// Label names the agent in the report ("podguard" when empty): a
+	// baseline build runs beside the one under test as "podguard (before)".
+	Label      string
 	Containerd string            // containerd socket of the test node
 	Rules      map[string]string // extra rulesets: file name → TOML
 	cmd        *exec.Cmd
@@ -128,7 +131,12 @@ type Podguard struct {
 	StartupHWM uint64
 }
 
-func (p *Podguard) Name() string       { return "podguard" }
+func (p *Podguard) Name() string {
+	if p.Label != "" {
+		return p.Label
+	}
+	return "podguard"
+}
 func (p *Podguard) config() string     { return filepath.Join(p.Dir, "config.toml") }
 func (p *Podguard) EventsFile() string { return filepath.Join(p.Dir, "events.jsonl") }
 

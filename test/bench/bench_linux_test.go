@@ -55,6 +55,9 @@ func TestBenchmarks(t *testing.T) {
 	}
 	pg := &Podguard{Bin: bin, Dir: filepath.Join(dir, "pg"), Containerd: n.Socket(), Rules: benchRulesets}
 	h := &Harness{T: t, N: n, PG: pg, R: r, Quick: quick, Reps: reps, Dir: dir, Only: map[string]bool{}}
+	if base := os.Getenv("BENCH_BASELINE_BIN"); base != "" { // a build to compare with, side by side
+		h.Before = &Podguard{Bin: base, Dir: filepath.Join(dir, "pg-before"), Containerd: n.Socket(), Rules: benchRulesets, Label: beforeLabel}
+	}
 	for _, a := range strings.Split(os.Getenv("BENCH_AGENTS"), ",") {
 		if a != "" {
 			h.Only[a] = true

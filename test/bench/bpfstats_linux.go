@@ -2,6 +2,7 @@ package bench
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -20,7 +21,7 @@ func maxProgramID() ebpf.ProgramID {
 }
 
 // programsAfter opens the programs named name loaded after id.
-func programsAfter(id ebpf.ProgramID, name string) []*ebpf.Program {
+func programsAfter(id ebpf.ProgramID, names ...string) []*ebpf.Program {
 	var out []*ebpf.Program
 	for {
 		next, err := ebpf.ProgramGetNextID(id)
@@ -32,7 +33,7 @@ func programsAfter(id ebpf.ProgramID, name string) []*ebpf.Program {
 		if err != nil {
 			continue
 		}
-		if info, err := p.Info(); err == nil && info.Name == name {
+		if info, err := p.Info(); err == nil && slices.Contains(names, info.Name) {
 			out = append(out, p)
 			continue
 		}

@@ -39,14 +39,17 @@ type Workload struct {
 
 // Harness runs the scenarios on one node and fills the report.
 type Harness struct {
-	T     *testing.T
-	N     *node.Node
-	PG    *Podguard
-	R     *Report
-	Quick bool
-	Reps  int
-	Dir   string
-	Only  map[string]bool // agents to run (all when empty); "none" always runs
+	T  *testing.T
+	N  *node.Node
+	PG *Podguard
+	// Before is a baseline build of podguard run beside PG in the storms
+	// and the hook cost (BENCH_BASELINE_BIN); nil for none.
+	Before *Podguard
+	R      *Report
+	Quick  bool
+	Reps   int
+	Dir    string
+	Only   map[string]bool // agents to run (all when empty); "none" always runs
 }
 
 func (h *Harness) exec(p *node.Pod, container string, cmd ...string) string {
@@ -71,6 +74,9 @@ func (h *Harness) agents(withEmpty bool) []Agent {
 		as = append(as, &EmptyTP{})
 	}
 	as = append(as, &Auditd{Dir: filepath.Join(h.Dir, "auditd")}, &Bpftrace{Dir: filepath.Join(h.Dir, "bpftrace")}, h.PG)
+	if h.Before != nil {
+		as = append(as, h.Before)
+	}
 	var out []Agent
 	for _, a := range as {
 		if len(h.Only) > 0 && !h.Only[a.Name()] && a.Name() != "none" {
@@ -188,7 +194,11 @@ func (h *Harness) Hook() {
 		h.R.HookKernelNs, h.R.HookRunsPerOp = map[string]Sample{}, map[string]Sample{}
 	}
 	for rep := 0; rep < reps; rep++ {
-		for _, a := range []Agent{none{}, &EmptyTP{}, h.PG} {
+		hooked := []Agent{none{}, &EmptyTP{}, h.PG}
+		if h.Before != nil {
+			hooked = append(hooked, h.Before)
+		}
+		for _, a := range hooked {
 			var progs []*ebpf.Program
 			var rt0 time.Duration
 			var n0 uint64
@@ -198,7 +208,8 @@ func (h *Harness) Hook() {
 				case *EmptyTP:
 					progs = []*ebpf.Program{ag.prog}
 				case *Podguard:
-					progs = programsAfter(before, "sys_enter")
+					// both dispatchers: opens are judged at sys_exit
+					progs = programsAfter(before, "sys_enter", "sys_exit")
 				}
 				rt0, n0, _ = runStats(progs)
 			}
