@@ -51,6 +51,25 @@ func (f *OpenFilter) Validate() error {
 	return nil
 }
 
+// dirs returns every directory above a path prefix, with its '/' ("/",
+// "/etc/", ...; a prefix ending in '/' is one itself): the directories
+// that lead to a watched path. The kernel caches as quiet only a
+// directory that is none of these and that no path prefix covers, and
+// judges a read-only open in a quiet one on its basename alone.
+func (f *OpenFilter) dirs() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range f.PathPrefixes {
+		for i := 0; i < len(p); i++ {
+			if p[i] == '/' && !seen[p[:i+1]] {
+				seen[p[:i+1]] = true
+				out = append(out, p[:i+1])
+			}
+		}
+	}
+	return out
+}
+
 // Passes reports whether the kernel, with f installed, emits an open of
 // rawPath (the resolved path of the opened file) with these flags. A nil
 // filter passes everything. The kernel also passes an open whose path it

@@ -52,6 +52,15 @@ func (p *Probes) SetOpenFilter(f *OpenFilter) error {
 	if err == nil {
 		err = fill(p.objs.OpenBasenames, f.BasePrefixes)
 	}
+	for _, d := range f.dirs() {
+		if err != nil {
+			break
+		}
+		k := openKey(next, d)
+		if err = p.objs.OpenDirs.Put(k, uint8(1+len(d))); err != nil {
+			err = fmt.Errorf("open filter: add directory %q: %w", d, err)
+		}
+	}
 	if err == nil {
 		err = p.setOpenFilterGen(next)
 	}
@@ -97,7 +106,7 @@ func (p *Probes) setOpenFilterGen(gen uint8) error {
 
 // sweepOpenKeys deletes the trie entries whose generation drop accepts.
 func (p *Probes) sweepOpenKeys(drop func(gen uint8) bool) error {
-	for _, m := range []*ebpf.Map{p.objs.OpenPrefixes, p.objs.OpenBasenames} {
+	for _, m := range []*ebpf.Map{p.objs.OpenPrefixes, p.objs.OpenBasenames, p.objs.OpenDirs} {
 		var (
 			k    probeOpenKey
 			v    uint8

@@ -4,6 +4,7 @@ package probes
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -36,30 +37,7 @@ func TestOpenFilter(t *testing.T) {
 	// filter passes, and checks which arrived.
 	round := func(name string, f *OpenFilter, reads, writes []string, want map[string]bool) {
 		t.Helper()
-		barrier := in("barrier-" + name) // a write: always passes
-		args := append([]string{"open-read"}, reads...)
-		cg.trigger(t, dir, args...)
-		cg.trigger(t, dir, append([]string{"open-write"}, append(writes, barrier)...)...)
-		got := map[string]bool{}
-		cg.waitFor(t, name+" barrier", func(e *Record) bool {
-			if e.Kind == KindOpen && e.Comm == "trigger" {
-				got[e.RawPath] = true
-			}
-			return e.Kind == KindOpen && e.RawPath == barrier
-		})
-		// perf buffers are per CPU: give stragglers a moment
-		drain := time.After(200 * time.Millisecond)
-	loop:
-		for {
-			select {
-			case e := <-cg.events:
-				if e.Kind == KindOpen && e.Comm == "trigger" {
-					got[e.RawPath] = true
-				}
-			case <-drain:
-				break loop
-			}
-		}
+		got := openRound(t, cg, dir, name, reads, writes)
 		for p, w := range want {
 			if got[p] != w {
 				t.Errorf("%s: %q delivered = %v, want %v", name, p, got[p], w)
@@ -131,6 +109,89 @@ func TestOpenFilter(t *testing.T) {
 			t.Errorf("%s holds %d entries after clear, want 0", m.name, n)
 		}
 	}
+}
+
+// openRound opens reads (and writes) from the cgroup, then a barrier the
+// filter passes, and returns the raw paths of the opens that arrived.
+func openRound(t *testing.T, cg *testCgroup, dir, name string, reads, writes []string) map[string]bool {
+	t.Helper()
+	barrier := filepath.Join(dir, "barrier-"+name) // a write: always passes
+	if len(reads) > 0 {
+		cg.trigger(t, dir, append([]string{"open-read"}, reads...)...)
+	}
+	cg.trigger(t, dir, append([]string{"open-write"}, append(writes, barrier)...)...)
+	got := map[string]bool{}
+	cg.waitFor(t, name+" barrier", func(e *Record) bool {
+		if e.Kind == KindOpen && e.Comm == "trigger" {
+			got[e.RawPath] = true
+		}
+		return e.Kind == KindOpen && e.RawPath == barrier
+	})
+	// perf buffers are per CPU: give stragglers a moment
+	drain := time.After(200 * time.Millisecond)
+	for {
+		select {
+		case e := <-cg.events:
+			if e.Kind == KindOpen && e.Comm == "trigger" {
+				got[e.RawPath] = true
+			}
+		case <-drain:
+			return got
+		}
+	}
+}
+
+// TestOpenFilterQuietDirectories: a directory whose files no path prefix
+// can match is remembered (dir_quiet), and later read-only opens in it
+// are judged on their name alone: a basename prefix still passes. Once a
+// watched task renames the directory to where a prefix matches, its files
+// are judged on their new path again.
+func TestOpenFilterQuietDirectories(t *testing.T) {
+	r := sharedProbes(t)
+	cg := r.newCgroup(t, KindsOf(KindOpen), 0)
+	t.Cleanup(func() { r.p.ClearOpenFilter() })
+	dir := realDir(t)
+	in := func(p string) string { return filepath.Join(dir, p) }
+	if err := os.Mkdir(in("q"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"q/f", "q/pgkey_1"} {
+		if err := os.WriteFile(in(p), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.p.SetOpenFilter(&OpenFilter{PathPrefixes: []string{in("watched/")}, BasePrefixes: []string{"pgkey_"}}); err != nil {
+		t.Fatal(err)
+	}
+	got := openRound(t, cg, dir, "quiet", []string{in("q/f"), in("q/f"), in("q/pgkey_1")}, nil)
+	if got[in("q/f")] || !got[in("q/pgkey_1")] {
+		t.Errorf("in a quiet directory: delivered %v, want only the basename match", got)
+	}
+	if n := countEntries(t, r.p.objs.DirQuiet); n == 0 {
+		t.Error("no quiet directory remembered")
+	}
+	if st := cg.run(t, exec.Command("mv", in("q"), in("watched"))); !st.Success() {
+		t.Fatalf("mv: %v", st)
+	}
+	got = openRound(t, cg, dir, "renamed", []string{in("watched/f")}, nil)
+	if !got[in("watched/f")] {
+		t.Errorf("after the directory was renamed under a path prefix: delivered %v, want watched/f", got)
+	}
+}
+
+// countEntries counts a map's entries whatever its key and value types.
+func countEntries(t *testing.T, m *ebpf.Map) int {
+	t.Helper()
+	k, v := make([]byte, m.KeySize()), make([]byte, m.ValueSize())
+	n := 0
+	it := m.Iterate()
+	for it.Next(&k, &v) {
+		n++
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func TestOpenFilterValidate(t *testing.T) {

@@ -30,6 +30,18 @@ type probePerfComps struct {
 	Done uint32
 }
 
+type probePerfDirKey struct {
+	_      structs.HostLayout
+	Dentry uint64
+	Mnt    uint64
+}
+
+type probePerfDirVal struct {
+	_     structs.HostLayout
+	Gen   uint32
+	Epoch uint32
+}
+
 type probePerfExitArgs struct {
 	_   structs.HostLayout
 	Sc  probePerfScArgs
@@ -49,9 +61,11 @@ type probePerfOpenKey struct {
 }
 
 type probePerfOpenKeys struct {
-	_    structs.HostLayout
-	Path probePerfOpenKey
-	Base probePerfOpenKey
+	_     structs.HostLayout
+	Path  probePerfOpenKey
+	Base  probePerfOpenKey
+	Slash uint32
+	Pad   uint32
 }
 
 type probePerfScArgs struct {
@@ -82,6 +96,8 @@ const (
 	probePerfMapBudgets         = "budgets"
 	probePerfMapCurExit         = "cur_exit"
 	probePerfMapCurSc           = "cur_sc"
+	probePerfMapDirEpoch        = "dir_epoch"
+	probePerfMapDirQuiet        = "dir_quiet"
 	probePerfMapEvents          = "events"
 	probePerfMapExitProgs       = "exit_progs"
 	probePerfMapExitProgsTp     = "exit_progs_tp"
@@ -89,6 +105,7 @@ const (
 	probePerfMapIa32Nr          = "ia32_nr"
 	probePerfMapInflight        = "inflight"
 	probePerfMapOpenBasenames   = "open_basenames"
+	probePerfMapOpenDirs        = "open_dirs"
 	probePerfMapOpenFilter      = "open_filter"
 	probePerfMapOpenKeys        = "open_keys"
 	probePerfMapOpenPrefixes    = "open_prefixes"
@@ -110,6 +127,7 @@ const (
 	probePerfProgSysClone       = "sys_clone"
 	probePerfProgSysConnect     = "sys_connect"
 	probePerfProgSysConnectExit = "sys_connect_exit"
+	probePerfProgSysDirExit     = "sys_dir_exit"
 	probePerfProgSysDup         = "sys_dup"
 	probePerfProgSysEnter       = "sys_enter"
 	probePerfProgSysEnterTp     = "sys_enter_tp"
@@ -197,6 +215,7 @@ type probePerfProgramSpecs struct {
 	SysClone       *ebpf.ProgramSpec `ebpf:"sys_clone"`
 	SysConnect     *ebpf.ProgramSpec `ebpf:"sys_connect"`
 	SysConnectExit *ebpf.ProgramSpec `ebpf:"sys_connect_exit"`
+	SysDirExit     *ebpf.ProgramSpec `ebpf:"sys_dir_exit"`
 	SysDup         *ebpf.ProgramSpec `ebpf:"sys_dup"`
 	SysEnter       *ebpf.ProgramSpec `ebpf:"sys_enter"`
 	SysEnterTp     *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
@@ -229,6 +248,8 @@ type probePerfMapSpecs struct {
 	Budgets        *ebpf.MapSpec `ebpf:"budgets"`
 	CurExit        *ebpf.MapSpec `ebpf:"cur_exit"`
 	CurSc          *ebpf.MapSpec `ebpf:"cur_sc"`
+	DirEpoch       *ebpf.MapSpec `ebpf:"dir_epoch"`
+	DirQuiet       *ebpf.MapSpec `ebpf:"dir_quiet"`
 	Events         *ebpf.MapSpec `ebpf:"events"`
 	ExitProgs      *ebpf.MapSpec `ebpf:"exit_progs"`
 	ExitProgsTp    *ebpf.MapSpec `ebpf:"exit_progs_tp"`
@@ -236,6 +257,7 @@ type probePerfMapSpecs struct {
 	Ia32Nr         *ebpf.MapSpec `ebpf:"ia32_nr"`
 	Inflight       *ebpf.MapSpec `ebpf:"inflight"`
 	OpenBasenames  *ebpf.MapSpec `ebpf:"open_basenames"`
+	OpenDirs       *ebpf.MapSpec `ebpf:"open_dirs"`
 	OpenFilter     *ebpf.MapSpec `ebpf:"open_filter"`
 	OpenKeys       *ebpf.MapSpec `ebpf:"open_keys"`
 	OpenPrefixes   *ebpf.MapSpec `ebpf:"open_prefixes"`
@@ -288,6 +310,8 @@ type probePerfMaps struct {
 	Budgets        *ebpf.Map `ebpf:"budgets"`
 	CurExit        *ebpf.Map `ebpf:"cur_exit"`
 	CurSc          *ebpf.Map `ebpf:"cur_sc"`
+	DirEpoch       *ebpf.Map `ebpf:"dir_epoch"`
+	DirQuiet       *ebpf.Map `ebpf:"dir_quiet"`
 	Events         *ebpf.Map `ebpf:"events"`
 	ExitProgs      *ebpf.Map `ebpf:"exit_progs"`
 	ExitProgsTp    *ebpf.Map `ebpf:"exit_progs_tp"`
@@ -295,6 +319,7 @@ type probePerfMaps struct {
 	Ia32Nr         *ebpf.Map `ebpf:"ia32_nr"`
 	Inflight       *ebpf.Map `ebpf:"inflight"`
 	OpenBasenames  *ebpf.Map `ebpf:"open_basenames"`
+	OpenDirs       *ebpf.Map `ebpf:"open_dirs"`
 	OpenFilter     *ebpf.Map `ebpf:"open_filter"`
 	OpenKeys       *ebpf.Map `ebpf:"open_keys"`
 	OpenPrefixes   *ebpf.Map `ebpf:"open_prefixes"`
@@ -313,6 +338,8 @@ func (m *probePerfMaps) Close() error {
 		m.Budgets,
 		m.CurExit,
 		m.CurSc,
+		m.DirEpoch,
+		m.DirQuiet,
 		m.Events,
 		m.ExitProgs,
 		m.ExitProgsTp,
@@ -320,6 +347,7 @@ func (m *probePerfMaps) Close() error {
 		m.Ia32Nr,
 		m.Inflight,
 		m.OpenBasenames,
+		m.OpenDirs,
 		m.OpenFilter,
 		m.OpenKeys,
 		m.OpenPrefixes,
@@ -364,6 +392,7 @@ type probePerfPrograms struct {
 	SysClone       *ebpf.Program `ebpf:"sys_clone"`
 	SysConnect     *ebpf.Program `ebpf:"sys_connect"`
 	SysConnectExit *ebpf.Program `ebpf:"sys_connect_exit"`
+	SysDirExit     *ebpf.Program `ebpf:"sys_dir_exit"`
 	SysDup         *ebpf.Program `ebpf:"sys_dup"`
 	SysEnter       *ebpf.Program `ebpf:"sys_enter"`
 	SysEnterTp     *ebpf.Program `ebpf:"sys_enter_tp"`
@@ -401,6 +430,7 @@ func (p *probePerfPrograms) Close() error {
 		p.SysClone,
 		p.SysConnect,
 		p.SysConnectExit,
+		p.SysDirExit,
 		p.SysDup,
 		p.SysEnter,
 		p.SysEnterTp,

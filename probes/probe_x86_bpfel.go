@@ -30,6 +30,18 @@ type probeComps struct {
 	Done uint32
 }
 
+type probeDirKey struct {
+	_      structs.HostLayout
+	Dentry uint64
+	Mnt    uint64
+}
+
+type probeDirVal struct {
+	_     structs.HostLayout
+	Gen   uint32
+	Epoch uint32
+}
+
 type probeEventHdr struct {
 	_         structs.HostLayout
 	Kind      uint16
@@ -132,9 +144,11 @@ type probeOpenKey struct {
 }
 
 type probeOpenKeys struct {
-	_    structs.HostLayout
-	Path probeOpenKey
-	Base probeOpenKey
+	_     structs.HostLayout
+	Path  probeOpenKey
+	Base  probeOpenKey
+	Slash uint32
+	Pad   uint32
 }
 
 type probeScArgs struct {
@@ -190,6 +204,8 @@ const (
 	probeMapBudgets         = "budgets"
 	probeMapCurExit         = "cur_exit"
 	probeMapCurSc           = "cur_sc"
+	probeMapDirEpoch        = "dir_epoch"
+	probeMapDirQuiet        = "dir_quiet"
 	probeMapEvents          = "events"
 	probeMapExitProgs       = "exit_progs"
 	probeMapExitProgsTp     = "exit_progs_tp"
@@ -197,6 +213,7 @@ const (
 	probeMapIa32Nr          = "ia32_nr"
 	probeMapInflight        = "inflight"
 	probeMapOpenBasenames   = "open_basenames"
+	probeMapOpenDirs        = "open_dirs"
 	probeMapOpenFilter      = "open_filter"
 	probeMapOpenKeys        = "open_keys"
 	probeMapOpenPrefixes    = "open_prefixes"
@@ -218,6 +235,7 @@ const (
 	probeProgSysClone       = "sys_clone"
 	probeProgSysConnect     = "sys_connect"
 	probeProgSysConnectExit = "sys_connect_exit"
+	probeProgSysDirExit     = "sys_dir_exit"
 	probeProgSysDup         = "sys_dup"
 	probeProgSysEnter       = "sys_enter"
 	probeProgSysEnterTp     = "sys_enter_tp"
@@ -305,6 +323,7 @@ type probeProgramSpecs struct {
 	SysClone       *ebpf.ProgramSpec `ebpf:"sys_clone"`
 	SysConnect     *ebpf.ProgramSpec `ebpf:"sys_connect"`
 	SysConnectExit *ebpf.ProgramSpec `ebpf:"sys_connect_exit"`
+	SysDirExit     *ebpf.ProgramSpec `ebpf:"sys_dir_exit"`
 	SysDup         *ebpf.ProgramSpec `ebpf:"sys_dup"`
 	SysEnter       *ebpf.ProgramSpec `ebpf:"sys_enter"`
 	SysEnterTp     *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
@@ -337,6 +356,8 @@ type probeMapSpecs struct {
 	Budgets        *ebpf.MapSpec `ebpf:"budgets"`
 	CurExit        *ebpf.MapSpec `ebpf:"cur_exit"`
 	CurSc          *ebpf.MapSpec `ebpf:"cur_sc"`
+	DirEpoch       *ebpf.MapSpec `ebpf:"dir_epoch"`
+	DirQuiet       *ebpf.MapSpec `ebpf:"dir_quiet"`
 	Events         *ebpf.MapSpec `ebpf:"events"`
 	ExitProgs      *ebpf.MapSpec `ebpf:"exit_progs"`
 	ExitProgsTp    *ebpf.MapSpec `ebpf:"exit_progs_tp"`
@@ -344,6 +365,7 @@ type probeMapSpecs struct {
 	Ia32Nr         *ebpf.MapSpec `ebpf:"ia32_nr"`
 	Inflight       *ebpf.MapSpec `ebpf:"inflight"`
 	OpenBasenames  *ebpf.MapSpec `ebpf:"open_basenames"`
+	OpenDirs       *ebpf.MapSpec `ebpf:"open_dirs"`
 	OpenFilter     *ebpf.MapSpec `ebpf:"open_filter"`
 	OpenKeys       *ebpf.MapSpec `ebpf:"open_keys"`
 	OpenPrefixes   *ebpf.MapSpec `ebpf:"open_prefixes"`
@@ -396,6 +418,8 @@ type probeMaps struct {
 	Budgets        *ebpf.Map `ebpf:"budgets"`
 	CurExit        *ebpf.Map `ebpf:"cur_exit"`
 	CurSc          *ebpf.Map `ebpf:"cur_sc"`
+	DirEpoch       *ebpf.Map `ebpf:"dir_epoch"`
+	DirQuiet       *ebpf.Map `ebpf:"dir_quiet"`
 	Events         *ebpf.Map `ebpf:"events"`
 	ExitProgs      *ebpf.Map `ebpf:"exit_progs"`
 	ExitProgsTp    *ebpf.Map `ebpf:"exit_progs_tp"`
@@ -403,6 +427,7 @@ type probeMaps struct {
 	Ia32Nr         *ebpf.Map `ebpf:"ia32_nr"`
 	Inflight       *ebpf.Map `ebpf:"inflight"`
 	OpenBasenames  *ebpf.Map `ebpf:"open_basenames"`
+	OpenDirs       *ebpf.Map `ebpf:"open_dirs"`
 	OpenFilter     *ebpf.Map `ebpf:"open_filter"`
 	OpenKeys       *ebpf.Map `ebpf:"open_keys"`
 	OpenPrefixes   *ebpf.Map `ebpf:"open_prefixes"`
@@ -421,6 +446,8 @@ func (m *probeMaps) Close() error {
 		m.Budgets,
 		m.CurExit,
 		m.CurSc,
+		m.DirEpoch,
+		m.DirQuiet,
 		m.Events,
 		m.ExitProgs,
 		m.ExitProgsTp,
@@ -428,6 +455,7 @@ func (m *probeMaps) Close() error {
 		m.Ia32Nr,
 		m.Inflight,
 		m.OpenBasenames,
+		m.OpenDirs,
 		m.OpenFilter,
 		m.OpenKeys,
 		m.OpenPrefixes,
@@ -472,6 +500,7 @@ type probePrograms struct {
 	SysClone       *ebpf.Program `ebpf:"sys_clone"`
 	SysConnect     *ebpf.Program `ebpf:"sys_connect"`
 	SysConnectExit *ebpf.Program `ebpf:"sys_connect_exit"`
+	SysDirExit     *ebpf.Program `ebpf:"sys_dir_exit"`
 	SysDup         *ebpf.Program `ebpf:"sys_dup"`
 	SysEnter       *ebpf.Program `ebpf:"sys_enter"`
 	SysEnterTp     *ebpf.Program `ebpf:"sys_enter_tp"`
@@ -509,6 +538,7 @@ func (p *probePrograms) Close() error {
 		p.SysClone,
 		p.SysConnect,
 		p.SysConnectExit,
+		p.SysDirExit,
 		p.SysDup,
 		p.SysEnter,
 		p.SysEnterTp,

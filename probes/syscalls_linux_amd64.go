@@ -62,6 +62,10 @@ func exitTable(o *probeObjects) []syscallProg {
 		{"openat", 257, nil, o.SysOpenExit}, {"openat2", 437, nil, o.SysOpenExit},
 		{"open_by_handle_at", 304, nil, o.SysOpenExit},
 		{"connect", 42, nil, o.SysConnectExit}, {"sendto", 44, nil, o.SysConnectExit}, {"sendmsg", 46, nil, o.SysConnectExit},
+		// directory changes (dir_change): cached directory verdicts end
+		{"rename", 82, nil, o.SysDirExit}, {"renameat", 264, nil, o.SysDirExit}, {"renameat2", 316, nil, o.SysDirExit},
+		{"rmdir", 84, nil, o.SysDirExit}, {"unlinkat", 263, nil, o.SysDirExit},
+		{"mount", 165, nil, o.SysDirExit}, {"umount2", 166, nil, o.SysDirExit}, {"move_mount", 429, nil, o.SysDirExit},
 	}
 }
 

@@ -146,6 +146,34 @@ static __always_inline const char *open_args(struct sc_args *sc, __s32 *dirfd, _
  * now, and the directory it is relative to: always when it was refused
  * (EACCES, EPERM, ETXTBSY: the intent to open what one may not), else
  * when the raw path passes the prefilter (ENOENT of /dev/mem). */
+/* dir_change marks, at the entry of a syscall that can change the path of
+ * a directory (rename, rmdir, the mount calls), that cached directory
+ * verdicts no longer hold (openfilter.h, dir_epoch), and stashes it so
+ * that its exit does the same (sys_dir_exit) once the change is made. */
+static __always_inline void dir_change(struct sc_args *sc)
+{
+	switch (sc->nr) {
+	case NR_rename:
+	case NR_renameat:
+	case NR_renameat2:
+	case NR_rmdir:
+	case NR_unlinkat:
+	case NR_mount:
+	case NR_umount2:
+	case NR_move_mount:
+		dir_epoch_bump();
+		stash_for_exit(sc);
+	}
+}
+
+/* sys_dir_exit ends a stashed dir_change syscall: the change is made. */
+SEC("raw_tracepoint/sys_exit")
+int sys_dir_exit(void *ctx)
+{
+	dir_epoch_bump();
+	return 0;
+}
+
 SEC("raw_tracepoint/sys_exit")
 int sys_open_exit(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -169,15 +197,32 @@ int sys_open_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u32 off = 0;
 	struct inode *inode = NULL;
+	/* A read-only open in a directory known to hold nothing the path
+	 * prefixes match is judged on its name alone (dir_quiet): most opens
+	 * of a busy program are, and resolving the path is the costly part. */
+	__u8 gen = open_filter_gen();
+	bool quietable = gen && !(flags & OPEN_W_FLAGS) && x->sc.nr != NR_open_by_handle_at;
+	__u32 epoch = dir_epoch_now();
 	if (ret >= 0) {
 		struct file *f = task_fd(task, (int)ret);
+		struct dentry *d = NULL, *parent = NULL;
+		void *mnt = NULL;
 		if (f) {
+			d = BPF_CORE_READ(f, f_path.dentry);
+			mnt = BPF_CORE_READ(f, f_path.mnt);
+			parent = BPF_CORE_READ(d, d_parent);
+			if (quietable && parent != d && dir_quiet_now(parent, mnt, gen) &&
+			    !basename_wanted(BPF_CORE_READ(d, d_name.name), gen))
+				return 0;
 			inode = BPF_CORE_READ(f, f_inode);
-			off = put_fwd_path(&e->hdr, e->tail, 0, BPF_CORE_READ(f, f_path.dentry), BPF_CORE_READ(f, f_path.mnt));
+			off = put_fwd_path(&e->hdr, e->tail, 0, d, mnt);
 		}
 		if (off > 0 && x->sc.nr != NR_open_by_handle_at && /* rare, and a rule in itself */
-		    !open_wanted(flags, e->tail, off, e->hdr.flags & FLAG_TRUNCATED))
+		    !open_wanted(flags, e->tail, off, e->hdr.flags & FLAG_TRUNCATED)) {
+			if (quietable && parent != d)
+				dir_remember_quiet(parent, mnt, gen, epoch);
 			return 0;
+		}
 	}
 	__u16 walked = e->hdr.flags; /* FLAG_TRUNCATED from the walk */
 	fill_hdr(&e->hdr, KIND_OPEN);

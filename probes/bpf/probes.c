@@ -163,6 +163,7 @@ int sys_enter(struct bpf_raw_tracepoint_args *ctx)
 		sc->a[4] = r.r8;
 		sc->a[5] = r.r9;
 	}
+	dir_change(sc);
 	bpf_tail_call(ctx, &syscall_progs, (__u32)sc->nr);
 	return 0;
 }
@@ -197,6 +198,7 @@ int sys_enter_tp(struct sys_enter_record *ctx)
 	} else {
 		sc->compat = 0;
 	}
+	dir_change(sc);
 	bpf_tail_call(ctx, &syscall_progs_tp, (__u32)sc->nr);
 	return 0;
 }
