@@ -328,6 +328,8 @@ func counters(reloads, reloadErrors uint64, det detect.Stats, out events.Stats) 
 		"events_written":         out.Written,
 		"events_queue_dropped":   out.QueueDropped,
 		"events_file_write_lost": out.FileWriteLost,
+		"process_table":          uint64(det.ProcTable),
+		"process_table_pressure": det.ProcPressure,
 	}
 	if k := det.Probes.Kernel; k != nil {
 		c["kernel_events"] = k.Delivered

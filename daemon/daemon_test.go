@@ -16,10 +16,10 @@ import (
 // users and scripts read; the kernel's appear while the probes report,
 // the webhook's when there is a webhook.
 func TestStatusCounters(t *testing.T) {
-	det := detect.Stats{Matches: 3, MitigationDrops: 1}
+	det := detect.Stats{Matches: 3, MitigationDrops: 1, ProcTable: 42, ProcPressure: 5}
 	out := events.Stats{Emitted: 4, Written: 3, QueueDropped: 1}
 	base := []string{"events_emitted", "events_file_write_lost", "events_queue_dropped", "events_written",
-		"mitigation_dropped", "rule_matches", "rule_reload_errors", "rule_reloads"}
+		"mitigation_dropped", "process_table", "process_table_pressure", "rule_matches", "rule_reload_errors", "rule_reloads"}
 	if got := slices.Sorted(maps.Keys(counters(2, 0, det, out))); !slices.Equal(got, base) {
 		t.Fatalf("detached, no webhook: %v", got)
 	}
@@ -28,6 +28,7 @@ func TestStatusCounters(t *testing.T) {
 	c := counters(2, 0, det, out)
 	want := map[string]uint64{"rule_reloads": 2, "rule_reload_errors": 0, "rule_matches": 3, "mitigation_dropped": 1,
 		"events_emitted": 4, "events_written": 3, "events_queue_dropped": 1, "events_file_write_lost": 0,
+		"process_table": 42, "process_table_pressure": 5,
 		"kernel_events": 10, "kernel_decode_errors": 1, "kernel_lost_unattributed": 2,
 		"webhook_sent": 3, "webhook_queue_dropped": 0, "webhook_failed": 0}
 	if !maps.Equal(c, want) {

@@ -147,11 +147,13 @@ func (d *Detector) WorkloadsChanged(added, removed []workload.Identity) {
 
 // Stats reports what the detector counted and the state of its probes.
 func (d *Detector) Stats() Stats {
-	return Stats{
+	st := Stats{
 		Matches:         d.pipe.matches.Load(),
 		MitigationDrops: d.pipe.mitigationDrops.Load(),
 		ByRule:          d.pipe.byRule.snapshot(),
 		ByResult:        d.pipe.byResult.snapshot(),
 		Probes:          d.probes.stats(),
 	}
+	st.ProcTable, st.ProcPressure = d.pipe.eng.ProcStats()
+	return st
 }

@@ -19,6 +19,10 @@ type Stats struct {
 	// counted.
 	ByResult map[ActionResult]uint64
 	Probes   ProbeStats
+	// ProcTable and ProcPressure: the process table's size, and the
+	// processes it could not remember because it was full of live ones.
+	ProcTable    int
+	ProcPressure uint64
 }
 
 // RuleAction names a rule and the mitigation its rulesets chose.

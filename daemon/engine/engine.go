@@ -57,6 +57,13 @@ func New(r Resolver, self Self) *Engine {
 	return &Engine{resolver: r, self: self, procs: newProcTable(), env: newEnvCache(), pods: map[string]*podRules{}, tab: managed}
 }
 
+// ProcStats returns the process table's size and how many processes it
+// could not remember because it was full of live ones (safe to call from
+// any goroutine).
+func (e *Engine) ProcStats() (size int, pressure uint64) {
+	return int(e.procs.size.Load()), e.procs.pressure.Load()
+}
+
 // SetRules swaps in a new rules snapshot.
 func (e *Engine) SetRules(s *rulesets.Snapshot) { e.rules.Store(s) }
 
@@ -76,7 +83,7 @@ func (e *Engine) Handle(ev *probes.Record, out []Match) []Match {
 	case probes.KindEventsLost: // the container's, no process's
 		p = &Proc{CgroupID: ev.CgroupID}
 	default:
-		p = e.procs.lookup(ev)
+		p = e.procs.lookup(ev, id.Container.InitPID)
 		if p.Runtime {
 			return out // the runtime setting the container up
 		}

@@ -40,12 +40,33 @@ func allRules(m catalog.Mitigation) *rulesets.Snapshot {
 type world struct {
 	t *testing.T
 	e *Engine
+	// tree is the kernel's process tree as /proc would show it: what the
+	// engine learns from when its table does not know a process.
+	tree map[uint32]fakeProc
+}
+
+type fakeProc struct {
+	ppid   uint32
+	start  uint64 // clock ticks; podguard started at 1000
+	comm   string
+	cgroup string
+	exe    string
 }
 
 func newWorld(t *testing.T) *world {
 	e := New(fakeResolver{initPID: 100}, Self{PID: 7, Paths: []string{"/etc/podguard", "/var/lib/podguard", "/usr/bin/podguard"}})
 	e.SetRules(allRules(catalog.Log))
-	w := &world{t: t, e: e}
+	w := &world{t: t, e: e, tree: map[uint32]fakeProc{}}
+	pt := e.procs
+	pt.started = 1000
+	pt.alive = func(pid uint32) bool { _, ok := w.tree[pid]; return ok }
+	pt.stat = func(pid uint32) (procStat, bool) {
+		p, ok := w.tree[pid]
+		return procStat{ppid: p.ppid, start: p.start, comm: p.comm}, ok
+	}
+	pt.cgroupOf = func(pid uint32) string { return w.tree[pid].cgroup }
+	pt.exeOf = func(pid uint32) string { return w.tree[pid].exe }
+	pt.argsOf = func(pid uint32) []string { return nil }
 	w.handle(exec(100, 50, "/bin/sh", "sh", "/entrypoint.sh"))
 	return w
 }
@@ -432,6 +453,79 @@ func TestRuntimeInitIsNotJudged(t *testing.T) {
 	if got := w.handle(withFlags(exec(555, 9000, "/bin/sh", "sh"), probes.FlagTTY)); strings.Join(got, ",") != "terminal-shell-in-container" {
 		t.Fatalf("exec session shell: %v", got)
 	}
+}
+
+// TestProcessTableAfterRestart: podguard restarted (its table empty)
+// while a server ran; the shell the server spawns now is the server's,
+// not an exec session, and raises shell-spawned-by-server. A process of
+// the workload whose fork was never seen is judged, never taken for the
+// runtime.
+func TestProcessTableAfterRestart(t *testing.T) {
+	w := newWorld(t)
+	w.e.procs = newProcTableLike(w)
+	pod := "/kubepods/pod1/c1"
+	w.tree[100] = fakeProc{ppid: 50, start: 10, comm: "sh", cgroup: pod, exe: "/bin/sh"}
+	w.tree[50] = fakeProc{ppid: 1, start: 5, comm: "containerd-shim", cgroup: "/system"}
+	w.tree[300] = fakeProc{ppid: 100, start: 20, comm: "httpd", cgroup: pod, exe: "/usr/sbin/httpd"}
+	w.tree[301] = fakeProc{ppid: 300, start: 2000, comm: "sh", cgroup: pod, exe: "/bin/sh"}
+	if got := w.handle(exec(301, 300, "/bin/sh", "sh", "-c", "id")); strings.Join(got, ",") != "shell-spawned-by-server" {
+		t.Errorf("shell of a server that predates podguard: %v", got)
+	}
+	// a process forked by the server whose fork event was lost
+	w.tree[302] = fakeProc{ppid: 300, start: 2001, comm: "cat", cgroup: pod, exe: "/bin/cat"}
+	if got := w.handle(open(302, "/etc/shadow", 0, 0)); strings.Join(got, ",") != "shadow-file-read" {
+		t.Errorf("a workload process the table did not know: %v", got)
+	}
+	// an exec session's runc init entering from outside, before its exec
+	w.tree[400] = fakeProc{ppid: 60, start: 3000, comm: "runc:[2:INIT]", cgroup: pod}
+	w.tree[60] = fakeProc{ppid: 1, start: 2999, comm: "runc", cgroup: "/system"}
+	if got := w.handle(ev(probes.KindSetns, 400, func(e *probes.Record) { e.PPID = 60 })); len(got) != 0 {
+		t.Errorf("the runtime's init judged: %v", got)
+	}
+}
+
+// TestProcessTableFull: a pod that creates more processes than the table
+// holds cannot make the table forget a live process (whose events would
+// then be taken for the runtime's); gone processes make room.
+func TestProcessTableFull(t *testing.T) {
+	w := newWorld(t)
+	w.e.procs = newProcTableLike(w)
+	w.e.procs.max = 8
+	pod := "/kubepods/pod1/c1"
+	w.tree[100] = fakeProc{ppid: 50, start: 10, comm: "sh", cgroup: pod, exe: "/bin/sh"}
+	w.tree[50] = fakeProc{ppid: 1, start: 5, cgroup: "/system"}
+	w.handle(exec(100, 50, "/bin/sh", "sh", "/entrypoint.sh"))
+	w.tree[200] = fakeProc{ppid: 100, start: 2000, comm: "app", cgroup: pod, exe: "/app"}
+	w.handle(exec(200, 100, "/app", "app"))
+	for pid := uint32(1000); pid < 1100; pid++ { // a fork flood, all alive
+		w.tree[pid] = fakeProc{ppid: 100, start: 3000, cgroup: pod}
+		w.handle(&probes.Record{Kind: probes.KindFork, PID: 100, TGID: 100, PPID: 50, CgroupID: cg, ChildPID: pid})
+	}
+	if p := w.e.procs.get(200); p == nil || p.Exe != "/app" {
+		t.Fatalf("the long-lived process was forgotten: %+v", p)
+	}
+	if size, pressure := w.e.ProcStats(); size > 16 || pressure == 0 {
+		t.Errorf("table holds %d (max 8, at most 16), pressure %d", size, pressure)
+	}
+	if got := w.handle(open(200, "/etc/shadow", 0, 0)); strings.Join(got, ",") != "shadow-file-read" {
+		t.Errorf("the long-lived process's read after the flood: %v", got)
+	}
+	// the flood exits without exit events: its entries make room
+	for pid := uint32(1000); pid < 1100; pid++ {
+		delete(w.tree, pid)
+	}
+	w.tree[500] = fakeProc{ppid: 100, start: 4000, cgroup: pod}
+	w.handle(&probes.Record{Kind: probes.KindFork, PID: 100, TGID: 100, PPID: 50, CgroupID: cg, ChildPID: 500})
+	if w.e.procs.get(500) == nil {
+		t.Error("no room made from gone processes")
+	}
+}
+
+// newProcTableLike is a fresh table reading the world's process tree.
+func newProcTableLike(w *world) *procTable {
+	old := w.e.procs
+	return &procTable{procs: map[uint32]*Proc{}, started: old.started, alive: old.alive, stat: old.stat,
+		cgroupOf: old.cgroupOf, exeOf: old.exeOf, argsOf: old.argsOf, max: old.max}
 }
 
 func TestSelectionAndWatch(t *testing.T) {

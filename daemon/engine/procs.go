@@ -5,13 +5,21 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/podguard/podguard/probes"
 )
 
-// maxProcs bounds the process table; beyond it the oldest entries of
-// exited-but-unreported processes are the first to go.
-const maxProcs = 1 << 16
+// maxProcs is the process table's size before it looks for entries of
+// processes that are gone (their exit event lost); a live process is
+// never forgotten, so the table may grow to twice that, beyond which
+// new processes are not remembered (counted as pressure): their events
+// are then judged as those of an ordinary process of the container, never
+// ignored as the runtime's.
+const (
+	maxProcs   = 1 << 16
+	evictBatch = 1024 // entries checked per insertion while full
+)
 
 // Proc is what the engine knows of one process (thread group).
 type Proc struct {
@@ -74,35 +82,57 @@ func (p *Proc) FromImage() bool { return !p.Origin.Drift() }
 type procTable struct {
 	procs   map[uint32]*Proc
 	started uint64 // podguard's start, in clock ticks since boot
+	// pressure counts processes not remembered because the table was
+	// full of live ones; size is the table's size after the last change
+	// (both read by Engine.ProcStats from other goroutines).
+	pressure atomic.Uint64
+	size     atomic.Int64
+	// alive, stat and cgroupOf read the kernel's process tree (/proc);
+	// tests replace them.
+	alive    func(tgid uint32) bool
+	stat     func(pid uint32) (procStat, bool)
+	cgroupOf func(pid uint32) string
+	exeOf    func(pid uint32) string
+	argsOf   func(pid uint32) []string
+	// max is the size at which the table looks for gone processes
+	// (maxProcs; tests lower it); it holds at most twice as many.
+	max int
 }
 
 func newProcTable() *procTable {
-	return &procTable{procs: map[uint32]*Proc{}, started: selfStartTicks()}
+	return &procTable{procs: map[uint32]*Proc{}, started: selfStartTicks(), alive: procAlive, stat: readStat, cgroupOf: cgroupPath, exeOf: procExe, argsOf: procArgs, max: maxProcs}
+}
+
+func procAlive(tgid uint32) bool {
+	_, err := os.Stat("/proc/" + strconv.Itoa(int(tgid)))
+	return err == nil
 }
 
 func (t *procTable) get(tgid uint32) *Proc { return t.procs[tgid] }
 
 func (t *procTable) put(p *Proc) {
-	if len(t.procs) >= maxProcs {
+	if _, known := t.procs[p.TGID]; !known && len(t.procs) >= t.max {
 		t.evict()
-	}
-	t.procs[p.TGID] = p
-}
-
-// evict drops entries whose process is gone (a lost exit event).
-func (t *procTable) evict() {
-	for tgid := range t.procs {
-		if _, err := os.Stat("/proc/" + strconv.Itoa(int(tgid))); err != nil {
-			delete(t.procs, tgid)
+		if len(t.procs) >= 2*t.max {
+			t.pressure.Add(1)
+			return
 		}
 	}
-	if len(t.procs) >= maxProcs { // still full: forget a quarter at random
-		n := 0
-		for tgid := range t.procs {
+	t.procs[p.TGID] = p
+	t.size.Store(int64(len(t.procs)))
+}
+
+// evict drops up to evictBatch entries whose process is gone (a lost exit
+// event), checking at most evictBatch entries: the cost of an insertion
+// into a full table stays bounded, and a live process is never dropped.
+func (t *procTable) evict() {
+	n := 0
+	for tgid := range t.procs {
+		if n++; n > evictBatch {
+			return
+		}
+		if !t.alive(tgid) {
 			delete(t.procs, tgid)
-			if n++; n > maxProcs/4 {
-				break
-			}
 		}
 	}
 }
@@ -119,6 +149,12 @@ func (t *procTable) exec(ev *probes.Record, initPID uint32) *Proc {
 		p.Args, p.ArgsTruncated = fullArgs(ev.TGID, p.Args)
 	}
 	parent := t.procs[ev.PPID]
+	if parent == nil && ev.PPID != 0 {
+		// Its parent is unknown (podguard restarted, or its events were
+		// lost): learn it from the kernel's process tree, so a shell a
+		// running server spawns is not taken for an exec session.
+		parent = t.learn(ev.PPID, ev.CgroupID, initPID)
+	}
 	if old := t.procs[ev.TGID]; old == nil || old.Runtime || old.CgroupID != ev.CgroupID {
 		p.Launched = true
 	}
@@ -150,12 +186,15 @@ func (t *procTable) fork(ev *probes.Record) {
 	t.put(&child)
 }
 
-func (t *procTable) exit(ev *probes.Record) { delete(t.procs, ev.TGID) }
+func (t *procTable) exit(ev *probes.Record) {
+	delete(t.procs, ev.TGID)
+	t.size.Store(int64(len(t.procs)))
+}
 
 // lookup returns the process behind a non-exec event, learning it when
-// it is new: from its parent when a fork event was lost, from /proc when
-// it predates podguard, or as the runtime's init otherwise.
-func (t *procTable) lookup(ev *probes.Record) *Proc {
+// it is new: from its parent when a fork event was lost, else from the
+// kernel's process tree (learn).
+func (t *procTable) lookup(ev *probes.Record, initPID uint32) *Proc {
 	if p := t.procs[ev.TGID]; p != nil {
 		return p
 	}
@@ -165,16 +204,139 @@ func (t *procTable) lookup(ev *probes.Record) *Proc {
 		t.put(&child)
 		return &child
 	}
+	if p := t.learn(ev.TGID, ev.CgroupID, initPID); p != nil {
+		return p
+	}
+	// Gone already: judged as its parent's child if the parent is a
+	// process of the container (known, or still there to learn), else
+	// taken for the runtime's init, which entered from outside.
 	p := &Proc{TGID: ev.TGID, PPID: ev.PPID, CgroupID: ev.CgroupID, Comm: ev.Comm, UID: ev.UID, Runtime: true}
-	if start, ok := procStartTicks(ev.TGID); ok && start < t.started {
-		p.Runtime = false
-		p.Exe, _ = os.Readlink("/proc/" + strconv.Itoa(int(ev.TGID)) + "/exe")
-		if data, err := os.ReadFile("/proc/" + strconv.Itoa(int(ev.TGID)) + "/cmdline"); err == nil {
-			p.Args = strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")
-		}
+	parent := t.procs[ev.PPID]
+	if parent == nil {
+		parent = t.learn(ev.PPID, ev.CgroupID, initPID)
+	}
+	if parent != nil && parent.CgroupID == ev.CgroupID && !parent.Runtime {
+		p.Runtime, p.ExecIn = false, parent.ExecIn
+	}
+	return p
+}
+
+// learn describes a process of the container cgroupID that the table does
+// not know, from the kernel's process tree in /proc: its parent, and
+// whether its line of ancestors in the container reaches the container's
+// init (a process of the workload) or enters from outside at another
+// process (an exec session). It is the runtime's (its events are not
+// judged) only when it entered the container itself after podguard
+// started, and the table has room: a process of the workload whose entry
+// was lost, or whose parent is gone (reparented inside the container), is
+// judged. Its executable and argv are shown as /proc has them, but an
+// executable learned this way is of unknown origin and exempts nothing.
+// nil when the process is gone.
+func (t *procTable) learn(tgid uint32, cgroupID uint64, initPID uint32) *Proc {
+	st, ok := t.stat(tgid)
+	if !ok {
+		return nil
+	}
+	p := &Proc{TGID: tgid, PPID: st.ppid, CgroupID: cgroupID, Comm: st.comm, Origin: probes.OriginUnknown}
+	p.Exe, p.Args = t.exeOf(tgid), t.argsOf(tgid)
+	switch {
+	case !t.sameCgroup(st.ppid, tgid):
+		// It entered the container itself: the runtime's init (or an
+		// exec session's), before or just after its exec (its exec
+		// event, which follows its earlier events, sets it right) —
+		// unless it predates podguard, when it is a workload process.
+		p.Runtime = st.start >= t.started && len(t.procs) < 2*t.max
+		p.Entrypoint = !p.Runtime && tgid == initPID
+		p.ExecIn = !p.Runtime && tgid != initPID
+	default:
+		p.ExecIn = !t.reachesInit(st.ppid, tgid, initPID)
 	}
 	t.put(p)
 	return p
+}
+
+// reachesInit reports whether the line of ancestors from pid (in the
+// container of member) reaches the container's init before it leaves
+// the container: a process of the workload, not of an exec session.
+func (t *procTable) reachesInit(pid, member, initPID uint32) bool {
+	for i := 0; i < 64; i++ {
+		if pid == initPID {
+			return true
+		}
+		st, ok := t.stat(pid)
+		if !ok || !t.sameCgroup(pid, member) {
+			return false
+		}
+		pid = st.ppid
+	}
+	return false
+}
+
+func procExe(pid uint32) string {
+	exe, _ := os.Readlink("/proc/" + strconv.Itoa(int(pid)) + "/exe")
+	return exe
+}
+
+func procArgs(pid uint32) []string {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/cmdline")
+	if err != nil {
+		return nil
+	}
+	return strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")
+}
+
+type procStat struct {
+	ppid  uint32
+	start uint64
+	comm  string
+}
+
+// readStat reads a process's parent, start time and comm from
+// /proc/<pid>/stat.
+func readStat(pid uint32) (procStat, bool) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/stat")
+	if err != nil {
+		return procStat{}, false
+	}
+	s := string(data)
+	i, j := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if i < 0 || j < i {
+		return procStat{}, false
+	}
+	fields := strings.Fields(s[j+1:])
+	if len(fields) < 20 {
+		return procStat{}, false
+	}
+	ppid, err1 := strconv.ParseUint(fields[1], 10, 32)
+	start, err2 := strconv.ParseUint(fields[19], 10, 64)
+	if err1 != nil || err2 != nil {
+		return procStat{}, false
+	}
+	return procStat{ppid: uint32(ppid), start: start, comm: s[i+1 : j]}, true
+}
+
+// sameCgroup reports whether process a is in the cgroup v2 of b, or one
+// nested in it or around it (a child cgroup of the container).
+func (t *procTable) sameCgroup(a, b uint32) bool {
+	ca, cb := t.cgroupOf(a), t.cgroupOf(b)
+	if ca == "" || cb == "" {
+		return false
+	}
+	return ca == cb || strings.HasPrefix(ca, cb+"/") || strings.HasPrefix(cb, ca+"/")
+}
+
+// cgroupPath is a process's cgroup v2 path ("0::" line of /proc/pid/cgroup).
+func cgroupPath(pid uint32) string {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/cgroup")
+	if err != nil {
+		return ""
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if p, ok := strings.CutPrefix(l, "0::"); ok {
+			return p
+		}
+	}
+	return ""
 }
 
 // ancestors returns up to n ancestors in the same container, nearest first.
@@ -200,28 +362,9 @@ func (t *procTable) forgetCgroup(cgroupID uint64) {
 	}
 }
 
-// procStartTicks reads a process's start time (field 22 of /proc/pid/stat).
-func procStartTicks(pid uint32) (uint64, bool) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/stat")
-	if err != nil {
-		return 0, false
-	}
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, false
-	}
-	fields := strings.Fields(s[i+1:])
-	if len(fields) < 20 {
-		return 0, false
-	}
-	v, err := strconv.ParseUint(fields[19], 10, 64)
-	return v, err == nil
-}
-
 func selfStartTicks() uint64 {
-	v, _ := procStartTicks(uint32(os.Getpid()))
-	return v
+	st, _ := readStat(uint32(os.Getpid()))
+	return st.start
 }
 
 func base(p string) string {
