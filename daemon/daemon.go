@@ -231,7 +231,7 @@ func detectSettings(cfg *config.Config) detect.Settings {
 func selfPaths(cfg *config.Config) engine.Self {
 	s := engine.Self{PID: uint32(os.Getpid()), Paths: []string{cfg.RulesDir, cfg.StateDir, filepath.Dir(cfg.API.Socket),
 		// where packages and images put podguard, whatever this node's config says
-		"/etc/podguard", "/var/lib/podguard", "/run/podguard", "/usr/bin/podguard", "/usr/local/bin/podguard",
+		"/etc/podguard", "/var/lib/podguard", "/run/podguard", "/var/log/podguard", "/usr/bin/podguard", "/usr/local/bin/podguard",
 		"/lib/systemd/system/podguard.service", "/etc/systemd/system/podguard.service"}}
 	if exe, err := os.Executable(); err == nil {
 		s.Paths = append(s.Paths, exe)

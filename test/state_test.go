@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/podguard/podguard/daemon/api"
+	"github.com/podguard/podguard/test/node"
 )
 
 // TestPlantedStateIsNotTrusted: what someone who can write podguard's
@@ -143,5 +144,49 @@ func TestMemoryLimitReported(t *testing.T) {
 	out, _, _ := podguard(t, "status", "--config", in.config)
 	if !strings.Contains(out, "of 256 MiB (the unit's MemoryMax)") {
 		t.Errorf("status does not show the limit:\n%s", out)
+	}
+}
+
+// cgiServer is a pod whose web server runs a CGI script that runs a
+// shell: the shape of a remote code execution.
+func cgiServer(name, label string, hostPaths map[string]string) node.PodSpec {
+	return node.PodSpec{Name: name, Labels: map[string]string{"app": label}, Containers: []node.ContainerSpec{{
+		Name: "app",
+		Command: []string{"sh", "-c", `mkdir -p /www/cgi-bin &&
+printf '#!/bin/sh\necho Content-Type: text/plain\necho\nid\n' > /www/cgi-bin/run && chmod 755 /www/cgi-bin/run &&
+exec httpd -f -p 8080 -h /www`},
+		HostPaths: hostPaths,
+	}}}
+}
+
+// TestServerShellAfterRestart: podguard restarts while a web server
+// runs; the shell the server spawns afterwards is still the server's (not
+// taken for a kubectl exec session) and raises shell-spawned-by-server.
+func TestServerShellAfterRestart(t *testing.T) {
+	n, in := guardedNode(t, "", map[string]string{"log.toml": strings.Replace(logAllPHP, `app = "php"`, `app = "restart-srv"`, 1)})
+	p := n.CreatePod(t, cgiServer("restart-srv", "restart-srv", nil))
+	p.Exec(t, "app", "sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do nc -z 127.0.0.1 8080 && break; sleep 0.2; done")
+	in.stop(t)
+	in.start(t)
+	in.waitStatus(t, 30*time.Second, "containerd connected and probes attached after the restart", func(s api.Status) bool {
+		return s.Containerd.Connected && len(s.Probes.Attached) > 0 && s.Probes.Watched > 0
+	})
+	p.Exec(t, "app", "sh", "-c", "wget -q -O /dev/null http://127.0.0.1:8080/cgi-bin/run; true")
+	ev := in.waitEvent(t, p, "shell-spawned-by-server")
+	if ev.Rule.Technique != "T1190" || ev.Details["server_exe"] == nil {
+		t.Errorf("event %+v", ev)
+	}
+}
+
+// TestEvidenceTruncatedThroughHostPath: a pod with a hostPath over
+// podguard's events directory truncates the evidence: the tamper rule
+// fires (the directory is among podguard's own paths).
+func TestEvidenceTruncatedThroughHostPath(t *testing.T) {
+	n, in := guardedNode(t, "", map[string]string{"log.toml": strings.Replace(logAllPHP, `app = "php"`, `app = "evidence"`, 1)})
+	p := n.CreatePod(t, cgiServer("evidence", "evidence", map[string]string{"/host/var/log/podguard": in.dir}))
+	p.Exec(t, "app", "sh", "-c", ": > /host/var/log/podguard/events.jsonl")
+	ev := in.waitEvent(t, p, "podguard-tamper")
+	if ev.Details["path"] != "/host/var/log/podguard/events.jsonl" || ev.Rule.Technique != "T1562.001" {
+		t.Errorf("tamper event %+v", ev)
 	}
 }

@@ -36,6 +36,8 @@ type ContainerSpec struct {
 	// MemoryVolumes are container paths of emptyDir volumes with
 	// medium: Memory (a tmpfs each, exec allowed).
 	MemoryVolumes []string
+	// HostPaths are hostPath volumes: container path -> host path.
+	HostPaths map[string]string
 }
 
 // Pod is a running pod on a node.
@@ -165,7 +167,7 @@ func (p *Pod) runContainer(ctx context.Context, sb *runtime.PodSandboxConfig, c 
 	if len(cmd) == 0 {
 		cmd = []string{"sleep", "infinity"}
 	}
-	mounts, err := p.memoryVolumes(c)
+	mounts, err := p.volumes(c)
 	if err != nil {
 		return err
 	}

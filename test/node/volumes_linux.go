@@ -10,11 +10,12 @@ import (
 	runtime "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-// memoryVolumes makes c's MemoryVolumes as kubelet makes an emptyDir with
-// medium: Memory: a tmpfs mounted on a host directory of the pod, handed
-// to the container as a bind mount. The tmpfs is unmounted when the
-// test ends (after the pod is gone: cleanups run last in, first out).
-func (p *Pod) memoryVolumes(c *container) ([]*runtime.Mount, error) {
+// volumes makes c's MemoryVolumes as kubelet makes an emptyDir with
+// medium: Memory (a tmpfs mounted on a host directory of the pod, handed
+// to the container as a bind mount; unmounted when the test ends, after
+// the pod is gone: cleanups run last in, first out), and adds its
+// HostPaths.
+func (p *Pod) volumes(c *container) ([]*runtime.Mount, error) {
 	var mounts []*runtime.Mount
 	for _, path := range c.spec.MemoryVolumes {
 		name := strings.NewReplacer("/", "-").Replace(strings.Trim(path, "/"))
@@ -27,6 +28,9 @@ func (p *Pod) memoryVolumes(c *container) ([]*runtime.Mount, error) {
 		}
 		p.tb.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
 		mounts = append(mounts, &runtime.Mount{ContainerPath: path, HostPath: dir})
+	}
+	for cpath, host := range c.spec.HostPaths { // hostPath volumes, as kubelet hands them over
+		mounts = append(mounts, &runtime.Mount{ContainerPath: cpath, HostPath: host})
 	}
 	return mounts, nil
 }
