@@ -510,6 +510,18 @@ func TestProcessTableFull(t *testing.T) {
 	if got := w.handle(open(200, "/etc/shadow", 0, 0)); strings.Join(got, ",") != "shadow-file-read" {
 		t.Errorf("the long-lived process's read after the flood: %v", got)
 	}
+	// long argv cannot grow the table past its byte bound
+	w.e.procs.maxBytes = w.e.procs.bytes + 4096
+	long := make([]string, 64)
+	for i := range long {
+		long[i] = strings.Repeat("x", 1000)
+	}
+	w.tree[600] = fakeProc{ppid: 100, start: 5000, cgroup: pod}
+	before, _ := w.e.ProcStats()
+	w.handle(exec(600, 100, "/bin/"+strings.Repeat("y", 2000), long...))
+	if after, _ := w.e.ProcStats(); after != before || w.e.procs.bytes > w.e.procs.maxBytes {
+		t.Errorf("a process with a 64 KB argv was remembered beyond the byte bound: %d -> %d entries, %d bytes", before, after, w.e.procs.bytes)
+	}
 	// the flood exits without exit events: its entries make room
 	for pid := uint32(1000); pid < 1100; pid++ {
 		delete(w.tree, pid)
@@ -525,7 +537,7 @@ func TestProcessTableFull(t *testing.T) {
 func newProcTableLike(w *world) *procTable {
 	old := w.e.procs
 	return &procTable{procs: map[uint32]*Proc{}, started: old.started, alive: old.alive, stat: old.stat,
-		cgroupOf: old.cgroupOf, exeOf: old.exeOf, argsOf: old.argsOf, max: old.max}
+		cgroupOf: old.cgroupOf, exeOf: old.exeOf, argsOf: old.argsOf, max: old.max, maxBytes: old.maxBytes}
 }
 
 func TestSelectionAndWatch(t *testing.T) {

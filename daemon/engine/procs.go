@@ -19,6 +19,12 @@ import (
 const (
 	maxProcs   = 1 << 16
 	evictBatch = 1024 // entries checked per insertion while full
+	// maxProcBytes bounds what the table's strings hold (executable
+	// paths and argv, about 128 MiB): processes beyond it are not
+	// remembered (pressure), so no workload can grow podguard's memory
+	// past its MemoryMax through long paths and argv.
+	maxProcBytes = 128 << 20
+	procOverhead = 256 // bytes of a Proc and its map entry, roughly
 )
 
 // Proc is what the engine knows of one process (thread group).
@@ -87,6 +93,7 @@ type procTable struct {
 	// (both read by Engine.ProcStats from other goroutines).
 	pressure atomic.Uint64
 	size     atomic.Int64
+	bytes    int // sum of procBytes of the entries
 	// alive, stat and cgroupOf read the kernel's process tree (/proc);
 	// tests replace them.
 	alive    func(tgid uint32) bool
@@ -95,12 +102,13 @@ type procTable struct {
 	exeOf    func(pid uint32) string
 	argsOf   func(pid uint32) []string
 	// max is the size at which the table looks for gone processes
-	// (maxProcs; tests lower it); it holds at most twice as many.
-	max int
+	// (maxProcs; tests lower it); it holds at most twice as many, and
+	// at most maxBytes of strings (maxProcBytes).
+	max, maxBytes int
 }
 
 func newProcTable() *procTable {
-	return &procTable{procs: map[uint32]*Proc{}, started: selfStartTicks(), alive: procAlive, stat: readStat, cgroupOf: cgroupPath, exeOf: procExe, argsOf: procArgs, max: maxProcs}
+	return &procTable{procs: map[uint32]*Proc{}, started: selfStartTicks(), alive: procAlive, stat: readStat, cgroupOf: cgroupPath, exeOf: procExe, argsOf: procArgs, max: maxProcs, maxBytes: maxProcBytes}
 }
 
 func procAlive(tgid uint32) bool {
@@ -111,15 +119,38 @@ func procAlive(tgid uint32) bool {
 func (t *procTable) get(tgid uint32) *Proc { return t.procs[tgid] }
 
 func (t *procTable) put(p *Proc) {
-	if _, known := t.procs[p.TGID]; !known && len(t.procs) >= t.max {
+	old, known := t.procs[p.TGID]
+	if !known && (len(t.procs) >= t.max || t.bytes+procBytes(p) > t.maxBytes) {
 		t.evict()
-		if len(t.procs) >= 2*t.max {
+		if len(t.procs) >= 2*t.max || t.bytes+procBytes(p) > t.maxBytes {
 			t.pressure.Add(1)
 			return
 		}
 	}
+	if known {
+		t.bytes -= procBytes(old)
+	}
 	t.procs[p.TGID] = p
+	t.bytes += procBytes(p)
 	t.size.Store(int64(len(t.procs)))
+}
+
+// remove forgets a process.
+func (t *procTable) remove(tgid uint32) {
+	if p, ok := t.procs[tgid]; ok {
+		t.bytes -= procBytes(p)
+		delete(t.procs, tgid)
+		t.size.Store(int64(len(t.procs)))
+	}
+}
+
+// procBytes is roughly the memory an entry holds.
+func procBytes(p *Proc) int {
+	n := procOverhead + len(p.Exe) + len(p.Comm)
+	for _, a := range p.Args {
+		n += len(a) + 16
+	}
+	return n
 }
 
 // evict drops up to evictBatch entries whose process is gone (a lost exit
@@ -132,7 +163,7 @@ func (t *procTable) evict() {
 			return
 		}
 		if !t.alive(tgid) {
-			delete(t.procs, tgid)
+			t.remove(tgid)
 		}
 	}
 }
@@ -186,10 +217,7 @@ func (t *procTable) fork(ev *probes.Record) {
 	t.put(&child)
 }
 
-func (t *procTable) exit(ev *probes.Record) {
-	delete(t.procs, ev.TGID)
-	t.size.Store(int64(len(t.procs)))
-}
+func (t *procTable) exit(ev *probes.Record) { t.remove(ev.TGID) }
 
 // lookup returns the process behind a non-exec event, learning it when
 // it is new: from its parent when a fork event was lost, else from the
@@ -357,7 +385,7 @@ func (t *procTable) ancestors(p *Proc, n int) []*Proc {
 func (t *procTable) forgetCgroup(cgroupID uint64) {
 	for tgid, p := range t.procs {
 		if p.CgroupID == cgroupID {
-			delete(t.procs, tgid)
+			t.remove(tgid)
 		}
 	}
 }
