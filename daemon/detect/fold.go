@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"encoding/json"
 	"sync"
 	"time"
 
@@ -21,7 +22,17 @@ type fold struct {
 	last  events.Event
 	n     int            // repeats after the first
 	mit   events.Outcome // what was done about the first
+	// distinct are the details of the repeats that differ from the first
+	// event's and from each other (the first maxDistinct of them), and
+	// ndistinct how many differed in all: a summary names what the
+	// repeats touched, so decoys cannot hide the real target.
+	seen      map[string]bool
+	distinct  []map[string]any
+	ndistinct int
 }
+
+// maxDistinct bounds the distinct details a summary lists.
+const maxDistinct = 16
 
 // foldKey is what repeats share: the container and the rule.
 type foldKey struct{ container, rule string }
@@ -42,10 +53,23 @@ func (f *folder) admit(ev events.Event, now time.Time) bool {
 	if w, ok := f.open[key(ev)]; ok && now.Sub(w.first) < f.window {
 		w.n++
 		w.last = ev
+		if k := detailKey(ev.Details); !w.seen[k] {
+			w.seen[k] = true
+			w.ndistinct++
+			if len(w.distinct) < maxDistinct {
+				w.distinct = append(w.distinct, ev.Details)
+			}
+		}
 		return false
 	}
-	f.open[key(ev)] = &fold{first: now, mit: ev.Mitigation}
+	f.open[key(ev)] = &fold{first: now, mit: ev.Mitigation, seen: map[string]bool{detailKey(ev.Details): true}}
 	return true
+}
+
+// detailKey identifies an event's details (what was touched).
+func detailKey(d map[string]any) string {
+	b, _ := json.Marshal(d) // map keys are sorted
+	return string(b)
 }
 
 // mitigated records what was done about the first event of a window, for
@@ -83,6 +107,15 @@ func (f *folder) expired(now time.Time) []events.Event {
 			ev.Count, ev.Folded = w.n, true
 			ev.Mitigation = w.mit
 			ev.Mitigation.Detail = "repeats of an incident: the mitigation was applied once, with its first event"
+			if w.ndistinct > 0 {
+				d := make(map[string]any, len(ev.Details)+2)
+				for k, v := range ev.Details {
+					d[k] = v
+				}
+				d["repeats_distinct"] = w.ndistinct // repeats whose details differ
+				d["repeats"] = w.distinct           // the first of them
+				ev.Details = d
+			}
 			out = append(out, ev)
 		}
 		delete(f.open, k)

@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -37,5 +38,36 @@ func TestFolder(t *testing.T) {
 	}
 	if !f.admit(ev, t0.Add(12*time.Second)) {
 		t.Fatal("a match after the window starts a new one")
+	}
+}
+
+// TestFolderKeepsDistinctDetails: a summary lists what the repeats
+// touched that the first event did not, so the real target cannot hide
+// among decoys folded into a count.
+func TestFolderKeepsDistinctDetails(t *testing.T) {
+	f := newFolder(10 * time.Second)
+	t0 := time.Now()
+	at := func(path string) events.Event {
+		ev := foldSample("shadow-file-read")
+		ev.Details = map[string]any{"path": path}
+		return ev
+	}
+	f.admit(at("/etc/decoy"), t0)
+	for i := 0; i < 50; i++ {
+		f.admit(at("/etc/decoy"), t0.Add(time.Millisecond)) // the same as the first: counted only
+	}
+	f.admit(at("/etc/shadow"), t0.Add(2*time.Millisecond))
+	for i := 0; i < 30; i++ {
+		f.admit(at(fmt.Sprintf("/etc/decoy-%d", i)), t0.Add(3*time.Millisecond))
+	}
+	f.admit(at("/etc/decoy"), t0.Add(4*time.Millisecond)) // last
+	got := f.expired(t0.Add(11 * time.Second))
+	if len(got) != 1 || got[0].Count != 82 {
+		t.Fatalf("summary %+v", got)
+	}
+	d := got[0].Details
+	reps, _ := d["repeats"].([]map[string]any)
+	if d["repeats_distinct"] != 31 || len(reps) != maxDistinct || reps[0]["path"] != "/etc/shadow" {
+		t.Errorf("summary details %v: want 31 distinct repeats, the first %d listed, /etc/shadow first", d, maxDistinct)
 	}
 }

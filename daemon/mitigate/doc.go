@@ -3,10 +3,11 @@
 // isolate) or terminate (SIGKILL every task of the pod — all its
 // containers and its sandbox — through containerd).
 //
-// A pod is isolated or terminated once per incident, not once per event:
-// isolation lasts until released; a terminated pod is not killed again for
-// terminateQuiet after the kill. In dry-run mode nothing is applied and the
-// result says what would have happened.
+// Isolation is applied once per incident and lasts until released; every
+// terminate verdict kills whatever task of the pod is running (idempotent,
+// no quiet window: a restarted container is killed at its next offence).
+// In dry-run mode nothing is applied and the result says what would have
+// happened.
 //
 // Apply reports its own Outcome; how an outcome is written into a
 // detection event is the caller's business. It must not import the event

@@ -19,10 +19,6 @@ import (
 	"github.com/podguard/podguard/isolate"
 )
 
-// terminateQuiet is how long after a terminate the same pod is not killed
-// again: the rest of the incident's events report the kill in place.
-const terminateQuiet = 30 * time.Second
-
 // Pods lists the workload containers the node runs.
 type Pods interface {
 	Workloads() []workload.Identity
@@ -44,15 +40,14 @@ type Mitigator struct {
 	iso    *isolate.Isolator
 	isoErr error
 
-	mu         sync.Mutex
-	client     *containerd.Client
-	terminated map[string]time.Time // pod uid → kill time
+	mu     sync.Mutex
+	client *containerd.Client
 }
 
 // New makes a mitigator. Isolation that cannot be set up (no BPF, not
 // root) is reported by every isolate attempt rather than failing here.
 func New(cfg Config, pods Pods, log *slog.Logger) *Mitigator {
-	m := &Mitigator{cfg: cfg, pods: pods, log: log.With("component", "mitigate"), terminated: map[string]time.Time{}}
+	m := &Mitigator{cfg: cfg, pods: pods, log: log.With("component", "mitigate")}
 	m.iso, m.isoErr = isolate.New(cfg.StateDir, cfg.Allow, log.With("component", "isolate"))
 	if m.isoErr != nil {
 		m.log.Error("network isolation unavailable", "err", m.isoErr)
@@ -203,20 +198,12 @@ func (m *Mitigator) target(ctx context.Context, pod workload.Pod) (isolate.Targe
 	return t, nil
 }
 
+// terminate kills every running task of the pod. Every verdict is acted
+// on: a kill is idempotent (a task that is not running is left alone), so
+// a container the kubelet restarts is killed again at its next offence,
+// with no quiet window after the first kill. Acted is true when a running
+// task was killed.
 func (m *Mitigator) terminate(ctx context.Context, id workload.Identity) (string, bool, error) {
-	m.mu.Lock()
-	if at, ok := m.terminated[id.Pod.UID]; ok && time.Since(at) < terminateQuiet {
-		m.mu.Unlock()
-		return "already terminated at " + at.Format(time.RFC3339Nano), false, nil
-	}
-	m.terminated[id.Pod.UID] = time.Now()
-	for uid, at := range m.terminated {
-		if time.Since(at) > terminateQuiet {
-			delete(m.terminated, uid)
-		}
-	}
-	m.mu.Unlock()
-
 	ids := []string{}
 	for _, w := range m.pods.Workloads() {
 		if w.Pod.UID == id.Pod.UID {
@@ -232,74 +219,88 @@ func (m *Mitigator) terminate(ctx context.Context, id workload.Identity) (string
 	var errs []error
 	killed := 0
 	for attempt := 0; attempt < 3; attempt++ {
-		errs, killed = m.killAll(ctx, ids)
+		var n int
+		errs, n = m.killAll(ctx, ids)
+		killed += n
 		if len(errs) == 0 {
 			break
 		}
 		time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
 	}
 	if len(errs) > 0 {
-		m.mu.Lock()
-		delete(m.terminated, id.Pod.UID) // let the next event try again
-		m.mu.Unlock()
 		return "", killed > 0, errors.Join(errs...)
 	}
+	if killed == 0 {
+		return "no running task left in the pod: already terminated", false, nil
+	}
 	m.log.Warn("pod terminated", "pod", id.Pod.Namespace+"/"+id.Pod.Name, "uid", id.Pod.UID, "tasks", killed)
-	return fmt.Sprintf("SIGKILL sent to %d task(s) of the pod", killed), true, nil
+	return fmt.Sprintf("SIGKILL sent to %d running task(s) of the pod", killed), true, nil
 }
 
 // killAll kills the containers' tasks concurrently: one containerd round
 // trip of latency for the whole pod.
 func (m *Mitigator) killAll(ctx context.Context, ids []string) ([]error, int) {
-	errc := make(chan error, len(ids))
+	type result struct {
+		killed bool
+		err    error
+	}
+	rc := make(chan result, len(ids))
 	for _, cid := range ids {
 		go func() {
-			if err := m.kill(ctx, cid); err != nil {
-				errc <- fmt.Errorf("container %s: %w", short(cid), err)
-				return
+			k, err := m.kill(ctx, cid)
+			if err != nil {
+				err = fmt.Errorf("container %s: %w", short(cid), err)
 			}
-			errc <- nil
+			rc <- result{k, err}
 		}()
 	}
 	var errs []error
 	killed := 0
 	for range ids {
-		if err := <-errc; err != nil {
-			errs = append(errs, err)
-		} else {
+		r := <-rc
+		if r.err != nil {
+			errs = append(errs, r.err)
+		} else if r.killed {
 			killed++
 		}
 	}
 	return errs, killed
 }
 
-// kill sends SIGKILL to every process of a container's task. A container
-// without a running task is already stopped.
-func (m *Mitigator) kill(ctx context.Context, id string) error {
+// kill sends SIGKILL to every process of a container's task and reports
+// whether the task was running. A container without a running task is
+// already stopped: nothing to do.
+func (m *Mitigator) kill(ctx context.Context, id string) (bool, error) {
 	c, err := m.containerd()
 	if err != nil {
-		return err
+		return false, err
 	}
 	ctx = m.nsContext(ctx)
 	ctr, err := c.LoadContainer(ctx, id)
 	if errdefs.IsNotFound(err) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
 		m.dropClient()
-		return err
+		return false, err
 	}
 	task, err := ctr.Task(ctx, nil)
 	if errdefs.IsNotFound(err) {
-		return nil
+		return false, nil
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
-	if err := task.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll); err != nil && !errdefs.IsNotFound(err) {
-		return err
+	if st, err := task.Status(ctx); err == nil && st.Status == containerd.Stopped {
+		return false, nil
 	}
-	return nil
+	if err := task.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll); err != nil {
+		if errdefs.IsNotFound(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
 }
 
 func contains(s []string, v string) bool {
