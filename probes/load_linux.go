@@ -22,20 +22,22 @@ import (
 // Probes is a loaded and attached set of podguard programs with its event
 // buffer reader. Methods are safe for concurrent use.
 type Probes struct {
-	objs      probeObjects
-	links     []link.Link
-	attached  []string
-	transport Transport
-	hook      SyscallHook
-	ring      *ring         // TransportRingBuffer
-	perf      *perf.Reader  // TransportPerfBuffer
-	reading   bool          // the read goroutine was started
-	stopping  atomic.Bool   // Close was called: the reader ends
-	handler   func(*Record) // Options.Handler, or nil for the Events channel
-	events    chan *Record
-	done      chan struct{}
-	log       *slog.Logger
-	close     sync.Once
+	objs       probeObjects
+	links      []link.Link
+	attached   []string
+	transport  Transport
+	hook       SyscallHook
+	hookSet    HookSet // how opens and connects are judged
+	hookSetWhy string
+	ring       *ring         // TransportRingBuffer
+	perf       *perf.Reader  // TransportPerfBuffer
+	reading    bool          // the read goroutine was started
+	stopping   atomic.Bool   // Close was called: the reader ends
+	handler    func(*Record) // Options.Handler, or nil for the Events channel
+	events     chan *Record
+	done       chan struct{}
+	log        *slog.Logger
+	close      sync.Once
 
 	delivered    [maxKindSlots]atomic.Uint64
 	queueDrops   [maxKindSlots]atomic.Uint64
@@ -85,6 +87,9 @@ func load(opts Options) (*Probes, error) {
 			}
 		}
 	}
+	hookSet, hookSetWhy := chooseHookSet(opts.HookSet)
+	opts.Logger.Info("hook set", "hook_set", hookSet, "reason", hookSetWhy)
+	prepareHookSet(spec, hookSet)
 	if err := spec.Variables[probeVarHostMonitoring].Set(opts.HostMonitoring); err != nil {
 		return nil, fmt.Errorf("set host_monitoring: %w", err)
 	}
@@ -94,12 +99,14 @@ func load(opts Options) (*Probes, error) {
 	uring := findURingHook()
 
 	p := &Probes{
-		transport: transport,
-		hook:      hook,
-		events:    make(chan *Record, queueLen(opts)),
-		done:      make(chan struct{}),
-		log:       opts.Logger,
-		handler:   opts.Handler,
+		transport:  transport,
+		hook:       hook,
+		hookSet:    hookSet,
+		hookSetWhy: hookSetWhy,
+		events:     make(chan *Record, queueLen(opts)),
+		done:       make(chan struct{}),
+		log:        opts.Logger,
+		handler:    opts.Handler,
 		loss: lossState{interval: opts.LossInterval, share: opts.Share, seen: map[uint64]*probeBudget{},
 			next: time.Now().Add(opts.LossInterval)},
 	}
@@ -114,6 +121,10 @@ func load(opts Options) (*Probes, error) {
 		return nil, err
 	}
 	if err := p.attach(); err != nil {
+		p.shutdown()
+		return nil, err
+	}
+	if err := p.attachLSM(); err != nil {
 		p.shutdown()
 		return nil, err
 	}
@@ -132,7 +143,7 @@ func load(opts Options) (*Probes, error) {
 		bufKey = "perf_bytes_per_cpu"
 	}
 	p.log.Info("probes attached", "programs", len(p.attached), "host_monitoring", opts.HostMonitoring,
-		"transport", transport, "syscall_hook", hook, bufKey, bufBytes, "queue", queueLen(opts))
+		"transport", transport, "syscall_hook", hook, "hook_set", hookSet, bufKey, bufBytes, "queue", queueLen(opts))
 	return p, nil
 }
 
