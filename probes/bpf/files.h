@@ -153,7 +153,7 @@ static __always_inline void open_report(void *ctx, __u32 slot, struct sc_args *s
 	__s32 dirfd;
 	__u32 flags, mode;
 	const char *upath = open_args(sc, &dirfd, &flags, &mode);
-	if (ret < 0 && !refused(ret) && (!upath || !open_wanted_raw(flags, upath)))
+	if (ret < 0 && !refused(ret) && (!upath || !open_wanted_raw(slot, flags, upath)))
 		return;
 	struct open_event *e = scratch(slot);
 	if (!e)
@@ -185,7 +185,7 @@ static __always_inline void open_report(void *ctx, __u32 slot, struct sc_args *s
 		if (off == 0) {
 			mark_unreadable(&e->hdr);
 		} else if (sc->nr != NR_open_by_handle_at && /* rare, and a rule in itself */
-			   !open_wanted(flags, e->tail, off, e->hdr.flags & FLAG_TRUNCATED)) {
+			   !open_wanted(slot, flags, e->tail, off, e->hdr.flags & FLAG_TRUNCATED)) {
 			return;
 		}
 		e->path_len = off;

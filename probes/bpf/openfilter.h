@@ -55,7 +55,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, SCRATCH_SLOTS); /* one per scratch slot: per program family */
 	__type(key, __u32);
 	__type(value, struct open_keys);
 } open_keys SEC(".maps");
@@ -68,10 +68,12 @@ static __always_inline __u8 open_filter_gen(void)
 	return f ? f->gen : 0;
 }
 
-static __always_inline struct open_keys *open_keys_buf(void)
+/* open_keys_buf is the key buffer of the program family of scratch slot
+ * slot (a preempted LSM program and a sys_exit program on its CPU must
+ * not share one). */
+static __always_inline struct open_keys *open_keys_buf(__u32 slot)
 {
-	__u32 zero = 0;
-	return bpf_map_lookup_elem(&open_keys, &zero);
+	return bpf_map_lookup_elem(&open_keys, &slot);
 }
 
 /* open_key_match judges the path in k->path.data[1..n-1] (data[n] its
@@ -111,12 +113,12 @@ static __always_inline bool open_key_match(struct open_keys *k, long n, __u8 gen
  * installed, when it asks for writing, when the path was cut (truncated),
  * or when open_key_match says so. A rejected open costs a copy of the
  * resolved path, a backwards scan of its basename and two trie lookups. */
-static __always_inline bool open_wanted(__u64 flags, const __u8 *kpath, long n, bool truncated)
+static __always_inline bool open_wanted(__u32 slot, __u64 flags, const __u8 *kpath, long n, bool truncated)
 {
 	__u8 gen = open_filter_gen();
 	if (!gen || (flags & OPEN_W_FLAGS) || truncated)
 		return true;
-	struct open_keys *k = open_keys_buf();
+	struct open_keys *k = open_keys_buf(slot);
 	if (!k || n >= OPEN_KEY_DATA - 1)
 		return true;
 	bpf_probe_read_kernel(&k->path.data[1], OPEN_KEY_DATA - 1, kpath);
@@ -126,12 +128,12 @@ static __always_inline bool open_wanted(__u64 flags, const __u8 *kpath, long n, 
 /* open_wanted_raw is open_wanted for a failed open, which has no file to
  * resolve: it judges the raw user string (resident at exit, the kernel
  * copied it), so a relative path, or one too long to judge, passes. */
-static __always_inline bool open_wanted_raw(__u64 flags, const char *upath)
+static __always_inline bool open_wanted_raw(__u32 slot, __u64 flags, const char *upath)
 {
 	__u8 gen = open_filter_gen();
 	if (!gen || (flags & OPEN_W_FLAGS))
 		return true;
-	struct open_keys *k = open_keys_buf();
+	struct open_keys *k = open_keys_buf(slot);
 	if (!k)
 		return true;
 	/* data[1..n-1]: the path, data[n]: its NUL */
