@@ -5,6 +5,7 @@ package probes
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
@@ -12,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// chooseHookSet picks HookSetLSM where a BPF-LSM program attaches
+// chooseHookSet picks HookSetLSM where a BPF-LSM program runs
 // (probeLSM), else HookSetTracepoints; forced, when set, is used as is.
 // Only nil from the probe picks LSM.
 func chooseHookSet(forced HookSet) (HookSet, string) {
@@ -22,7 +23,7 @@ func chooseHookSet(forced HookSet) (HookSet, string) {
 	if err := probeLSM(); err != nil {
 		return HookSetTracepoints, "no BPF-LSM: " + err.Error()
 	}
-	return HookSetLSM, "a BPF-LSM program attaches to file_open"
+	return HookSetLSM, "a BPF-LSM program on file_open runs"
 }
 
 // ProbeHookSet is the hook set Load would choose on this kernel, and why
@@ -31,18 +32,38 @@ func ProbeHookSet() (HookSet, string) {
 	return chooseHookSet("")
 }
 
-// probeLSM loads a no-op BPF-LSM program for file_open and attaches and
-// detaches it: nil when the kernel runs BPF-LSM programs (CONFIG_BPF_LSM,
-// "bpf" in lsm=, not locked down). Without CONFIG_BPF_LSM the load fails
-// (no bpf_lsm_file_open in BTF, or the program type is unknown); with it
-// but "bpf" not among the active LSMs the attach fails.
+// errLSMInactive: a BPF-LSM program attached but the kernel never ran it.
+var errLSMInactive = errors.New(`an lsm/file_open program attached, but the kernel does not run it: "bpf" is not among the active LSMs (lsm= on the kernel command line)`)
+
+// probeLSM loads a BPF-LSM program for file_open that marks a map,
+// attaches it, opens a file and detaches: nil when the kernel ran it
+// (CONFIG_BPF_LSM, "bpf" among the active LSMs, not locked down).
+// Without CONFIG_BPF_LSM or under lockdown the load fails. With BPF-LSM
+// built in but not active (Debian 11's default lsm=) the program loads
+// and attaches but is never called: errLSMInactive.
 func probeLSM() error {
+	ran, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
+	if err != nil {
+		return fmt.Errorf("create the BPF-LSM probe's map: %w", err)
+	}
+	defer ran.Close()
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
-		Type:         ebpf.LSM,
-		AttachType:   ebpf.AttachLSMMac,
-		AttachTo:     "file_open",
-		License:      "GPL",
-		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()},
+		Type:       ebpf.LSM,
+		AttachType: ebpf.AttachLSMMac,
+		AttachTo:   "file_open",
+		License:    "GPL",
+		Instructions: asm.Instructions{ // ran[0] = 1; return 0
+			asm.StoreImm(asm.R10, -4, 0, asm.Word),
+			asm.LoadMapPtr(asm.R1, ran.FD()),
+			asm.Mov.Reg(asm.R2, asm.R10),
+			asm.Add.Imm(asm.R2, -4),
+			asm.FnMapLookupElem.Call(),
+			asm.JEq.Imm(asm.R0, 0, "out"),
+			asm.Mov.Imm(asm.R1, 1),
+			asm.StoreMem(asm.R0, 0, asm.R1, asm.DWord),
+			asm.Mov.Imm(asm.R0, 0).WithSymbol("out"),
+			asm.Return(),
+		},
 	})
 	if errors.Is(err, unix.EPERM) {
 		// cilium/ebpf's hint about MEMLOCK does not apply: the kernel
@@ -57,13 +78,24 @@ func probeLSM() error {
 	if err != nil {
 		return fmt.Errorf("attach an lsm/file_open program: %w", err)
 	}
-	return l.Close()
+	defer l.Close()
+	if f, err := os.Open("/proc/self/stat"); err == nil { // any open calls file_open
+		f.Close()
+	}
+	var v uint64
+	if err := ran.Lookup(uint32(0), &v); err != nil {
+		return fmt.Errorf("read the BPF-LSM probe's map: %w", err)
+	}
+	if v == 0 {
+		return errLSMInactive
+	}
+	return nil
 }
 
 // lsmFeature is probeLSM as `podguard kernel` shows it.
 func lsmFeature() Feature {
 	f := Feature{Name: "BPF-LSM (file_open, socket_connect)", Present: true,
-		Detail:   "attach a no-op lsm/file_open program",
+		Detail:   "an lsm/file_open program runs",
 		Fallback: "opens and connects judged at syscall exit (raw_syscalls:sys_exit)"}
 	if err := probeLSM(); err != nil {
 		f.Present = false

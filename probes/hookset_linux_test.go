@@ -16,7 +16,7 @@ import (
 )
 
 // TestHookSet: Load judges opens and connects with BPF-LSM exactly where
-// a BPF-LSM program attaches, says which set it uses and why (HookSet,
+// a BPF-LSM program runs, says which set it uses and why (HookSet,
 // Stats, the attached hooks), and every open and connect record says
 // which path made it. On this build VM (no BPF-LSM) it is the fallback:
 // the tracepoint set, with the records made at syscall exit.
