@@ -22,22 +22,23 @@ import (
 // Probes is a loaded and attached set of podguard programs with its event
 // buffer reader. Methods are safe for concurrent use.
 type Probes struct {
-	objs       probeObjects
-	links      []link.Link
-	attached   []string
-	transport  Transport
-	hook       SyscallHook
+	objs      probeObjects
+	links     []link.Link
+	attached  []string
+	transport Transport
+	hook      SyscallHook
+	ring      *ring         // TransportRingBuffer
+	perf      *perf.Reader  // TransportPerfBuffer
+	reading   bool          // the read goroutine was started
+	stopping  atomic.Bool   // Close was called: the reader ends
+	handler   func(*Record) // Options.Handler, or nil for the Events channel
+	events    chan *Record
+	done      chan struct{}
+	log       *slog.Logger
+	close     sync.Once
+
 	hookSet    HookSet // how opens and connects are judged
-	hookSetWhy string
-	ring       *ring         // TransportRingBuffer
-	perf       *perf.Reader  // TransportPerfBuffer
-	reading    bool          // the read goroutine was started
-	stopping   atomic.Bool   // Close was called: the reader ends
-	handler    func(*Record) // Options.Handler, or nil for the Events channel
-	events     chan *Record
-	done       chan struct{}
-	log        *slog.Logger
-	close      sync.Once
+	hookSetWhy string  // why Load chose hookSet
 
 	delivered    [maxKindSlots]atomic.Uint64
 	queueDrops   [maxKindSlots]atomic.Uint64
@@ -99,17 +100,16 @@ func load(opts Options) (*Probes, error) {
 	uring := findURingHook()
 
 	p := &Probes{
-		transport:  transport,
-		hook:       hook,
-		hookSet:    hookSet,
-		hookSetWhy: hookSetWhy,
-		events:     make(chan *Record, queueLen(opts)),
-		done:       make(chan struct{}),
-		log:        opts.Logger,
-		handler:    opts.Handler,
+		transport: transport,
+		hook:      hook,
+		events:    make(chan *Record, queueLen(opts)),
+		done:      make(chan struct{}),
+		log:       opts.Logger,
+		handler:   opts.Handler,
 		loss: lossState{interval: opts.LossInterval, share: opts.Share, seen: map[uint64]*probeBudget{},
 			next: time.Now().Add(opts.LossInterval)},
 	}
+	p.hookSet, p.hookSetWhy = hookSet, hookSetWhy
 	// Both objects have the same programs, maps and variables (only the
 	// type of "events" differs), so either loads into probeObjects.
 	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {

@@ -91,14 +91,15 @@ type ProbesStatus struct {
 	Transport string `json:"transport,omitempty"`
 	// SyscallHook is how syscalls are hooked: a raw tracepoint, or a
 	// tracepoint program on kernels that run raw ones preemptibly.
-	SyscallHook string `json:"syscall_hook,omitempty"`
+	SyscallHook string               `json:"syscall_hook,omitempty"`
+	Events      map[string]uint64    `json:"events_by_kind,omitempty"`
+	Drops       map[string]KindDrops `json:"drops,omitempty"`
+	Error       string               `json:"error,omitempty"`
+	Note        string               `json:"note,omitempty"`
+
 	// HookSet is how opens and connects are judged: "lsm" (BPF-LSM
 	// programs on security_file_open and security_socket_connect) or
 	// "tracepoints" (at syscall exit); HookSetReason says why.
-	HookSet       string               `json:"hook_set,omitempty"`
-	HookSetReason string               `json:"hook_set_reason,omitempty"`
-	Events        map[string]uint64    `json:"events_by_kind,omitempty"`
-	Drops         map[string]KindDrops `json:"drops,omitempty"`
-	Error         string               `json:"error,omitempty"`
-	Note          string               `json:"note,omitempty"`
+	HookSet       string `json:"hook_set,omitempty"`
+	HookSetReason string `json:"hook_set_reason,omitempty"`
 }
