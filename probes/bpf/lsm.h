@@ -21,7 +21,8 @@
 // kernel opening files for itself, overlayfs opening the real file behind
 // one already judged (its file_open comes after the overlay file's, from
 // the same syscall, which is unstashed by then) and io_uring's requests
-// (uring.h) are not opens of the open family.
+// (uring.h) are not opens of the open family. A file on a mount outside
+// the task's mount namespace is left to the exit (in_task_mntns).
 //
 // The programs are loaded as LSM programs only when the loader chose this
 // hook set; otherwise they are loaded as raw tracepoint programs and never
@@ -38,13 +39,27 @@ static __always_inline bool is_open_nr(__u64 nr)
 	return nr == NR_open || nr == NR_openat || nr == NR_openat2 || nr == NR_creat || nr == NR_open_by_handle_at;
 }
 
+/* in_task_mntns reports whether f is on a mount of the current task's
+ * mount namespace. The private mounts of overlayfs's layers are not (a
+ * backing file overlayfs opens for the file the task opened, such as an
+ * O_TMPFILE's upper file), nor is another namespace's mount reached
+ * through /proc/<pid>/root: those are left to the exit, which judges
+ * the file the fd refers to. */
+static __always_inline bool in_task_mntns(struct file *f)
+{
+	struct vfsmount *vm = BPF_CORE_READ(f, f_path.mnt);
+	struct mount *m = (struct mount *)((void *)vm - bpf_core_field_offset(struct mount, mnt));
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	return BPF_CORE_READ(m, mnt_ns) == BPF_CORE_READ(task, nsproxy, mnt_ns);
+}
+
 /* lsm_file_open: security_file_open(struct file *file). */
 SEC("lsm/file_open")
 int lsm_file_open(__u64 *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct sc_args *sc = bpf_map_lookup_elem(&inflight, &id);
-	if (!sc || !is_open_nr(sc->nr))
+	if (!sc || !is_open_nr(sc->nr) || !in_task_mntns((struct file *)ctx[0]))
 		return 0;
 	open_report(ctx, SCRATCH_LSM, sc, 0, (struct file *)ctx[0], VIA_LSM);
 	bpf_map_delete_elem(&inflight, &id);
