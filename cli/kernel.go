@@ -49,6 +49,8 @@ func hookSetName(set string) string {
 	switch probes.HookSet(set) {
 	case probes.HookSetLSM:
 		return "BPF-LSM, hook set lsm: security_file_open and security_socket_connect"
+	case probes.HookSetFentry:
+		return "fentry, hook set fentry: security_file_open and security_socket_connect"
 	case probes.HookSetTracepoints:
 		return "syscall exit, hook set tracepoints: raw_syscalls:sys_exit"
 	}

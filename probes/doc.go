@@ -21,7 +21,10 @@
 //     before the syscall goes on (Record.ByLSM, Ret 0). What never reaches
 //     those hooks (failed and O_PATH opens, sendto/sendmsg with an
 //     address) is judged at syscall exit, as everything is with
-//     HookSetTracepoints. Options.HookSet forces either.
+//     HookSetTracepoints. Where BPF-LSM is not active but fentry works,
+//     the same programs run as fentry programs on security_file_open and
+//     security_socket_connect (HookSetFentry). Options.HookSet forces a
+//     set.
 //   - The kernel emits an event only for tasks whose cgroup v2 id is in the
 //     watched map (SetWatched) and only kinds in that cgroup's KindSet.
 //     Host tasks are silent unless Options.HostMonitoring (then SetHost

@@ -77,7 +77,7 @@ type Record struct {
 	// A granted open or a connect reported by a BPF-LSM hook (ByLSM) has
 	// Ret 0: the hook runs before the syscall returns.
 	Ret   int32
-	ByLSM bool   // open, connect: reported by a BPF-LSM program (HookSetLSM), not at syscall exit
+	ByLSM bool   // open, connect: reported by bpf/lsm.h's programs (HookSetLSM, HookSetFentry), not at syscall exit
 	Dev   uint32 // st_dev of the opened file (kernel dev_t encoding)
 	Ino   uint64 // st_ino of the opened file
 	Layer Layer  // overlayfs layer of the opened file

@@ -14,16 +14,22 @@ import (
 )
 
 // chooseHookSet picks HookSetLSM where a BPF-LSM program runs
-// (probeLSM), else HookSetTracepoints; forced, when set, is used as is.
-// Only nil from the probe picks LSM.
+// (probeLSM), else HookSetFentry where an fentry program on
+// security_file_open runs (probeFentry), else HookSetTracepoints; forced,
+// when set, is used as is. Only nil from a probe picks its set.
 func chooseHookSet(forced HookSet) (HookSet, string) {
 	if forced != "" {
 		return forced, "forced (Options.HookSet)"
 	}
-	if err := probeLSM(); err != nil {
-		return HookSetTracepoints, "no BPF-LSM: " + err.Error()
+	lsmErr := probeLSM()
+	if lsmErr == nil {
+		return HookSetLSM, "a BPF-LSM program on file_open runs"
 	}
-	return HookSetLSM, "a BPF-LSM program on file_open runs"
+	fentryErr := probeFentry()
+	if fentryErr == nil {
+		return HookSetFentry, "no BPF-LSM (" + lsmErr.Error() + "); an fentry program on security_file_open runs"
+	}
+	return HookSetTracepoints, "no BPF-LSM: " + lsmErr.Error() + "; no fentry: " + fentryErr.Error()
 }
 
 // ProbeHookSet is the hook set Load would choose on this kernel, and why
@@ -32,25 +38,52 @@ func ProbeHookSet() (HookSet, string) {
 	return chooseHookSet("")
 }
 
-// errLSMInactive: a BPF-LSM program attached but the kernel never ran it.
-var errLSMInactive = errors.New(`an lsm/file_open program attached, but the kernel does not run it: "bpf" is not among the active LSMs (lsm= on the kernel command line)`)
+// errNotRun: a probe program attached but the kernel never ran it.
+var errNotRun = errors.New("attached, but the kernel did not run it")
 
-// probeLSM loads a BPF-LSM program for file_open that marks a map,
-// attaches it, opens a file and detaches: nil when the kernel ran it
-// (CONFIG_BPF_LSM, "bpf" among the active LSMs, not locked down).
-// Without CONFIG_BPF_LSM or under lockdown the load fails. With BPF-LSM
-// built in but not active (Debian 11's default lsm=) the program loads
-// and attaches but is never called: errLSMInactive.
+// probeLSM checks that a BPF-LSM program on file_open runs (probeRuns):
+// CONFIG_BPF_LSM, "bpf" among the active LSMs, not locked down. Without
+// CONFIG_BPF_LSM or under lockdown the load fails; with BPF-LSM built in
+// but not active (Debian 11's default lsm=) the program loads and
+// attaches but is never called.
 func probeLSM() error {
+	err := probeRuns(ebpf.LSM, ebpf.AttachLSMMac, "file_open", func(p *ebpf.Program) (link.Link, error) {
+		return link.AttachLSM(link.LSMOptions{Program: p})
+	})
+	if errors.Is(err, errNotRun) {
+		return fmt.Errorf(`an lsm/file_open program %w: "bpf" is not among the active LSMs (lsm= on the kernel command line)`, err)
+	}
+	if err != nil {
+		return fmt.Errorf("an lsm/file_open program: %w", err)
+	}
+	return nil
+}
+
+// probeFentry checks that an fentry program on security_file_open runs
+// (probeRuns): BPF trampolines, the function in BTF, not locked down.
+func probeFentry() error {
+	err := probeRuns(ebpf.Tracing, ebpf.AttachTraceFEntry, "security_file_open", func(p *ebpf.Program) (link.Link, error) {
+		return link.AttachTracing(link.TracingOptions{Program: p, AttachType: ebpf.AttachTraceFEntry})
+	})
+	if err != nil {
+		return fmt.Errorf("an fentry/security_file_open program: %w", err)
+	}
+	return nil
+}
+
+// probeRuns loads a program of type typ for the file open hook to that
+// marks a map, attaches it, opens a file and detaches: nil when the
+// kernel ran it, errNotRun when it attached but never ran.
+func probeRuns(typ ebpf.ProgramType, at ebpf.AttachType, to string, attach func(*ebpf.Program) (link.Link, error)) error {
 	ran, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
 	if err != nil {
-		return fmt.Errorf("create the BPF-LSM probe's map: %w", err)
+		return fmt.Errorf("create the probe's map: %w", err)
 	}
 	defer ran.Close()
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
-		Type:       ebpf.LSM,
-		AttachType: ebpf.AttachLSMMac,
-		AttachTo:   "file_open",
+		Type:       typ,
+		AttachType: at,
+		AttachTo:   to,
 		License:    "GPL",
 		Instructions: asm.Instructions{ // ran[0] = 1; return 0
 			asm.StoreImm(asm.R10, -4, 0, asm.Word),
@@ -68,15 +101,15 @@ func probeLSM() error {
 	if errors.Is(err, unix.EPERM) {
 		// cilium/ebpf's hint about MEMLOCK does not apply: the kernel
 		// refuses the program type or its attach target
-		return fmt.Errorf("load an lsm/file_open program: %w (BPF-LSM not built in, or lockdown)", unix.EPERM)
+		return fmt.Errorf("load: %w (not built in, or lockdown)", unix.EPERM)
 	}
 	if err != nil {
-		return fmt.Errorf("load an lsm/file_open program: %w", err)
+		return fmt.Errorf("load: %w", err)
 	}
 	defer prog.Close()
-	l, err := link.AttachLSM(link.LSMOptions{Program: prog})
+	l, err := attach(prog)
 	if err != nil {
-		return fmt.Errorf("attach an lsm/file_open program: %w", err)
+		return fmt.Errorf("attach: %w", err)
 	}
 	defer l.Close()
 	if f, err := os.Open("/proc/self/stat"); err == nil { // any open calls file_open
@@ -84,25 +117,30 @@ func probeLSM() error {
 	}
 	var v uint64
 	if err := ran.Lookup(uint32(0), &v); err != nil {
-		return fmt.Errorf("read the BPF-LSM probe's map: %w", err)
+		return fmt.Errorf("read the probe's map: %w", err)
 	}
 	if v == 0 {
-		return errLSMInactive
+		return errNotRun
 	}
 	return nil
 }
 
 // lsmFeature is probeLSM as `podguard kernel` shows it.
 func lsmFeature() Feature {
-	f := Feature{Name: "BPF-LSM (file_open, socket_connect)", Present: true,
-		Detail:   "an lsm/file_open program runs",
-		Fallback: "opens and connects judged at syscall exit (raw_syscalls:sys_exit)"}
-	if err := probeLSM(); err != nil {
-		f.Present = false
+	return hookFeature("BPF-LSM (file_open, socket_connect)", "an lsm/file_open program runs", probeLSM(),
+		"fentry on security_file_open and security_socket_connect, else the syscall exit")
+}
+
+// fentryFeature is probeFentry as `podguard kernel` shows it.
+func fentryFeature() Feature {
+	return hookFeature("fentry (security_file_open, security_socket_connect)", "an fentry/security_file_open program runs",
+		probeFentry(), "opens and connects judged at syscall exit (raw_syscalls:sys_exit) where BPF-LSM is missing too")
+}
+
+func hookFeature(name, detail string, err error, fallback string) Feature {
+	f := Feature{Name: name, Present: err == nil, Detail: detail, Fallback: fallback}
+	if err != nil {
 		f.Detail = err.Error()
-		if errors.Is(err, ebpf.ErrNotSupported) {
-			f.Detail += " (kernel without CONFIG_BPF_LSM)"
-		}
 	}
 	return f
 }

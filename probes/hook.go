@@ -37,4 +37,9 @@ const (
 	// and "bpf" in the lsm= list, not locked down). Records it made have
 	// Record.ByLSM set.
 	HookSetLSM HookSet = "lsm"
+	// HookSetFentry is HookSetLSM's programs attached as fentry programs
+	// to security_file_open and security_socket_connect, where BPF-LSM is
+	// not active but BPF trampolines are (Debian 11 without "bpf" in
+	// lsm=): the same judgement and records (Record.ByLSM).
+	HookSetFentry HookSet = "fentry"
 )

@@ -22,34 +22,48 @@ func lsmHooks(o *probeObjects) []struct {
 }
 
 // prepareHookSet makes the object's LSM programs loadable with set: LSM
-// programs for HookSetLSM; for HookSetTracepoints raw tracepoint programs
-// that are never attached (the object's program set is fixed, and a
-// kernel without BPF-LSM cannot load LSM programs).
+// programs for HookSetLSM; fentry programs on the security_ functions
+// behind the same hooks for HookSetFentry (their context is the same
+// arguments, and they return 0 as an fentry program must); for
+// HookSetTracepoints raw tracepoint programs that are never attached (the
+// object's program set is fixed, and a kernel without BPF-LSM cannot load
+// LSM programs).
 func prepareHookSet(spec *ebpf.CollectionSpec, set HookSet) {
-	if set == HookSetLSM {
-		return
-	}
 	for _, ps := range spec.Programs {
-		if ps.Type == ebpf.LSM {
-			ps.Type = ebpf.RawTracepoint
-			ps.AttachType = ebpf.AttachNone
-			ps.AttachTo = ""
+		if ps.Type != ebpf.LSM {
+			continue
+		}
+		switch set {
+		case HookSetLSM:
+		case HookSetFentry:
+			ps.Type, ps.AttachType, ps.AttachTo = ebpf.Tracing, ebpf.AttachTraceFEntry, "security_"+ps.AttachTo
+		default:
+			ps.Type, ps.AttachType, ps.AttachTo = ebpf.RawTracepoint, ebpf.AttachNone, ""
 		}
 	}
 }
 
-// attachLSM attaches the BPF-LSM programs (HookSetLSM only).
+// attachLSM attaches the LSM programs: as BPF-LSM programs
+// (HookSetLSM) or fentry programs (HookSetFentry).
 func (p *Probes) attachLSM() error {
-	if p.hookSet != HookSetLSM {
-		return nil
-	}
 	for _, h := range lsmHooks(&p.objs) {
-		l, err := link.AttachLSM(link.LSMOptions{Program: h.prog})
+		var l link.Link
+		var err error
+		name := "lsm/" + h.hook
+		switch p.hookSet {
+		case HookSetLSM:
+			l, err = link.AttachLSM(link.LSMOptions{Program: h.prog})
+		case HookSetFentry:
+			name = "fentry/security_" + h.hook
+			l, err = link.AttachTracing(link.TracingOptions{Program: h.prog, AttachType: ebpf.AttachTraceFEntry})
+		default:
+			return nil
+		}
 		if err != nil {
-			return fmt.Errorf("attach lsm/%s: %w", h.hook, err)
+			return fmt.Errorf("attach %s: %w", name, err)
 		}
 		p.links = append(p.links, l)
-		p.attached = append(p.attached, "lsm/"+h.hook)
+		p.attached = append(p.attached, name)
 	}
 	return nil
 }

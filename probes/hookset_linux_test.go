@@ -3,6 +3,8 @@
 package probes
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -16,19 +18,23 @@ import (
 )
 
 // TestHookSet: Load judges opens and connects with BPF-LSM exactly where
-// a BPF-LSM program runs, says which set it uses and why (HookSet,
-// Stats, the attached hooks), and every open and connect record says
-// which path made it. On this build VM (no BPF-LSM) it is the fallback:
-// the tracepoint set, with the records made at syscall exit.
+// a BPF-LSM program runs, else with the same programs on fentry where an
+// fentry program runs, says which set it uses and why (HookSet, Stats,
+// the attached hooks), and every open and connect record says which path
+// made it. On this build VM (neither) it is the fallback: the tracepoint
+// set, with the records made at syscall exit.
 func TestHookSet(t *testing.T) {
 	r := sharedProbes(t)
-	want, lsmErr := HookSetTracepoints, probeLSM()
-	if lsmErr == nil {
+	want, lsmErr, fentryErr := HookSetTracepoints, probeLSM(), probeFentry()
+	switch {
+	case lsmErr == nil:
 		want = HookSetLSM
+	case fentryErr == nil:
+		want = HookSetFentry
 	}
-	t.Logf("BPF-LSM probe: %v", lsmErr)
+	t.Logf("BPF-LSM probe: %v; fentry probe: %v", lsmErr, fentryErr)
 	if got := r.p.HookSet(); got != want {
-		t.Fatalf("HookSet() = %q, want %q (BPF-LSM probe: %v)", got, want, lsmErr)
+		t.Fatalf("HookSet() = %q, want %q", got, want)
 	}
 	st, err := r.p.Stats()
 	if err != nil {
@@ -37,19 +43,21 @@ func TestHookSet(t *testing.T) {
 	if st.HookSet != want || st.HookSetReason == "" {
 		t.Errorf("Stats: hook set %q (%q), want %q with a reason", st.HookSet, st.HookSetReason, want)
 	}
-	if want == HookSetTracepoints && !strings.Contains(st.HookSetReason, "no BPF-LSM: ") {
-		t.Errorf("Stats.HookSetReason = %q, want the BPF-LSM probe's error", st.HookSetReason)
+	if want == HookSetTracepoints && !strings.Contains(st.HookSetReason, "no BPF-LSM: ") && !strings.Contains(st.HookSetReason, "no fentry: ") {
+		t.Errorf("Stats.HookSetReason = %q, want both probes' errors", st.HookSetReason)
 	}
-	var lsmHooksAttached []string
+	var hooks []string
 	for _, a := range r.p.Attached() {
-		if strings.HasPrefix(a, "lsm/") {
-			lsmHooksAttached = append(lsmHooksAttached, a)
+		if strings.HasPrefix(a, "lsm/") || strings.HasPrefix(a, "fentry/") {
+			hooks = append(hooks, a)
 		}
 	}
-	if wantN := map[HookSet]int{HookSetLSM: 2, HookSetTracepoints: 0}[want]; len(lsmHooksAttached) != wantN {
-		t.Errorf("attached LSM hooks %v, want %d", lsmHooksAttached, wantN)
+	wantHooks := map[HookSet]string{HookSetLSM: "[lsm/file_open lsm/socket_connect]",
+		HookSetFentry: "[fentry/security_file_open fentry/security_socket_connect]", HookSetTracepoints: "[]"}[want]
+	if fmt.Sprint(hooks) != wantHooks {
+		t.Errorf("attached security hooks %v, want %s", hooks, wantHooks)
 	}
-	openAndConnect(t, r, want == HookSetLSM)
+	openAndConnect(t, r, want != HookSetTracepoints)
 }
 
 // openAndConnect checks that an open, a failed open and a refused
@@ -101,8 +109,8 @@ func openAndConnect(t *testing.T, r *router, byLSM bool) {
 func anyRecord(*Record) bool { return true }
 
 // TestHookSetForced: Options.HookSet overrides the choice. Forcing the
-// LSM set where the kernel has no BPF-LSM fails the load (it never runs
-// without the hooks it was asked for).
+// LSM set where the kernel cannot load BPF-LSM programs fails the load
+// (it never runs without the hooks it was asked for).
 func TestHookSetForced(t *testing.T) {
 	needRoot(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -116,7 +124,7 @@ func TestHookSetForced(t *testing.T) {
 		t.Errorf("forced tracepoints: hook set %q (%s)", set, why)
 	}
 	p, err = Load(Options{HookSet: HookSetLSM, Logger: quiet})
-	if probeLSM() == nil {
+	if lsmErr := probeLSM(); lsmErr == nil || errors.Is(lsmErr, errNotRun) { // LSM programs load and attach
 		if err != nil {
 			t.Fatalf("load with the LSM set on a kernel with BPF-LSM: %v", err)
 		}

@@ -25,8 +25,11 @@
 // the task's mount namespace is left to the exit (in_task_mntns).
 //
 // The programs are loaded as LSM programs only when the loader chose this
-// hook set; otherwise they are loaded as raw tracepoint programs and never
-// attached (the object's program set is fixed). They read their context
+// hook set; where BPF-LSM is not active but BPF trampolines are, as fentry
+// programs on security_file_open and security_socket_connect (the same
+// arguments, and they return 0 as fentry programs must: the fentry hook
+// set); otherwise as raw tracepoint programs that are never attached (the
+// object's program set is fixed). They read their context
 // and every kernel object with CO-RE reads, which both program types
 // allow. They always return 0 (allow): denying is not implemented.
 #pragma once

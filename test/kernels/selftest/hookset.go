@@ -15,28 +15,41 @@ import (
 const HookSetPrefix = "hook set: "
 
 // hookSetCheck prints the hook set Load chose and checks it follows the
-// BPF-LSM feature probe: the LSM set exactly where the kernel lets a
-// BPF-LSM program attach.
+// BPF-LSM and fentry feature probes: the LSM set where a BPF-LSM program
+// runs, else the fentry set where an fentry program runs, else the
+// tracepoint set.
 func hookSetCheck(p *probes.Probes, feats []probes.Feature) error {
 	fmt.Printf("%s%s (%s)\n", HookSetPrefix, p.HookSet(), p.HookSetReason())
+	present := map[string]bool{}
 	for _, f := range feats {
-		if !strings.HasPrefix(f.Name, "BPF-LSM") {
-			continue
+		for _, name := range []string{"BPF-LSM", "fentry"} {
+			if strings.HasPrefix(f.Name, name) {
+				present[name] = f.Present
+			}
 		}
-		if f.Present != (p.HookSet() == probes.HookSetLSM) {
-			return fmt.Errorf("feature %q present %v, but Load chose the %s set", f.Name, f.Present, p.HookSet())
-		}
-		return nil
 	}
-	return fmt.Errorf("no BPF-LSM feature in probes.ProbeFeatures()")
+	want := probes.HookSetTracepoints
+	switch {
+	case present["BPF-LSM"]:
+		want = probes.HookSetLSM
+	case present["fentry"]:
+		want = probes.HookSetFentry
+	}
+	if p.HookSet() != want {
+		return fmt.Errorf("features %v, but Load chose the %s set", present, p.HookSet())
+	}
+	return nil
 }
 
 // reportedBy says which path should report an open of an existing file
-// and a connect: the BPF-LSM programs with the LSM set, else the syscall
-// exit.
+// and a connect: the programs of bpf/lsm.h with the LSM and fentry sets,
+// else the syscall exit.
 func reportedBy(p *probes.Probes) (byLSM bool, what string) {
-	if p.HookSet() == probes.HookSetLSM {
+	switch p.HookSet() {
+	case probes.HookSetLSM:
 		return true, "by lsm/"
+	case probes.HookSetFentry:
+		return true, "by fentry/security_"
 	}
 	return false, "at syscall exit, "
 }
