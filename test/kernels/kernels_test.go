@@ -196,6 +196,7 @@ func report(t *testing.T, out []byte) string {
 		switch {
 		case strings.HasPrefix(line, "kernel: "), strings.HasPrefix(line, "preempt: "), strings.HasPrefix(line, "feature "),
 			strings.HasPrefix(line, "CHECK "), strings.HasPrefix(line, "stats: "), strings.HasPrefix(line, "storm: "), strings.HasPrefix(line, "recursion misses: "), strings.HasPrefix(line, "syscall hook: "), strings.HasPrefix(line, hookSetPrefix),
+			strings.HasPrefix(line, "closing probes"), strings.HasPrefix(line, "probes closed"),
 			strings.HasPrefix(line, "  "):
 			t.Log(line)
 		case strings.HasPrefix(line, resultPrefix):
