@@ -31,8 +31,10 @@ var matrix = []string{"bullseye", "bookworm", "trixie", "sid"}
 // CONFIG_LSM has "bpf" from 12 (6.1) on, so their default command lines
 // run BPF-LSM programs; 11 (5.10) has BPF-LSM built in but not active
 // unless lsm= names it (a program attaches and is never called), so it
-// boots both ways: without, the same programs run as fentry programs.
-// The tracepoint set runs on the host (the build VM has neither). Not with its default list, though: with it (TOMOYO
+// boots both ways (without, the same programs could run as fentry
+// programs). Both keep the tracepoint set, though: trampolines are not
+// used before 5.12 (probes.trampolineGuard; detaching them stalled 5.10
+// guests). Not with its default list, though: with it (TOMOYO
 // among the LSMs) the self-test's memfd execveat fails with ENOENT in the
 // guest, so bullseye boots with an explicit list with and without bpf.
 var boots = []struct {
@@ -40,8 +42,8 @@ var boots = []struct {
 	lsm         string // lsm= argument, "" for the kernel's default
 	hookSet     string
 }{
-	{"bullseye", "bullseye", "lockdown,capability,yama,apparmor", "fentry"},
-	{"bullseye-lsm-bpf", "bullseye", "lockdown,capability,yama,apparmor,bpf", "lsm"},
+	{"bullseye", "bullseye", "lockdown,capability,yama,apparmor", "tracepoints"},
+	{"bullseye-lsm-bpf", "bullseye", "lockdown,capability,yama,apparmor,bpf", "tracepoints"},
 	{"bookworm", "bookworm", "", "lsm"},
 	{"trixie", "trixie", "", "lsm"},
 	{"sid", "sid", "", "lsm"},
