@@ -76,7 +76,7 @@ func probeFentry() error {
 // have the recursion guard of Linux 5.12, seen in the kernel's BTF as the
 // field misses of struct bpf_prog_stats. Before it they are not used: on
 // Debian 11's 5.10, detaching them stalled the guest (both CPUs in soft
-// lockup inside Probes.Close) in 6 of 20 qemu boots, and never on 6.1,
+// lockup inside Probes.Close) in 7 of 24 qemu boots, and never on 6.1,
 // 6.12 or 7.2 (kernels.md). The guard is the first marker that tells
 // those kernels apart, not a known cause.
 func trampolineGuard() error {
