@@ -35,8 +35,24 @@ func cmdKernel(_ context.Context, c *call) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Name, present, f.Detail, fallback)
 	}
 	tw.Flush()
+	set, why := probes.ProbeHookSet()
+	fmt.Fprintf(c.Stdout, "\nopens and connects judged by %s (%s)\n", hookSetName(string(set)), why)
 	if missingRequired {
 		return fmt.Errorf("a required kernel feature is missing: podguard cannot run here")
 	}
 	return nil
+}
+
+// hookSetName says what a probes.HookSet means, for `podguard kernel` and
+// `podguard status`.
+func hookSetName(set string) string {
+	switch probes.HookSet(set) {
+	case probes.HookSetLSM:
+		return "BPF-LSM, hook set lsm: security_file_open and security_socket_connect"
+	case probes.HookSetFentry:
+		return "fentry, hook set fentry: security_file_open and security_socket_connect"
+	case probes.HookSetTracepoints:
+		return "syscall exit, hook set tracepoints: raw_syscalls:sys_exit"
+	}
+	return set
 }

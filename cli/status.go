@@ -88,6 +88,9 @@ func printProbes(w io.Writer, st api.Status) {
 		}
 		fmt.Fprintln(w)
 	}
+	if st.Probes.HookSet != "" {
+		fmt.Fprintf(w, "          opens and connects judged by %s (%s)\n", hookSetName(st.Probes.HookSet), st.Probes.HookSetReason)
+	}
 	for kind, d := range st.Probes.Drops {
 		fmt.Fprintf(w, "          lost %s events: %d in the kernel buffer, %d beyond the pod's fair share, %d in the queue\n", kind, d.Ring, d.Share, d.Queue)
 	}

@@ -307,6 +307,7 @@ func probesStatus(p detect.ProbeStats) api.ProbesStatus {
 				}
 			}
 			st.Transport, st.SyscallHook = string(k.Transport), string(k.SyscallHook)
+			st.HookSet, st.HookSetReason = string(k.HookSet), k.HookSetReason
 		}
 	case detect.LoadFailed:
 		st.Error = p.Err.Error()

@@ -46,9 +46,10 @@ func TestProbesStatus(t *testing.T) {
 		t.Errorf("load failed: %+v", st)
 	}
 	st := probesStatus(detect.ProbeStats{State: detect.Attached, Attached: []string{"a"}, Watched: 2, Kernel: &detect.KernelStats{
-		Transport: probes.TransportRingBuffer, SyscallHook: probes.HookRawTracepoint,
+		Transport: probes.TransportRingBuffer, SyscallHook: probes.HookRawTracepoint, HookSet: probes.HookSetLSM, HookSetReason: "why",
 		Kinds: []probes.KindStats{{Kind: probes.KindExec, Delivered: 5}, {Kind: probes.KindOpen, QueueDrops: 1}, {Kind: probes.KindConnect}}}})
 	if st.Watched != 2 || len(st.Attached) != 1 || st.Transport != string(probes.TransportRingBuffer) || st.SyscallHook != string(probes.HookRawTracepoint) ||
+		st.HookSet != "lsm" || st.HookSetReason != "why" ||
 		!maps.Equal(st.Events, map[string]uint64{"exec": 5}) || !maps.Equal(st.Drops, map[string]api.KindDrops{"open": {Queue: 1}}) {
 		t.Errorf("attached: %+v", st)
 	}

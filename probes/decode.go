@@ -140,6 +140,10 @@ func decodeFile(raw []byte, e *Record) error {
 	return nil
 }
 
+// viaLSM is VIA_LSM of bpf/exit.h enum report_via: the record was made
+// by a BPF-LSM program.
+const viaLSM = 1
+
 func decodeOpen(raw []byte, e *Record) error {
 	var x probeOpenEvent
 	if !fixedPart(raw, &x, unsafe.Offsetof(x.Tail)) {
@@ -154,6 +158,7 @@ func decodeOpen(raw []byte, e *Record) error {
 	e.FileFlags = x.Flags
 	e.Mode = x.Mode
 	e.Ret = x.Ret
+	e.ByLSM = x.Via == viaLSM
 	e.Dev, e.Ino, e.Layer = x.Dev, x.Ino, Layer(x.Layer)
 	if x.Ret >= 0 {
 		e.Path = cstring(b[0])
@@ -181,6 +186,7 @@ func decodeNet(raw []byte, e *Record) error {
 	e.Protocol = x.Protocol
 	e.FD = x.Fd
 	e.Ret = x.Ret
+	e.ByLSM = x.Via == viaLSM
 	e.Port = x.Port
 	e.Addr = inetAddr(e.Family, x.Addr)
 	switch e.Family {

@@ -57,6 +57,28 @@ func TestDecodeOpenEvent(t *testing.T) {
 	}
 }
 
+// TestDecodeVia: an open or connect made by a BPF-LSM program says so;
+// one made at syscall exit does not.
+func TestDecodeVia(t *testing.T) {
+	o := probeOpenEvent{Via: viaLSM}
+	o.Hdr.Kind = uint16(KindOpen)
+	path := "/etc/shadow\x00"
+	o.PathLen = uint16(len(path))
+	var e Record
+	if err := decode(wire(&o, unsafe.Offsetof(o.Tail), path), &e); err != nil || !e.ByLSM || e.Attempt() {
+		t.Errorf("open via LSM: ByLSM %v Attempt %v err %v", e.ByLSM, e.Attempt(), err)
+	}
+	n := probeNetEvent{Via: viaLSM, Family: 2, Port: 443}
+	n.Hdr.Kind = uint16(KindConnect)
+	if err := decode(wire(&n, unsafe.Offsetof(n.Tail), ""), &e); err != nil || !e.ByLSM || e.Port != 443 {
+		t.Errorf("connect via LSM: ByLSM %v port %d err %v", e.ByLSM, e.Port, err)
+	}
+	n.Via = 0
+	if err := decode(wire(&n, unsafe.Offsetof(n.Tail), ""), &e); err != nil || e.ByLSM {
+		t.Errorf("connect at exit: ByLSM %v err %v", e.ByLSM, err)
+	}
+}
+
 func TestDecodeExecEvent(t *testing.T) {
 	var x probeExecEvent
 	x.Hdr.Kind = uint16(KindExec)

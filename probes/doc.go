@@ -13,6 +13,18 @@
 //     mounts it on /sys/kernel/tracing when missing). Syscall arguments
 //     are read from x86_64 pt_regs: Load returns ErrUnsupportedArch on
 //     other architectures.
+//   - Where the kernel runs BPF-LSM programs (CONFIG_BPF_LSM, "bpf" in
+//     lsm=: Debian 12 and later by default), Load also attaches
+//     lsm/file_open and lsm/socket_connect (HookSetLSM, logged with the
+//     reason; HookSet, Stats): an open is judged on the struct file the
+//     kernel is opening and a connect on the kernel's copy of its address,
+//     before the syscall goes on (Record.ByLSM, Ret 0). What never reaches
+//     those hooks (failed and O_PATH opens, sendto/sendmsg with an
+//     address) is judged at syscall exit, as everything is with
+//     HookSetTracepoints. Where BPF-LSM is not active but fentry works,
+//     the same programs run as fentry programs on security_file_open and
+//     security_socket_connect (HookSetFentry). Options.HookSet forces a
+//     set.
 //   - The kernel emits an event only for tasks whose cgroup v2 id is in the
 //     watched map (SetWatched) and only kinds in that cgroup's KindSet.
 //     Host tasks are silent unless Options.HostMonitoring (then SetHost

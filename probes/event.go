@@ -74,7 +74,10 @@ type Record struct {
 	// one path) and Dev, Ino, Layer identify the file; a refused attempt
 	// has the raw path, joined with its base and cleaned. connect (and
 	// sendto/sendmsg with an address): Ret is the syscall's result.
+	// A granted open or a connect reported by a BPF-LSM hook (ByLSM) has
+	// Ret 0: the hook runs before the syscall returns.
 	Ret   int32
+	ByLSM bool   // open, connect: reported by bpf/lsm.h's programs (HookSetLSM, HookSetFentry), not at syscall exit
 	Dev   uint32 // st_dev of the opened file (kernel dev_t encoding)
 	Ino   uint64 // st_ino of the opened file
 	Layer Layer  // overlayfs layer of the opened file

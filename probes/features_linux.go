@@ -40,6 +40,7 @@ func ProbeFeatures() []Feature {
 		fs = append(fs, rawTracepointFeature(name))
 	}
 	fs = append(fs, syscallHookFeature())
+	fs = append(fs, lsmFeature(), fentryFeature())
 	fs = append(fs, uringFeature())
 	fs = append(fs,
 		verdict("tc (clsact + sched_cls)", features.HaveProgramType(ebpf.SchedCLS), "BPF_PROG_TYPE_SCHED_CLS", ""),

@@ -19,3 +19,27 @@ const (
 	// preemption disabled.
 	HookTracepoint SyscallHook = "tracepoint/raw_syscalls/sys_enter"
 )
+
+// HookSet is how opens and connects are judged.
+type HookSet string
+
+const (
+	// HookSetTracepoints judges opens and connects at syscall exit
+	// (raw_syscalls:sys_exit, on the file behind the returned fd and the
+	// connected socket). Every supported kernel has it.
+	HookSetTracepoints HookSet = "tracepoints"
+	// HookSetLSM judges them in BPF-LSM programs on security_file_open
+	// (the struct file the kernel opens) and security_socket_connect
+	// (the kernel's copy of the address), before the syscall goes on;
+	// what never reaches those hooks (failed and O_PATH opens, sendto
+	// and sendmsg with an address) is still judged at exit. Load picks
+	// it where the kernel lets a BPF-LSM program attach (CONFIG_BPF_LSM
+	// and "bpf" in the lsm= list, not locked down). Records it made have
+	// Record.ByLSM set.
+	HookSetLSM HookSet = "lsm"
+	// HookSetFentry is HookSetLSM's programs attached as fentry programs
+	// to security_file_open and security_socket_connect, where BPF-LSM is
+	// not active but BPF trampolines are (Debian 11 without "bpf" in
+	// lsm=): the same judgement and records (Record.ByLSM).
+	HookSetFentry HookSet = "fentry"
+)

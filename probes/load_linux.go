@@ -37,6 +37,9 @@ type Probes struct {
 	log       *slog.Logger
 	close     sync.Once
 
+	hookSet    HookSet // how opens and connects are judged
+	hookSetWhy string  // why Load chose hookSet
+
 	delivered    [maxKindSlots]atomic.Uint64
 	queueDrops   [maxKindSlots]atomic.Uint64
 	decodeErrors atomic.Uint64
@@ -85,6 +88,9 @@ func load(opts Options) (*Probes, error) {
 			}
 		}
 	}
+	hookSet, hookSetWhy := chooseHookSet(opts.HookSet)
+	opts.Logger.Info("hook set", "hook_set", hookSet, "reason", hookSetWhy)
+	prepareHookSet(spec, hookSet)
 	if err := spec.Variables[probeVarHostMonitoring].Set(opts.HostMonitoring); err != nil {
 		return nil, fmt.Errorf("set host_monitoring: %w", err)
 	}
@@ -103,6 +109,7 @@ func load(opts Options) (*Probes, error) {
 		loss: lossState{interval: opts.LossInterval, share: opts.Share, seen: map[uint64]*probeBudget{},
 			next: time.Now().Add(opts.LossInterval)},
 	}
+	p.hookSet, p.hookSetWhy = hookSet, hookSetWhy
 	// Both objects have the same programs, maps and variables (only the
 	// type of "events" differs), so either loads into probeObjects.
 	if err := spec.LoadAndAssign(&p.objs, nil); err != nil {
@@ -114,6 +121,10 @@ func load(opts Options) (*Probes, error) {
 		return nil, err
 	}
 	if err := p.attach(); err != nil {
+		p.shutdown()
+		return nil, err
+	}
+	if err := p.attachLSM(); err != nil {
 		p.shutdown()
 		return nil, err
 	}
@@ -132,7 +143,7 @@ func load(opts Options) (*Probes, error) {
 		bufKey = "perf_bytes_per_cpu"
 	}
 	p.log.Info("probes attached", "programs", len(p.attached), "host_monitoring", opts.HostMonitoring,
-		"transport", transport, "syscall_hook", hook, bufKey, bufBytes, "queue", queueLen(opts))
+		"transport", transport, "syscall_hook", hook, "hook_set", hookSet, bufKey, bufBytes, "queue", queueLen(opts))
 	return p, nil
 }
 

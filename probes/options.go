@@ -35,6 +35,11 @@ type Options struct {
 	// ForceSyscallTracepoint hooks syscalls with HookTracepoint even
 	// where Load would use HookRawTracepoint. For tests.
 	ForceSyscallTracepoint bool
+	// HookSet, when set, is the hook set Load uses instead of choosing
+	// one (HookSetLSM where the kernel lets a BPF-LSM program attach,
+	// else HookSetTracepoints). Forcing HookSetLSM on a kernel without
+	// BPF-LSM makes Load fail. For tests.
+	HookSet HookSet
 	// Share is each watched container's fair share of the event buffer
 	// (defaults: see Share).
 	Share Share

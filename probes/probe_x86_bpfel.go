@@ -111,7 +111,10 @@ type probeNetEvent struct {
 	UnixLen  uint16
 	Addr     [16]uint8
 	Ret      int32
+	Via      uint8
+	Pad      [3]uint8
 	Tail     [0]uint8
+	_        [4]byte
 }
 
 type probeOpenEvent struct {
@@ -127,7 +130,8 @@ type probeOpenEvent struct {
 	PathLen uint16
 	RawLen  uint16
 	BaseLen uint16
-	Pad     uint32
+	Via     uint8
+	Pad     [3]uint8
 	Tail    [0]uint8
 }
 
@@ -201,74 +205,76 @@ type probeWatch struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	probeMapBudgets         = "budgets"
-	probeMapCurExit         = "cur_exit"
-	probeMapCurSc           = "cur_sc"
-	probeMapDirEpoch        = "dir_epoch"
-	probeMapDirQuiet        = "dir_quiet"
-	probeMapEvents          = "events"
-	probeMapExitProgs       = "exit_progs"
-	probeMapExitProgsTp     = "exit_progs_tp"
-	probeMapFwdComps        = "fwd_comps"
-	probeMapIa32Nr          = "ia32_nr"
-	probeMapInflight        = "inflight"
-	probeMapOpenBasenames   = "open_basenames"
-	probeMapOpenDirs        = "open_dirs"
-	probeMapOpenFilter      = "open_filter"
-	probeMapOpenKeys        = "open_keys"
-	probeMapOpenPrefixes    = "open_prefixes"
-	probeMapRbPending       = "rb_pending"
-	probeMapRingDrops       = "ring_drops"
-	probeMapScratchMap      = "scratch_map"
-	probeMapShareDrops      = "share_drops"
-	probeMapSyscallProgs    = "syscall_progs"
-	probeMapSyscallProgsTp  = "syscall_progs_tp"
-	probeMapUnreadable      = "unreadable"
-	probeMapWatched         = "watched"
-	probeProgCgroupMkdir    = "cgroup_mkdir"
-	probeProgCgroupRmdir    = "cgroup_rmdir"
-	probeProgSchedExec      = "sched_exec"
-	probeProgSchedExecTp    = "sched_exec_tp"
-	probeProgSchedExit      = "sched_exit"
-	probeProgSchedExitTp    = "sched_exit_tp"
-	probeProgSchedFork      = "sched_fork"
-	probeProgSysClone       = "sys_clone"
-	probeProgSysConnect     = "sys_connect"
-	probeProgSysConnectExit = "sys_connect_exit"
-	probeProgSysDirExit     = "sys_dir_exit"
-	probeProgSysDup         = "sys_dup"
-	probeProgSysEnter       = "sys_enter"
-	probeProgSysEnterTp     = "sys_enter_tp"
-	probeProgSysExit        = "sys_exit"
-	probeProgSysExitTp      = "sys_exit_tp"
-	probeProgSysMemfd       = "sys_memfd"
-	probeProgSysMknod       = "sys_mknod"
-	probeProgSysMode        = "sys_mode"
-	probeProgSysModule      = "sys_module"
-	probeProgSysMount       = "sys_mount"
-	probeProgSysNs          = "sys_ns"
-	probeProgSysNumeric     = "sys_numeric"
-	probeProgSysOpen        = "sys_open"
-	probeProgSysOpenExit    = "sys_open_exit"
-	probeProgSysPtrace      = "sys_ptrace"
-	probeProgSysSignal      = "sys_signal"
-	probeProgSysSocket      = "sys_socket"
-	probeProgSysTruncate    = "sys_truncate"
-	probeProgSysTwopath     = "sys_twopath"
-	probeProgSysUnlink      = "sys_unlink"
-	probeProgSysUringSetup  = "sys_uring_setup"
-	probeProgUringSubmit    = "uring_submit"
-	probeProgUringSubmitOp2 = "uring_submit_op2"
-	probeVarHandledNrs      = "handled_nrs"
-	probeVarHostMonitoring  = "host_monitoring"
-	probeVarUnusedBudget    = "unused_budget"
-	probeVarUnusedExec      = "unused_exec"
-	probeVarUnusedFile      = "unused_file"
-	probeVarUnusedHdr       = "unused_hdr"
-	probeVarUnusedNet       = "unused_net"
-	probeVarUnusedOpen      = "unused_open"
-	probeVarUnusedSys       = "unused_sys"
-	probeVarUnusedUring     = "unused_uring"
+	probeMapBudgets           = "budgets"
+	probeMapCurExit           = "cur_exit"
+	probeMapCurSc             = "cur_sc"
+	probeMapDirEpoch          = "dir_epoch"
+	probeMapDirQuiet          = "dir_quiet"
+	probeMapEvents            = "events"
+	probeMapExitProgs         = "exit_progs"
+	probeMapExitProgsTp       = "exit_progs_tp"
+	probeMapFwdComps          = "fwd_comps"
+	probeMapIa32Nr            = "ia32_nr"
+	probeMapInflight          = "inflight"
+	probeMapOpenBasenames     = "open_basenames"
+	probeMapOpenDirs          = "open_dirs"
+	probeMapOpenFilter        = "open_filter"
+	probeMapOpenKeys          = "open_keys"
+	probeMapOpenPrefixes      = "open_prefixes"
+	probeMapRbPending         = "rb_pending"
+	probeMapRingDrops         = "ring_drops"
+	probeMapScratchMap        = "scratch_map"
+	probeMapShareDrops        = "share_drops"
+	probeMapSyscallProgs      = "syscall_progs"
+	probeMapSyscallProgsTp    = "syscall_progs_tp"
+	probeMapUnreadable        = "unreadable"
+	probeMapWatched           = "watched"
+	probeProgCgroupMkdir      = "cgroup_mkdir"
+	probeProgCgroupRmdir      = "cgroup_rmdir"
+	probeProgLsmFileOpen      = "lsm_file_open"
+	probeProgLsmSocketConnect = "lsm_socket_connect"
+	probeProgSchedExec        = "sched_exec"
+	probeProgSchedExecTp      = "sched_exec_tp"
+	probeProgSchedExit        = "sched_exit"
+	probeProgSchedExitTp      = "sched_exit_tp"
+	probeProgSchedFork        = "sched_fork"
+	probeProgSysClone         = "sys_clone"
+	probeProgSysConnect       = "sys_connect"
+	probeProgSysConnectExit   = "sys_connect_exit"
+	probeProgSysDirExit       = "sys_dir_exit"
+	probeProgSysDup           = "sys_dup"
+	probeProgSysEnter         = "sys_enter"
+	probeProgSysEnterTp       = "sys_enter_tp"
+	probeProgSysExit          = "sys_exit"
+	probeProgSysExitTp        = "sys_exit_tp"
+	probeProgSysMemfd         = "sys_memfd"
+	probeProgSysMknod         = "sys_mknod"
+	probeProgSysMode          = "sys_mode"
+	probeProgSysModule        = "sys_module"
+	probeProgSysMount         = "sys_mount"
+	probeProgSysNs            = "sys_ns"
+	probeProgSysNumeric       = "sys_numeric"
+	probeProgSysOpen          = "sys_open"
+	probeProgSysOpenExit      = "sys_open_exit"
+	probeProgSysPtrace        = "sys_ptrace"
+	probeProgSysSignal        = "sys_signal"
+	probeProgSysSocket        = "sys_socket"
+	probeProgSysTruncate      = "sys_truncate"
+	probeProgSysTwopath       = "sys_twopath"
+	probeProgSysUnlink        = "sys_unlink"
+	probeProgSysUringSetup    = "sys_uring_setup"
+	probeProgUringSubmit      = "uring_submit"
+	probeProgUringSubmitOp2   = "uring_submit_op2"
+	probeVarHandledNrs        = "handled_nrs"
+	probeVarHostMonitoring    = "host_monitoring"
+	probeVarUnusedBudget      = "unused_budget"
+	probeVarUnusedExec        = "unused_exec"
+	probeVarUnusedFile        = "unused_file"
+	probeVarUnusedHdr         = "unused_hdr"
+	probeVarUnusedNet         = "unused_net"
+	probeVarUnusedOpen        = "unused_open"
+	probeVarUnusedSys         = "unused_sys"
+	probeVarUnusedUring       = "unused_uring"
 )
 
 // loadProbe returns the embedded CollectionSpec for probe.
@@ -313,40 +319,42 @@ type probeSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probeProgramSpecs struct {
-	CgroupMkdir    *ebpf.ProgramSpec `ebpf:"cgroup_mkdir"`
-	CgroupRmdir    *ebpf.ProgramSpec `ebpf:"cgroup_rmdir"`
-	SchedExec      *ebpf.ProgramSpec `ebpf:"sched_exec"`
-	SchedExecTp    *ebpf.ProgramSpec `ebpf:"sched_exec_tp"`
-	SchedExit      *ebpf.ProgramSpec `ebpf:"sched_exit"`
-	SchedExitTp    *ebpf.ProgramSpec `ebpf:"sched_exit_tp"`
-	SchedFork      *ebpf.ProgramSpec `ebpf:"sched_fork"`
-	SysClone       *ebpf.ProgramSpec `ebpf:"sys_clone"`
-	SysConnect     *ebpf.ProgramSpec `ebpf:"sys_connect"`
-	SysConnectExit *ebpf.ProgramSpec `ebpf:"sys_connect_exit"`
-	SysDirExit     *ebpf.ProgramSpec `ebpf:"sys_dir_exit"`
-	SysDup         *ebpf.ProgramSpec `ebpf:"sys_dup"`
-	SysEnter       *ebpf.ProgramSpec `ebpf:"sys_enter"`
-	SysEnterTp     *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
-	SysExit        *ebpf.ProgramSpec `ebpf:"sys_exit"`
-	SysExitTp      *ebpf.ProgramSpec `ebpf:"sys_exit_tp"`
-	SysMemfd       *ebpf.ProgramSpec `ebpf:"sys_memfd"`
-	SysMknod       *ebpf.ProgramSpec `ebpf:"sys_mknod"`
-	SysMode        *ebpf.ProgramSpec `ebpf:"sys_mode"`
-	SysModule      *ebpf.ProgramSpec `ebpf:"sys_module"`
-	SysMount       *ebpf.ProgramSpec `ebpf:"sys_mount"`
-	SysNs          *ebpf.ProgramSpec `ebpf:"sys_ns"`
-	SysNumeric     *ebpf.ProgramSpec `ebpf:"sys_numeric"`
-	SysOpen        *ebpf.ProgramSpec `ebpf:"sys_open"`
-	SysOpenExit    *ebpf.ProgramSpec `ebpf:"sys_open_exit"`
-	SysPtrace      *ebpf.ProgramSpec `ebpf:"sys_ptrace"`
-	SysSignal      *ebpf.ProgramSpec `ebpf:"sys_signal"`
-	SysSocket      *ebpf.ProgramSpec `ebpf:"sys_socket"`
-	SysTruncate    *ebpf.ProgramSpec `ebpf:"sys_truncate"`
-	SysTwopath     *ebpf.ProgramSpec `ebpf:"sys_twopath"`
-	SysUnlink      *ebpf.ProgramSpec `ebpf:"sys_unlink"`
-	SysUringSetup  *ebpf.ProgramSpec `ebpf:"sys_uring_setup"`
-	UringSubmit    *ebpf.ProgramSpec `ebpf:"uring_submit"`
-	UringSubmitOp2 *ebpf.ProgramSpec `ebpf:"uring_submit_op2"`
+	CgroupMkdir      *ebpf.ProgramSpec `ebpf:"cgroup_mkdir"`
+	CgroupRmdir      *ebpf.ProgramSpec `ebpf:"cgroup_rmdir"`
+	LsmFileOpen      *ebpf.ProgramSpec `ebpf:"lsm_file_open"`
+	LsmSocketConnect *ebpf.ProgramSpec `ebpf:"lsm_socket_connect"`
+	SchedExec        *ebpf.ProgramSpec `ebpf:"sched_exec"`
+	SchedExecTp      *ebpf.ProgramSpec `ebpf:"sched_exec_tp"`
+	SchedExit        *ebpf.ProgramSpec `ebpf:"sched_exit"`
+	SchedExitTp      *ebpf.ProgramSpec `ebpf:"sched_exit_tp"`
+	SchedFork        *ebpf.ProgramSpec `ebpf:"sched_fork"`
+	SysClone         *ebpf.ProgramSpec `ebpf:"sys_clone"`
+	SysConnect       *ebpf.ProgramSpec `ebpf:"sys_connect"`
+	SysConnectExit   *ebpf.ProgramSpec `ebpf:"sys_connect_exit"`
+	SysDirExit       *ebpf.ProgramSpec `ebpf:"sys_dir_exit"`
+	SysDup           *ebpf.ProgramSpec `ebpf:"sys_dup"`
+	SysEnter         *ebpf.ProgramSpec `ebpf:"sys_enter"`
+	SysEnterTp       *ebpf.ProgramSpec `ebpf:"sys_enter_tp"`
+	SysExit          *ebpf.ProgramSpec `ebpf:"sys_exit"`
+	SysExitTp        *ebpf.ProgramSpec `ebpf:"sys_exit_tp"`
+	SysMemfd         *ebpf.ProgramSpec `ebpf:"sys_memfd"`
+	SysMknod         *ebpf.ProgramSpec `ebpf:"sys_mknod"`
+	SysMode          *ebpf.ProgramSpec `ebpf:"sys_mode"`
+	SysModule        *ebpf.ProgramSpec `ebpf:"sys_module"`
+	SysMount         *ebpf.ProgramSpec `ebpf:"sys_mount"`
+	SysNs            *ebpf.ProgramSpec `ebpf:"sys_ns"`
+	SysNumeric       *ebpf.ProgramSpec `ebpf:"sys_numeric"`
+	SysOpen          *ebpf.ProgramSpec `ebpf:"sys_open"`
+	SysOpenExit      *ebpf.ProgramSpec `ebpf:"sys_open_exit"`
+	SysPtrace        *ebpf.ProgramSpec `ebpf:"sys_ptrace"`
+	SysSignal        *ebpf.ProgramSpec `ebpf:"sys_signal"`
+	SysSocket        *ebpf.ProgramSpec `ebpf:"sys_socket"`
+	SysTruncate      *ebpf.ProgramSpec `ebpf:"sys_truncate"`
+	SysTwopath       *ebpf.ProgramSpec `ebpf:"sys_twopath"`
+	SysUnlink        *ebpf.ProgramSpec `ebpf:"sys_unlink"`
+	SysUringSetup    *ebpf.ProgramSpec `ebpf:"sys_uring_setup"`
+	UringSubmit      *ebpf.ProgramSpec `ebpf:"uring_submit"`
+	UringSubmitOp2   *ebpf.ProgramSpec `ebpf:"uring_submit_op2"`
 }
 
 // probeMapSpecs contains maps before they are loaded into the kernel.
@@ -490,46 +498,50 @@ type probeVariables struct {
 //
 // It can be passed to loadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probePrograms struct {
-	CgroupMkdir    *ebpf.Program `ebpf:"cgroup_mkdir"`
-	CgroupRmdir    *ebpf.Program `ebpf:"cgroup_rmdir"`
-	SchedExec      *ebpf.Program `ebpf:"sched_exec"`
-	SchedExecTp    *ebpf.Program `ebpf:"sched_exec_tp"`
-	SchedExit      *ebpf.Program `ebpf:"sched_exit"`
-	SchedExitTp    *ebpf.Program `ebpf:"sched_exit_tp"`
-	SchedFork      *ebpf.Program `ebpf:"sched_fork"`
-	SysClone       *ebpf.Program `ebpf:"sys_clone"`
-	SysConnect     *ebpf.Program `ebpf:"sys_connect"`
-	SysConnectExit *ebpf.Program `ebpf:"sys_connect_exit"`
-	SysDirExit     *ebpf.Program `ebpf:"sys_dir_exit"`
-	SysDup         *ebpf.Program `ebpf:"sys_dup"`
-	SysEnter       *ebpf.Program `ebpf:"sys_enter"`
-	SysEnterTp     *ebpf.Program `ebpf:"sys_enter_tp"`
-	SysExit        *ebpf.Program `ebpf:"sys_exit"`
-	SysExitTp      *ebpf.Program `ebpf:"sys_exit_tp"`
-	SysMemfd       *ebpf.Program `ebpf:"sys_memfd"`
-	SysMknod       *ebpf.Program `ebpf:"sys_mknod"`
-	SysMode        *ebpf.Program `ebpf:"sys_mode"`
-	SysModule      *ebpf.Program `ebpf:"sys_module"`
-	SysMount       *ebpf.Program `ebpf:"sys_mount"`
-	SysNs          *ebpf.Program `ebpf:"sys_ns"`
-	SysNumeric     *ebpf.Program `ebpf:"sys_numeric"`
-	SysOpen        *ebpf.Program `ebpf:"sys_open"`
-	SysOpenExit    *ebpf.Program `ebpf:"sys_open_exit"`
-	SysPtrace      *ebpf.Program `ebpf:"sys_ptrace"`
-	SysSignal      *ebpf.Program `ebpf:"sys_signal"`
-	SysSocket      *ebpf.Program `ebpf:"sys_socket"`
-	SysTruncate    *ebpf.Program `ebpf:"sys_truncate"`
-	SysTwopath     *ebpf.Program `ebpf:"sys_twopath"`
-	SysUnlink      *ebpf.Program `ebpf:"sys_unlink"`
-	SysUringSetup  *ebpf.Program `ebpf:"sys_uring_setup"`
-	UringSubmit    *ebpf.Program `ebpf:"uring_submit"`
-	UringSubmitOp2 *ebpf.Program `ebpf:"uring_submit_op2"`
+	CgroupMkdir      *ebpf.Program `ebpf:"cgroup_mkdir"`
+	CgroupRmdir      *ebpf.Program `ebpf:"cgroup_rmdir"`
+	LsmFileOpen      *ebpf.Program `ebpf:"lsm_file_open"`
+	LsmSocketConnect *ebpf.Program `ebpf:"lsm_socket_connect"`
+	SchedExec        *ebpf.Program `ebpf:"sched_exec"`
+	SchedExecTp      *ebpf.Program `ebpf:"sched_exec_tp"`
+	SchedExit        *ebpf.Program `ebpf:"sched_exit"`
+	SchedExitTp      *ebpf.Program `ebpf:"sched_exit_tp"`
+	SchedFork        *ebpf.Program `ebpf:"sched_fork"`
+	SysClone         *ebpf.Program `ebpf:"sys_clone"`
+	SysConnect       *ebpf.Program `ebpf:"sys_connect"`
+	SysConnectExit   *ebpf.Program `ebpf:"sys_connect_exit"`
+	SysDirExit       *ebpf.Program `ebpf:"sys_dir_exit"`
+	SysDup           *ebpf.Program `ebpf:"sys_dup"`
+	SysEnter         *ebpf.Program `ebpf:"sys_enter"`
+	SysEnterTp       *ebpf.Program `ebpf:"sys_enter_tp"`
+	SysExit          *ebpf.Program `ebpf:"sys_exit"`
+	SysExitTp        *ebpf.Program `ebpf:"sys_exit_tp"`
+	SysMemfd         *ebpf.Program `ebpf:"sys_memfd"`
+	SysMknod         *ebpf.Program `ebpf:"sys_mknod"`
+	SysMode          *ebpf.Program `ebpf:"sys_mode"`
+	SysModule        *ebpf.Program `ebpf:"sys_module"`
+	SysMount         *ebpf.Program `ebpf:"sys_mount"`
+	SysNs            *ebpf.Program `ebpf:"sys_ns"`
+	SysNumeric       *ebpf.Program `ebpf:"sys_numeric"`
+	SysOpen          *ebpf.Program `ebpf:"sys_open"`
+	SysOpenExit      *ebpf.Program `ebpf:"sys_open_exit"`
+	SysPtrace        *ebpf.Program `ebpf:"sys_ptrace"`
+	SysSignal        *ebpf.Program `ebpf:"sys_signal"`
+	SysSocket        *ebpf.Program `ebpf:"sys_socket"`
+	SysTruncate      *ebpf.Program `ebpf:"sys_truncate"`
+	SysTwopath       *ebpf.Program `ebpf:"sys_twopath"`
+	SysUnlink        *ebpf.Program `ebpf:"sys_unlink"`
+	SysUringSetup    *ebpf.Program `ebpf:"sys_uring_setup"`
+	UringSubmit      *ebpf.Program `ebpf:"uring_submit"`
+	UringSubmitOp2   *ebpf.Program `ebpf:"uring_submit_op2"`
 }
 
 func (p *probePrograms) Close() error {
 	return _ProbeClose(
 		p.CgroupMkdir,
 		p.CgroupRmdir,
+		p.LsmFileOpen,
+		p.LsmSocketConnect,
 		p.SchedExec,
 		p.SchedExecTp,
 		p.SchedExit,

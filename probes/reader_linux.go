@@ -128,6 +128,10 @@ type Stats struct {
 	DecodeErrors uint64      // ring buffer records that did not decode
 	// Transport is the event buffer in use.
 	Transport Transport
+	// HookSet is how opens and connects are judged, and HookSetReason
+	// why Load chose it.
+	HookSet       HookSet
+	HookSetReason string
 	// LostSamples (perf buffer only) counts events the perf buffers
 	// reported lost beyond the kinds' RingDrops: lost events of unknown
 	// kind. Every failed bpf_perf_event_output is already in RingDrops
@@ -146,7 +150,7 @@ type Stats struct {
 // Stats reads the counters: userspace ones and the kernel's per-CPU
 // output failures.
 func (p *Probes) Stats() (Stats, error) {
-	s := Stats{DecodeErrors: p.decodeErrors.Load(), Transport: p.transport}
+	s := Stats{DecodeErrors: p.decodeErrors.Load(), Transport: p.transport, HookSet: p.hookSet, HookSetReason: p.hookSetWhy}
 	for _, prog := range []*ebpf.Program{p.objs.SchedExec, p.objs.SchedFork, p.objs.SchedExit, p.objs.SysEnter,
 		p.objs.SchedExecTp, p.objs.SchedExitTp, p.objs.SysEnterTp, p.objs.SysExit, p.objs.SysExitTp} {
 		if st, err := prog.Stats(); err == nil {

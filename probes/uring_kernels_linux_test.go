@@ -38,6 +38,11 @@ func TestCORERelocatesOnOtherKernels(t *testing.T) {
 			}
 			h := uringHookIn(kspec)
 			t.Logf("io_uring hook %q opcode only %v %s", h.name, h.opOnly, h.why)
+			lsmTargetsIn(t, kspec)
+			// the LSM programs' bodies, relocated for that kernel, are
+			// verified here as raw tracepoint programs (this kernel
+			// cannot load LSM programs): as on a kernel without BPF-LSM
+			prepareHookSet(spec, HookSetTracepoints)
 			var objs probeObjects
 			err = spec.LoadAndAssign(&objs, &ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{KernelTypes: kspec}})
 			if err != nil {
@@ -45,6 +50,38 @@ func TestCORERelocatesOnOtherKernels(t *testing.T) {
 			}
 			objs.Close()
 		})
+	}
+}
+
+// lsmTargetsIn checks that kspec has the BPF-LSM attach points of
+// bpf/lsm.h with the arguments the programs read (the hook's arguments,
+// then the previous program's return value).
+func lsmTargetsIn(t *testing.T, kspec *btf.Spec) {
+	t.Helper()
+	for _, want := range []struct {
+		fn     string
+		params []string // the pointed-to struct of each pointer argument, "" for a scalar
+	}{
+		{"bpf_lsm_file_open", []string{"file"}},
+		{"bpf_lsm_socket_connect", []string{"socket", "sockaddr", ""}},
+	} {
+		var fn *btf.Func
+		if err := kspec.TypeByName(want.fn, &fn); err != nil {
+			t.Errorf("%s: %v", want.fn, err)
+			continue
+		}
+		params := fn.Type.(*btf.FuncProto).Params
+		var got []string
+		for _, p := range params {
+			name := ""
+			if ptr, ok := btf.UnderlyingType(p.Type).(*btf.Pointer); ok {
+				name = btf.UnderlyingType(ptr.Target).TypeName()
+			}
+			got = append(got, name)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want.params) {
+			t.Errorf("%s takes %v, lsm.h reads %v", want.fn, got, want.params)
+		}
 	}
 }
 

@@ -99,4 +99,10 @@ type ProbesStatus struct {
 	Unreadable map[string]uint64 `json:"unreadable,omitempty"`
 	Error      string            `json:"error,omitempty"`
 	Note       string            `json:"note,omitempty"`
+
+	// HookSet is how opens and connects are judged: "lsm" (BPF-LSM
+	// programs on security_file_open and security_socket_connect) or
+	// "tracepoints" (at syscall exit); HookSetReason says why.
+	HookSet       string `json:"hook_set,omitempty"`
+	HookSetReason string `json:"hook_set_reason,omitempty"`
 }

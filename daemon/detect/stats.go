@@ -64,6 +64,10 @@ type ProbeStats struct {
 type KernelStats struct {
 	Transport   probes.Transport
 	SyscallHook probes.SyscallHook
+	// HookSet is how opens and connects are judged (BPF-LSM or at
+	// syscall exit), HookSetReason why.
+	HookSet       probes.HookSet
+	HookSetReason string
 	// Kinds counts each event kind: delivered, and lost in the kernel
 	// buffer or the userspace queue.
 	Kinds []probes.KindStats
@@ -76,7 +80,8 @@ type KernelStats struct {
 }
 
 func kernelStats(s probes.Stats, hook probes.SyscallHook) *KernelStats {
-	k := &KernelStats{Transport: s.Transport, SyscallHook: hook, Kinds: s.Kinds, DecodeErrors: s.DecodeErrors,
+	k := &KernelStats{Transport: s.Transport, SyscallHook: hook, HookSet: s.HookSet, HookSetReason: s.HookSetReason,
+		Kinds: s.Kinds, DecodeErrors: s.DecodeErrors,
 		LostUnattributed: s.LostSamples + s.RecursionMisses}
 	for _, ks := range s.Kinds {
 		k.Delivered += ks.Delivered

@@ -146,7 +146,9 @@ struct net_event {
 	__u16 port; /* host byte order */
 	__u16 unix_len;
 	__u8 addr[16];
-	__s32 ret; /* connect/sendto/sendmsg: the syscall's result (0 for socket) */
+	__s32 ret; /* connect/sendto/sendmsg: the syscall's result (0 for socket and from LSM) */
+	__u8 via;  /* connect: enum report_via (exit.h) */
+	__u8 _pad[3];
 	__u8 tail[];
 };
 
@@ -277,7 +279,8 @@ enum scratch_slot {
 	SCRATCH_EXIT = 3, /* sched_exit */
 	SCRATCH_SYSEXIT = 4, /* sys_exit and the syscall exit programs it tail-calls */
 	SCRATCH_URING = 5, /* uring_submit (io_uring's submit tracepoint) */
-	SCRATCH_SLOTS = 6,
+	SCRATCH_LSM = 6,   /* the BPF-LSM programs (lsm.h) */
+	SCRATCH_SLOTS = 7,
 };
 
 struct {

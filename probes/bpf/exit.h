@@ -18,6 +18,13 @@ struct {
 	__type(value, struct sc_args);
 } inflight SEC(".maps");
 
+/* Which program reported an open or a connect (open_event.via,
+ * net_event.via). */
+enum report_via {
+	VIA_EXIT = 0, /* the syscall's exit (sys_exit) */
+	VIA_LSM = 1,  /* a BPF-LSM program, on the object the kernel passed (lsm.h) */
+};
+
 /* exit_args is what the exit dispatchers hand to the exit handlers:
  * the stashed entry arguments and the syscall's return value. */
 struct exit_args {
@@ -95,7 +102,7 @@ struct comps {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, SCRATCH_SLOTS); /* one per scratch slot */
 	__type(key, __u32);
 	__type(value, struct comps);
 } fwd_comps SEC(".maps");
@@ -112,8 +119,7 @@ struct {
 __noinline int resolve_fwd(__u32 slot, __u32 base, __u32 off, __u64 dentry, __u64 vfsmnt)
 {
 	struct scratch *s = scratch(slot);
-	__u32 zero = 0;
-	struct comps *c = bpf_map_lookup_elem(&fwd_comps, &zero);
+	struct comps *c = bpf_map_lookup_elem(&fwd_comps, &slot);
 	struct dentry *d = (struct dentry *)dentry;
 	struct vfsmount *vm = (struct vfsmount *)vfsmnt;
 
@@ -168,12 +174,13 @@ __noinline int resolve_fwd(__u32 slot, __u32 base, __u32 off, __u64 dentry, __u6
 	return (off - start + 1) | trunc;
 }
 
-/* put_fwd_path writes the forward path of (d, vm) into tail at off. */
-static __always_inline __u32 put_fwd_path(struct event_hdr *h, __u8 *tail, __u32 off,
+/* put_fwd_path writes the forward path of (d, vm) into tail at off; h is
+ * the event in scratch slot slot. */
+static __always_inline __u32 put_fwd_path(struct event_hdr *h, __u32 slot, __u8 *tail, __u32 off,
 					  struct dentry *d, struct vfsmount *vm)
 {
 	__u32 base = (__u32)((void *)tail - (void *)h);
-	int r = resolve_fwd(SCRATCH_SYSEXIT, base, off, (__u64)d, (__u64)vm);
+	int r = resolve_fwd(slot, base, off, (__u64)d, (__u64)vm);
 	if (r & WALK_TRUNCATED)
 		h->flags |= FLAG_TRUNCATED;
 	return r & 0xffff;

@@ -93,14 +93,15 @@ struct open_event {
 	__s32 dirfd;
 	__u32 flags;
 	__u32 mode;
-	__s32 ret;     /* the fd, or -errno of a failed attempt */
+	__s32 ret;     /* the fd, or -errno of a failed attempt; 0 from LSM (no fd yet) */
 	__u64 ino;     /* opened inode (ret >= 0) */
 	__u32 dev;     /* its superblock's s_dev (what stat calls st_dev) */
 	__u16 layer;   /* enum file_layer */
 	__u16 path_len; /* ret >= 0: the resolved path, forward; else the raw string */
 	__u16 raw_len;  /* ret >= 0: the raw string passed to the syscall */
 	__u16 base_len; /* ret < 0 and a relative raw path: dirfd's or cwd's path, forward */
-	__u32 _pad;
+	__u8 via;       /* enum report_via */
+	__u8 _pad[3];
 	__u8 tail[];
 };
 
@@ -140,12 +141,6 @@ static __always_inline const char *open_args(struct sc_args *sc, __s32 *dirfd, _
 	}
 }
 
-/* sys_open_exit judges a successful open on the struct file behind the
- * returned fd: resolved path (forward, for the prefilter), device, inode,
- * overlay layer. A failed open is reported with the raw path, resident
- * now, and the directory it is relative to: always when it was refused
- * (EACCES, EPERM, ETXTBSY: the intent to open what one may not), else
- * when the raw path passes the prefilter (ENOENT of /dev/mem). */
 /* dir_change marks, at the entry of a syscall that can change the path of
  * a directory (rename, rmdir, the mount calls), that cached directory
  * verdicts no longer hold (openfilter.h, dir_epoch), and stashes it so
@@ -174,23 +169,23 @@ int sys_dir_exit(void *ctx)
 	return 0;
 }
 
-SEC("raw_tracepoint/sys_exit")
-int sys_open_exit(struct bpf_raw_tracepoint_args *ctx)
+/* open_report judges an open of the stashed syscall sc: a successful one
+ * (ret >= 0) on the struct file f the kernel opened: resolved path
+ * (forward, for the prefilter), device, inode, overlay layer. A failed
+ * open is reported with the raw path, resident now, and the directory it
+ * is relative to: always when it was refused (EACCES, EPERM, ETXTBSY: the
+ * intent to open what one may not), else when the raw path passes the
+ * prefilter (ENOENT of /dev/mem). slot is the caller's scratch slot. */
+static __always_inline void open_report(void *ctx, __u32 slot, struct sc_args *sc, __s64 ret, struct file *f, __u8 via)
 {
-	struct exit_args *x = cur_exit_args();
-	if (!x)
-		return 0;
-	__s64 ret = x->ret;
-	if (ret <= -ERESTARTSYS) /* interrupted: the restart is seen again */
-		return 0;
 	__s32 dirfd;
 	__u32 flags, mode;
-	const char *upath = open_args(&x->sc, &dirfd, &flags, &mode);
-	if (ret < 0 && !refused(ret) && (!upath || !open_wanted_raw(flags, upath)))
-		return 0;
-	struct open_event *e = scratch(SCRATCH_SYSEXIT);
+	const char *upath = open_args(sc, &dirfd, &flags, &mode);
+	if (ret < 0 && !refused(ret) && (!upath || !open_wanted_raw(slot, flags, upath)))
+		return;
+	struct open_event *e = scratch(slot);
 	if (!e)
-		return 0;
+		return;
 	/* The header, inode and layer are read only for an open the filter
 	 * keeps: most opens are dropped after the path alone. */
 	e->hdr.flags = 0;
@@ -201,34 +196,29 @@ int sys_open_exit(struct bpf_raw_tracepoint_args *ctx)
 	 * prefixes match is judged on its name alone (dir_quiet): most opens
 	 * of a busy program are, and resolving the path is the costly part. */
 	__u8 gen = open_filter_gen();
-	bool quietable = gen && !(flags & OPEN_W_FLAGS) && x->sc.nr != NR_open_by_handle_at;
+	bool quietable = gen && !(flags & OPEN_W_FLAGS) && sc->nr != NR_open_by_handle_at;
 	__u32 epoch = dir_epoch_now();
-	if (ret >= 0) {
-		struct file *f = task_fd(task, (int)ret);
-		struct dentry *d = NULL, *parent = NULL;
-		void *mnt = NULL;
-		if (f) {
-			d = BPF_CORE_READ(f, f_path.dentry);
-			mnt = BPF_CORE_READ(f, f_path.mnt);
-			parent = BPF_CORE_READ(d, d_parent);
-			if (quietable && parent != d && dir_quiet_now(parent, mnt, gen) &&
-			    !basename_wanted(BPF_CORE_READ(d, d_name.name), gen))
-				return 0;
-			inode = BPF_CORE_READ(f, f_inode);
-			off = put_fwd_path(&e->hdr, e->tail, 0, d, mnt);
-		}
-		if (off > 0 && x->sc.nr != NR_open_by_handle_at && /* rare, and a rule in itself */
-		    !open_wanted(flags, e->tail, off, e->hdr.flags & FLAG_TRUNCATED)) {
+	if (ret >= 0 && f) {
+		struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
+		void *mnt = BPF_CORE_READ(f, f_path.mnt);
+		struct dentry *parent = BPF_CORE_READ(d, d_parent);
+		if (quietable && parent != d && dir_quiet_now(parent, mnt, gen) &&
+		    !basename_wanted(slot, BPF_CORE_READ(d, d_name.name), gen))
+			return;
+		inode = BPF_CORE_READ(f, f_inode);
+		off = put_fwd_path(&e->hdr, slot, e->tail, 0, d, mnt);
+		if (off > 0 && sc->nr != NR_open_by_handle_at && /* rare, and a rule in itself */
+		    !open_wanted(slot, flags, e->tail, off, e->hdr.flags & FLAG_TRUNCATED)) {
 			if (quietable && parent != d)
-				dir_remember_quiet(parent, mnt, gen, epoch);
-			return 0;
+				dir_remember_quiet(slot, parent, mnt, gen, epoch);
+			return;
 		}
 	}
 	__u16 walked = e->hdr.flags; /* FLAG_TRUNCATED from the walk */
 	fill_hdr(&e->hdr, KIND_OPEN);
 	e->hdr.flags |= walked;
-	e->hdr.syscall_nr = x->sc.nr;
-	if (x->sc.compat)
+	e->hdr.syscall_nr = sc->nr;
+	if (sc->compat)
 		e->hdr.flags |= FLAG_COMPAT;
 	e->dirfd = dirfd;
 	e->flags = flags;
@@ -238,7 +228,8 @@ int sys_open_exit(struct bpf_raw_tracepoint_args *ctx)
 	e->dev = 0;
 	e->layer = 0;
 	e->path_len = e->raw_len = e->base_len = 0;
-	e->_pad = 0;
+	e->via = via;
+	e->_pad[0] = e->_pad[1] = e->_pad[2] = 0;
 	if (ret >= 0) {
 		if (inode) {
 			e->ino = BPF_CORE_READ(inode, i_ino);
@@ -268,12 +259,31 @@ int sys_open_exit(struct bpf_raw_tracepoint_args *ctx)
 			} else {
 				BPF_CORE_READ_INTO(&p, task, fs, pwd);
 			}
-			n = put_fwd_path(&e->hdr, e->tail, off, p.dentry, p.mnt);
+			n = put_fwd_path(&e->hdr, slot, e->tail, off, p.dentry, p.mnt);
 			e->base_len = n;
 			off += n;
 		}
 	}
 	emit(ctx, &e->hdr, sizeof(*e), off);
+}
+
+/* sys_open_exit judges an open at its exit, on the file behind the
+ * returned fd (open_report). With the LSM hook set, lsm_file_open has
+ * judged (and unstashed) every open that reached security_file_open:
+ * what is left here are failures and O_PATH opens (no file_open). */
+SEC("raw_tracepoint/sys_exit")
+int sys_open_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct exit_args *x = cur_exit_args();
+	if (!x)
+		return 0;
+	__s64 ret = x->ret;
+	if (ret <= -ERESTARTSYS) /* interrupted: the restart is seen again */
+		return 0;
+	struct file *f = NULL;
+	if (ret >= 0)
+		f = task_fd((struct task_struct *)bpf_get_current_task(), (int)ret);
+	open_report(ctx, SCRATCH_SYSEXIT, &x->sc, ret, f, VIA_EXIT);
 	return 0;
 }
 

@@ -27,24 +27,32 @@ int sys_connect(struct bpf_raw_tracepoint_args *ctx)
 
 #define EINPROGRESS 115
 
-/* peer_from_user reads a sockaddr the kernel copied in (resident now)
- * into e; returns the unix path bytes written into e->tail, or -1 when
- * the address could not be read. */
-static __always_inline int peer_from_user(struct net_event *e, void *uaddr, __u64 len)
+/* read_addr reads n bytes of a sockaddr: from user memory (resident at
+ * syscall exit: the kernel copied it in), or from the kernel's own copy
+ * (what the BPF-LSM hook is passed). */
+static __always_inline long read_addr(void *dst, __u32 n, const void *src, bool user)
+{
+	return user ? bpf_probe_read_user(dst, n, src) : bpf_probe_read_kernel(dst, n, src);
+}
+
+/* peer_from_addr reads a sockaddr of len bytes into e; returns the unix
+ * path bytes written into e->tail, or -1 when the address could not be
+ * read. */
+static __always_inline int peer_from_addr(struct net_event *e, void *addr, __u64 len, bool user)
 {
 	__u16 family = 0;
-	if (!uaddr || bpf_probe_read_user(&family, sizeof(family), uaddr))
+	if (!addr || read_addr(&family, sizeof(family), addr, user))
 		return -1;
 	e->family = family;
 	if (family == AF_INET) {
 		struct sockaddr_in sin = {};
-		if (bpf_probe_read_user(&sin, sizeof(sin), uaddr))
+		if (read_addr(&sin, sizeof(sin), addr, user))
 			return -1;
 		e->port = bpf_ntohs(sin.sin_port);
 		__builtin_memcpy(e->addr, &sin.sin_addr, 4);
 	} else if (family == AF_INET6) {
 		struct sockaddr_in6 sin6 = {};
-		if (bpf_probe_read_user(&sin6, sizeof(sin6), uaddr))
+		if (read_addr(&sin6, sizeof(sin6), addr, user))
 			return -1;
 		e->port = bpf_ntohs(sin6.sin6_port);
 		__builtin_memcpy(e->addr, &sin6.sin6_addr, 16);
@@ -54,7 +62,7 @@ static __always_inline int peer_from_user(struct net_event *e, void *uaddr, __u6
 			len = sizeof(struct sockaddr_un);
 		if (len > 2) {
 			len -= 2;
-			if (len <= 108 && bpf_probe_read_user(e->tail, len, uaddr + 2) == 0)
+			if (len <= 108 && read_addr(e->tail, len, addr + 2, user) == 0)
 				return len;
 			return -1;
 		}
@@ -86,11 +94,57 @@ static __always_inline bool peer_from_sock(struct net_event *e, struct sock *sk)
 	return true;
 }
 
-/* sys_connect_exit reports a connect (or a send with an address) with
- * its destination: from the socket the kernel connected when it did (an
+/* connect_report reports a connect (or a send with an address) of the
+ * stashed syscall sc on socket sock, with its destination: at exit
+ * (VIA_EXIT), from the socket the kernel connected when it did (an
  * established or in-progress connect, TCP Fast Open), else from the
- * sockaddr the kernel copied in. Nothing readable is an event marked
- * FLAG_UNREADABLE. */
+ * sockaddr addr (len bytes; user memory when user, else the kernel's
+ * copy). Nothing readable is an event marked FLAG_UNREADABLE. */
+static __always_inline void connect_report(void *ctx, __u32 slot, struct sc_args *sc, __s64 ret, struct socket *sock,
+					   void *addr, __u64 len, bool user, __u8 via)
+{
+	__u64 nr = sc->nr;
+	struct net_event *e = scratch(slot);
+	if (!e)
+		return;
+	fill_hdr(&e->hdr, KIND_CONNECT);
+	e->hdr.syscall_nr = nr;
+	if (sc->compat)
+		e->hdr.flags |= FLAG_COMPAT;
+	e->fd = sc->a[0];
+	e->ret = ret;
+	e->family = e->type = e->protocol = 0;
+	e->port = 0;
+	e->unix_len = 0;
+	e->via = via;
+	e->_pad[0] = e->_pad[1] = e->_pad[2] = 0;
+	__builtin_memset(e->addr, 0, sizeof(e->addr));
+	struct sock *sk = NULL;
+	if (sock) {
+		e->type = BPF_CORE_READ(sock, type);
+		sk = BPF_CORE_READ(sock, sk);
+		e->protocol = BPF_CORE_READ(sk, sk_protocol);
+	}
+	int tail = 0;
+	bool done = false;
+	if (via == VIA_EXIT && sk && (ret >= 0 || ret == -EINPROGRESS) && (nr == NR_connect || e->protocol == IPPROTO_TCP))
+		done = peer_from_sock(e, sk);
+	if (!done) {
+		tail = peer_from_addr(e, addr, len, user);
+		if (tail < 0) {
+			tail = 0;
+			mark_unreadable(&e->hdr);
+		}
+	}
+	e->unix_len = tail;
+	emit(ctx, &e->hdr, sizeof(*e), tail & 0xff);
+}
+
+/* sys_connect_exit reports a connect, or a send with an address, at its
+ * exit (connect_report). With the LSM hook set, lsm_socket_connect has
+ * reported (and unstashed) every connect that reached
+ * security_socket_connect: what is left here are sends and connects
+ * whose address the kernel could not copy. */
 SEC("raw_tracepoint/sys_exit")
 int sys_connect_exit(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -99,20 +153,6 @@ int sys_connect_exit(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	__u64 *a = x->sc.a;
 	__u64 nr = x->sc.nr;
-	struct net_event *e = scratch(SCRATCH_SYSEXIT);
-	if (!e)
-		return 0;
-	fill_hdr(&e->hdr, KIND_CONNECT);
-	e->hdr.syscall_nr = nr;
-	if (x->sc.compat)
-		e->hdr.flags |= FLAG_COMPAT;
-	e->fd = a[0];
-	e->ret = x->ret;
-	e->family = e->type = e->protocol = 0;
-	e->port = 0;
-	e->unix_len = 0;
-	__builtin_memset(e->addr, 0, sizeof(e->addr));
-
 	void *uaddr = (void *)a[1];
 	__u64 len = a[2];
 	if (nr == NR_sendto) {
@@ -134,26 +174,8 @@ int sys_connect_exit(struct bpf_raw_tracepoint_args *ctx)
 	}
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct file *f = task_fd(task, (int)a[0]);
-	struct sock *sk = NULL;
-	if (is_socket(f)) {
-		struct socket *sock = BPF_CORE_READ(f, private_data);
-		e->type = BPF_CORE_READ(sock, type);
-		sk = BPF_CORE_READ(sock, sk);
-		e->protocol = BPF_CORE_READ(sk, sk_protocol);
-	}
-	int tail = 0;
-	bool done = false;
-	if (sk && (x->ret >= 0 || x->ret == -EINPROGRESS) && (nr == NR_connect || e->protocol == IPPROTO_TCP))
-		done = peer_from_sock(e, sk);
-	if (!done) {
-		tail = peer_from_user(e, uaddr, len);
-		if (tail < 0) {
-			tail = 0;
-			mark_unreadable(&e->hdr);
-		}
-	}
-	e->unix_len = tail;
-	emit(ctx, &e->hdr, sizeof(*e), tail & 0xff);
+	struct socket *sock = is_socket(f) ? BPF_CORE_READ(f, private_data) : NULL;
+	connect_report(ctx, SCRATCH_SYSEXIT, &x->sc, x->ret, sock, uaddr, len, true, VIA_EXIT);
 	return 0;
 }
 

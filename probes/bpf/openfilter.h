@@ -57,7 +57,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, SCRATCH_SLOTS); /* one per scratch slot: per program family */
 	__type(key, __u32);
 	__type(value, struct open_keys);
 } open_keys SEC(".maps");
@@ -132,10 +132,12 @@ static __always_inline __u8 open_filter_gen(void)
 	return f ? f->gen : 0;
 }
 
-static __always_inline struct open_keys *open_keys_buf(void)
+/* open_keys_buf is the key buffer of the program family of scratch slot
+ * slot (a preempted LSM program and a sys_exit program on its CPU must
+ * not share one). */
+static __always_inline struct open_keys *open_keys_buf(__u32 slot)
 {
-	__u32 zero = 0;
-	return bpf_map_lookup_elem(&open_keys, &zero);
+	return bpf_map_lookup_elem(&open_keys, &slot);
 }
 
 /* open_key_match judges the path in k->path.data[1..n-1] (data[n] its
@@ -176,12 +178,12 @@ static __always_inline bool open_key_match(struct open_keys *k, long n, __u8 gen
  * installed, when it asks for writing, when the path was cut (truncated),
  * or when open_key_match says so. A rejected open costs a copy of the
  * resolved path, a backwards scan of its basename and two trie lookups. */
-static __always_inline bool open_wanted(__u64 flags, const __u8 *kpath, long n, bool truncated)
+static __always_inline bool open_wanted(__u32 slot, __u64 flags, const __u8 *kpath, long n, bool truncated)
 {
 	__u8 gen = open_filter_gen();
 	if (!gen || (flags & OPEN_W_FLAGS) || truncated)
 		return true;
-	struct open_keys *k = open_keys_buf();
+	struct open_keys *k = open_keys_buf(slot);
 	if (!k || n >= OPEN_KEY_DATA - 1)
 		return true;
 	bpf_probe_read_kernel(&k->path.data[1], OPEN_KEY_DATA - 1, kpath);
@@ -191,12 +193,12 @@ static __always_inline bool open_wanted(__u64 flags, const __u8 *kpath, long n, 
 /* open_wanted_raw is open_wanted for a failed open, which has no file to
  * resolve: it judges the raw user string (resident at exit, the kernel
  * copied it), so a relative path, or one too long to judge, passes. */
-static __always_inline bool open_wanted_raw(__u64 flags, const char *upath)
+static __always_inline bool open_wanted_raw(__u32 slot, __u64 flags, const char *upath)
 {
 	__u8 gen = open_filter_gen();
 	if (!gen || (flags & OPEN_W_FLAGS))
 		return true;
-	struct open_keys *k = open_keys_buf();
+	struct open_keys *k = open_keys_buf(slot);
 	if (!k)
 		return true;
 	/* data[1..n-1]: the path, data[n]: its NUL */
@@ -214,9 +216,9 @@ static __always_inline bool dir_quiet_now(void *dentry, void *mnt, __u8 gen)
 }
 
 /* basename_wanted judges a name alone against the basename trie. */
-static __always_inline bool basename_wanted(const unsigned char *name, __u8 gen)
+static __always_inline bool basename_wanted(__u32 slot, const unsigned char *name, __u8 gen)
 {
-	struct open_keys *k = open_keys_buf();
+	struct open_keys *k = open_keys_buf(slot);
 	if (!k)
 		return true;
 	long n = bpf_probe_read_kernel_str(&k->base.data[1], OPEN_KEY_DATA - 1, name);
@@ -232,9 +234,9 @@ static __always_inline bool basename_wanted(const unsigned char *name, __u8 gen)
  * k->slash) as quiet when no path prefix covers "dir/" and "dir/" leads
  * to no path prefix. epoch is dir_epoch_now() from before the path was
  * resolved. */
-static __always_inline void dir_remember_quiet(void *dentry, void *mnt, __u8 gen, __u32 epoch)
+static __always_inline void dir_remember_quiet(__u32 slot, void *dentry, void *mnt, __u8 gen, __u32 epoch)
 {
-	struct open_keys *k = open_keys_buf();
+	struct open_keys *k = open_keys_buf(slot);
 	if (!k)
 		return;
 	__u32 j = k->slash;

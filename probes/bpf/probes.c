@@ -15,6 +15,7 @@
 #include "privilege.h"
 #include "cgroups.h"
 #include "routes.h"
+#include "lsm.h"
 
 #define TS_COMPAT 0x0002 /* arch/x86/include/asm/thread_info.h */
 

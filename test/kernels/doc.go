@@ -10,8 +10,11 @@
 // decompresses the bzImage payload into an ELF vmlinux (booted directly
 // through its PVH entry, so the guest does not decompress under TCG),
 // packs the self-test into a newc initramfs and boots qemu with a
-// timeout; the guest prints one line per check and PODGUARD-SELFTEST
-// PASS or FAIL. The host kernel runs the same self-test directly.
+// timeout (bullseye twice: with its default command line, which leaves
+// BPF-LSM off, and with lsm=...,bpf); the guest prints one line per check,
+// the hook set Load chose (checked against what that command line must
+// give) and PODGUARD-SELFTEST PASS or FAIL. The host kernel runs the same
+// self-test directly.
 //
 // Cache: $PODGUARD_KERNEL_CACHE or /var/cache/podguard-kernels. The apt
 // lists and each extracted vmlinux are kept; a warm run needs no network.
