@@ -114,7 +114,7 @@ func Run(ctx context.Context, opts Options) error {
 	d.mit = mitigate.New(mitigate.Config{Address: cfg.Containerd.Address, Namespace: cfg.Containerd.Namespace, StateDir: cfg.StateDir, Allow: cfg.AllowPrefixes()}, d.resolver, d.log)
 	defer d.mit.Close()
 	d.det = detect.New(detect.Inputs{Rules: d.store, Workloads: d.resolver, Mitigator: d.mit, Output: d.out,
-		Self: selfPaths(cfg), Settings: detectSettings(cfg), Logger: d.log})
+		Self: selfPaths(cfg), Settings: detectSettings(cfg), Logger: d.log, ProcessTable: cfg.Probes.ProcessTable})
 	go d.det.Run(ctx)
 	defer d.resolver.Subscribe(d.det.WorkloadsChanged)()
 	go d.reconcileIsolation(ctx)

@@ -190,3 +190,23 @@ func TestEvidenceTruncatedThroughHostPath(t *testing.T) {
 		t.Errorf("tamper event %+v", ev)
 	}
 }
+
+// TestProcessTableFlood: a pod that starts more processes than the table
+// holds (its size lowered to 16) cannot make an older process of it be
+// forgotten and taken for the runtime: the older shell's read of
+// /etc/shadow after the flood is still judged, and the pressure counted.
+func TestProcessTableFlood(t *testing.T) {
+	n, in := guardedNode(t, "[probes]\nprocess_table = 16\n", map[string]string{"log.toml": strings.Replace(logAllPHP, `app = "php"`, `app = "flood-procs"`, 1)})
+	p := n.CreatePod(t, sleeper("flood-procs", map[string]string{"app": "flood-procs"}))
+	p.Exec(t, "app", "sh", "-c", "for i in $(seq 60); do sleep 120 >/dev/null 2>&1 & done; sleep 1; read x < /etc/shadow; true")
+	ev := in.waitEvent(t, p, "shadow-file-read")
+	if !strings.Contains(strings.Join(ev.Process.Args, " "), "seq 60") || ev.Rule.Technique != "T1003.008" {
+		t.Errorf("the read is not the older shell's: %+v", ev.Process)
+	}
+	st := in.waitStatus(t, 10*time.Second, "process table pressure counted", func(s api.Status) bool {
+		return s.Counters["process_table_pressure"] > 0
+	})
+	if size := st.Counters["process_table"]; size > 32 {
+		t.Errorf("process table holds %d entries, more than twice its size of 16", size)
+	}
+}

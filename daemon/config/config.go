@@ -112,6 +112,11 @@ type Probes struct {
 	// least 64. A larger buffer rides out longer stalls of the reader at
 	// the cost of memory (the ring's pages count twice in RSS).
 	BufferKiB int `toml:"buffer_kib"`
+	// ProcessTable is how many processes the process table holds before
+	// it looks for gone ones to forget; it holds at most twice as many
+	// (live processes are never forgotten; beyond, new ones are counted
+	// as pressure and judged as ordinary processes).
+	ProcessTable int `toml:"process_table"`
 }
 
 // Default returns the configuration used when no file exists.
@@ -126,7 +131,7 @@ func Default() *Config {
 		Events:     Events{File: "/var/log/podguard/events.jsonl", FileMaxMiB: 100, FileKeep: 3, Recent: 1000, RecentPerPod: 100},
 		API:        API{Socket: "/run/podguard/podguard.sock"},
 		Metrics:    Metrics{Listen: "127.0.0.1:9464"},
-		Probes:     Probes{BufferKiB: 2048},
+		Probes:     Probes{BufferKiB: 2048, ProcessTable: 65536},
 	}
 }
 
@@ -213,6 +218,9 @@ func (c *Config) validate(f *tomlfile.File) tomlfile.Problems {
 		if _, _, err := net.SplitHostPort(c.Metrics.Listen); err != nil {
 			bad([]any{"metrics", "listen"}, "metrics.listen %q is not host:port; write it like \"127.0.0.1:9464\", or \"\" to turn metrics off", c.Metrics.Listen)
 		}
+	}
+	if n := c.Probes.ProcessTable; n < 16 || n > 1<<22 {
+		bad([]any{"probes", "process_table"}, "probes.process_table = %d: give how many processes to remember (16 to 4194304), e.g. 65536", n)
 	}
 	if k := c.Probes.BufferKiB; k < 64 || k&(k-1) != 0 || k > 1<<20 {
 		bad([]any{"probes", "buffer_kib"}, "probes.buffer_kib = %d: use a power of two from 64 to 1048576 (KiB), e.g. 2048", k)

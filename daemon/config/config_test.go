@@ -56,6 +56,7 @@ func TestParseProblems(t *testing.T) {
 		"relative path": {"rules_dir = \"rules.d\"\n", `c.toml:1: rules_dir must be an absolute path, got "rules.d"`},
 		"bad cidr":      {"[isolate]\nallow = [\"10.0.0.1\"]\n", `c.toml:2: isolate.allow[0] "10.0.0.1" is not a CIDR; write it like "10.0.0.1/32" or "fd00::/64"`},
 		"buffer size":   {"[probes]\nbuffer_kib = 3000\n", `c.toml:2: probes.buffer_kib = 3000: use a power of two from 64 to 1048576 (KiB), e.g. 2048`},
+		"process table": {"[probes]\nprocess_table = 8\n", `c.toml:2: probes.process_table = 8: give how many processes to remember (16 to 4194304), e.g. 65536`},
 		"rotation size": {"[events]\nfile_max_mib = 0\n", `c.toml:2: events.file_max_mib = 0: give the size at which the events file rotates, in MiB (1 to 1048576), e.g. 100`},
 		"files kept":    {"[events]\nfile_keep = -1\n", `c.toml:2: events.file_keep = -1: give how many rotated files to keep (1 to 1000), e.g. 3`},
 		"max age":       {"[events]\nfile_max_age = \"30d\"\n", `c.toml:2: events.file_max_age = "30d": give a positive duration such as "720h" (30 days), or "" for no age limit`},

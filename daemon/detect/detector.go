@@ -57,6 +57,8 @@ type Inputs struct {
 	Self     engine.Self
 	Settings Settings
 	Logger   *slog.Logger
+	// ProcessTable sizes the engine's process table (0: its default).
+	ProcessTable int
 }
 
 // Detector evaluates kernel events against the rules in force while its
@@ -83,7 +85,7 @@ func New(in Inputs) *Detector {
 	return &Detector{
 		rules:    in.Rules,
 		settings: settings,
-		pipe:     newPipeline(engine.New(in.Workloads, in.Self), in.Mitigator, in.Output, settings),
+		pipe:     newPipeline(newEngine(in), in.Mitigator, in.Output, settings),
 		probes:   newProbeSet(in.Rules, in.Workloads, settings, in.Logger),
 	}
 }
@@ -156,4 +158,11 @@ func (d *Detector) Stats() Stats {
 	}
 	st.ProcTable, st.ProcPressure = d.pipe.eng.ProcStats()
 	return st
+}
+
+// newEngine is the rule engine for in.
+func newEngine(in Inputs) *engine.Engine {
+	e := engine.New(in.Workloads, in.Self)
+	e.SetProcessTable(in.ProcessTable)
+	return e
 }

@@ -57,6 +57,14 @@ func New(r Resolver, self Self) *Engine {
 	return &Engine{resolver: r, self: self, procs: newProcTable(), env: newEnvCache(), pods: map[string]*podRules{}, tab: managed}
 }
 
+// SetProcessTable sets how many processes the table holds before it looks
+// for gone ones (it holds at most twice as many); call before Handle.
+func (e *Engine) SetProcessTable(n int) {
+	if n > 0 {
+		e.procs.max = n
+	}
+}
+
 // ProcStats returns the process table's size and how many processes it
 // could not remember because it was full of live ones (safe to call from
 // any goroutine).
