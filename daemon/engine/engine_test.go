@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/podguard/podguard/daemon/catalog"
 	"github.com/podguard/podguard/daemon/rulesets"
@@ -522,10 +523,13 @@ func TestProcessTableFull(t *testing.T) {
 	if after, _ := w.e.ProcStats(); after != before || w.e.procs.bytes > w.e.procs.maxBytes {
 		t.Errorf("a process with a 64 KB argv was remembered beyond the byte bound: %d -> %d entries, %d bytes", before, after, w.e.procs.bytes)
 	}
-	// the flood exits without exit events: its entries make room
+	// the flood exits without exit events: its entries make room at the
+	// next sweep (at most one a second)
 	for pid := uint32(1000); pid < 1100; pid++ {
 		delete(w.tree, pid)
 	}
+	later := time.Now().Add(2 * time.Second)
+	w.e.procs.now = func() time.Time { return later }
 	w.tree[500] = fakeProc{ppid: 100, start: 4000, cgroup: pod}
 	w.handle(&probes.Record{Kind: probes.KindFork, PID: 100, TGID: 100, PPID: 50, CgroupID: cg, ChildPID: 500})
 	if w.e.procs.get(500) == nil {
@@ -537,7 +541,7 @@ func TestProcessTableFull(t *testing.T) {
 func newProcTableLike(w *world) *procTable {
 	old := w.e.procs
 	return &procTable{procs: map[uint32]*Proc{}, started: old.started, alive: old.alive, stat: old.stat,
-		cgroupOf: old.cgroupOf, exeOf: old.exeOf, argsOf: old.argsOf, max: old.max, maxBytes: old.maxBytes}
+		cgroupOf: old.cgroupOf, exeOf: old.exeOf, argsOf: old.argsOf, max: old.max, maxBytes: old.maxBytes, now: old.now}
 }
 
 func TestSelectionAndWatch(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/podguard/podguard/probes"
 )
@@ -94,6 +95,10 @@ type procTable struct {
 	pressure atomic.Uint64
 	size     atomic.Int64
 	bytes    int // sum of procBytes of the entries
+	// lastEvict is when the table last looked for gone processes; now
+	// tells the time (tests replace it).
+	lastEvict time.Time
+	now       func() time.Time
 	// alive, stat and cgroupOf read the kernel's process tree (/proc);
 	// tests replace them.
 	alive    func(tgid uint32) bool
@@ -108,7 +113,7 @@ type procTable struct {
 }
 
 func newProcTable() *procTable {
-	return &procTable{procs: map[uint32]*Proc{}, started: selfStartTicks(), alive: procAlive, stat: readStat, cgroupOf: cgroupPath, exeOf: procExe, argsOf: procArgs, max: maxProcs, maxBytes: maxProcBytes}
+	return &procTable{procs: map[uint32]*Proc{}, started: selfStartTicks(), alive: procAlive, stat: readStat, cgroupOf: cgroupPath, exeOf: procExe, argsOf: procArgs, max: maxProcs, maxBytes: maxProcBytes, now: time.Now}
 }
 
 func procAlive(tgid uint32) bool {
@@ -120,9 +125,15 @@ func (t *procTable) get(tgid uint32) *Proc { return t.procs[tgid] }
 
 func (t *procTable) put(p *Proc) {
 	old, known := t.procs[p.TGID]
+	full := func() bool { return len(t.procs) >= 2*t.max || t.bytes+procBytes(p) > t.maxBytes }
 	if !known && (len(t.procs) >= t.max || t.bytes+procBytes(p) > t.maxBytes) {
-		t.evict()
-		if len(t.procs) >= 2*t.max || t.bytes+procBytes(p) > t.maxBytes {
+		// At most one sweep a second: a flood of new processes must not
+		// turn every insertion into a sweep on the reader's path.
+		if now := t.now(); now.Sub(t.lastEvict) >= time.Second {
+			t.lastEvict = now
+			t.evict()
+		}
+		if full() {
 			t.pressure.Add(1)
 			return
 		}
