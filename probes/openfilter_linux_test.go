@@ -104,7 +104,8 @@ func TestOpenFilter(t *testing.T) {
 	for _, m := range []struct {
 		name string
 		n    func() int
-	}{{"open_prefixes", func() int { return countKeys(t, r.p.objs.OpenPrefixes) }}, {"open_basenames", func() int { return countKeys(t, r.p.objs.OpenBasenames) }}} {
+	}{{"open_prefixes", func() int { return countEntries(t, r.p.objs.OpenPrefixes) }}, {"open_basenames", func() int { return countEntries(t, r.p.objs.OpenBasenames) }},
+		{"open_dirs", func() int { return countEntries(t, r.p.objs.OpenDirs) }}} {
 		if n := m.n(); n != 0 {
 			t.Errorf("%s holds %d entries after clear, want 0", m.name, n)
 		}
@@ -212,19 +213,3 @@ func TestOpenFilterValidate(t *testing.T) {
 	}
 }
 
-func countKeys(t *testing.T, m *ebpf.Map) int {
-	t.Helper()
-	var (
-		k probeOpenKey
-		v uint8
-		n int
-	)
-	it := m.Iterate()
-	for it.Next(&k, &v) {
-		n++
-	}
-	if err := it.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}

@@ -39,21 +39,19 @@ struct {
 	__type(value, struct open_filter);
 } open_filter SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 4096);
-	__type(key, struct open_key);
-	__type(value, __u8);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-} open_prefixes SEC(".maps");
+/* OPEN_TRIE declares one of the filter's LPM tries (keys: struct open_key). */
+#define OPEN_TRIE(name)                                   \
+	struct {                                          \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);      \
+		__uint(max_entries, 4096);                \
+		__type(key, struct open_key);             \
+		__type(value, __u8);                      \
+		__uint(map_flags, BPF_F_NO_PREALLOC);     \
+	} name SEC(".maps")
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 4096);
-	__type(key, struct open_key);
-	__type(value, __u8);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-} open_basenames SEC(".maps");
+OPEN_TRIE(open_prefixes);
+
+OPEN_TRIE(open_basenames);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -67,13 +65,7 @@ struct {
  * value the key's length in bytes (generation byte included), so that a
  * lookup can tell an exact match from an ancestor: a directory that leads
  * to a watched path. Filled by userspace with the prefixes. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, 4096);
-	__type(key, struct open_key);
-	__type(value, __u8);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-} open_dirs SEC(".maps");
+OPEN_TRIE(open_dirs);
 
 /* dir_quiet caches directories (dentry, mount) found to hold nothing the
  * filter's path prefixes can match, so that a read-only open in one is
