@@ -212,4 +212,3 @@ func TestOpenFilterValidate(t *testing.T) {
 		t.Errorf("generation after rejected filters = %d (%v), want 0", gen, err)
 	}
 }
-
